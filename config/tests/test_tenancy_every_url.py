@@ -1,0 +1,144 @@
+"""Every URL of the project, requested by a member of another business with the first
+business's object ids, answers 404/403 or a page without the first business's data.
+
+A URL pattern with no case here makes the test fail: add one when you add a URL."""
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from customers.models import Business, Membership
+
+MARKER = "Zanzibarquokka"
+# Searches use a fragment, so a page echoing the search box does not look like a leak.
+FRAGMENT = MARKER[:-3]
+
+# Patterns that show nothing of any business: (name or route) -> reason.
+NOT_TENANT_DATA = {
+    "healthz": "health check",
+    "login": "login page",
+    "logout": "logout",
+    "password_change": "own password",
+    "password_change_done": "own password",
+    "password_reset": "password reset form",
+    "password_reset_done": "static page",
+    "password_reset_confirm": "token page",
+    "password_reset_complete": "static page",
+    "admin:login": "login page",
+    "admin:logout": "logout",
+    "admin:password_change": "own password",
+    "admin:password_change_done": "own password",
+    "admin:jsi18n": "translations",
+}
+
+ADMIN_MODEL_VIEWS = ["changelist", "add", "change", "delete", "history"]
+
+
+def walk(patterns, prefix="", namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}:{pattern.namespace}" if namespace and pattern.namespace else pattern.namespace
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner or namespace)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield name or prefix + str(pattern.pattern), prefix + str(pattern.pattern)
+
+
+def fill(route, **values):
+    """Turn a route (path converters or regex groups) into a concrete path."""
+    route = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), route)
+    route = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), route)
+    return "/" + route.lstrip("^").rstrip("$")
+
+
+@pytest.fixture
+def alpha(db, make_member):
+    """The first business, whose data must never reach the other business."""
+    business = Business.objects.create(name=f"{MARKER} Foods", slug="alpha", default_country="US")
+    owner = make_member(business, Membership.Role.OWNER, username=f"{MARKER.lower()}-owner")
+    objects = {Business: business, Membership: owner.memberships.get()}
+    return {"business": business, "owner": owner, "objects": objects}
+
+
+def app_cases(alpha):
+    """Cases for the app's own URLs: name -> list of (method, path, data)."""
+    business = alpha["business"]
+    return {
+        "dashboard": [("get", "/", None)],
+        "switch_business": [("post", "/switch-business/", {"business": business.pk, "next": "/"})],
+        "customers:list": [("get", f"/customers/?q={FRAGMENT}", None)],
+        "segments:index": [("get", "/segments/", None)],
+        "loyalty:index": [("get", "/loyalty/", None)],
+        "privacy:index": [("get", "/privacy/", None)],
+    }
+
+
+def admin_cases(alpha):
+    cases = {
+        "admin:index": [("get", "/admin/", None)],
+        "admin:app_list": [("get", f"/admin/{app}/", None) for app in ("customers", "auth", "django_q", "axes")],
+        "admin:autocomplete": [
+            ("get", f"/admin/autocomplete/?term={FRAGMENT}&app_label=customers&model_name=membership"
+             "&field_name=business", None),
+        ],
+        "admin:view_on_site": [],
+        "admin:auth_user_password_change": [("get", f"/admin/auth/user/{alpha['owner'].pk}/password/", None)],
+        "admin/(?P<url>.*)$": [],
+    }
+    for model, model_admin in admin.site._registry.items():
+        info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        obj = alpha["objects"].get(model)
+        cases[f"{info}_changelist"] = [("get", f"{base}?q={FRAGMENT}", None)]
+        cases[f"{info}_add"] = [("get", f"{base}add/", None)]
+        cases[f"{base.lstrip('/')}<path:object_id>/"] = [("get", f"{base}{obj.pk}/", None)] if obj else []
+        for view in ("change", "delete", "history"):
+            cases[f"{info}_{view}"] = [("get", f"{base}{obj.pk}/{view}/", None)] if obj else []
+        if obj is not None:
+            cases[f"{info}_delete"].append(("post", f"{base}{obj.pk}/delete/", {"post": "yes"}))
+            content_type = ContentType.objects.get_for_model(model)
+            cases["admin:view_on_site"].append(("get", f"/admin/r/{content_type.pk}/{obj.pk}/", None))
+        for extra in ("import", "process_import", "export"):
+            cases[f"{info}_{extra}"] = [("get", f"{base}{extra}/", None)]
+    return cases
+
+
+def unowned_models():
+    """Admin-registered models that are not data of a business: only superusers reach them."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.contrib.auth.models import Group, User
+    from django_q.models import Failure, OrmQ, Schedule, Success
+
+    return {User, Group, AccessAttempt, AccessFailureLog, AccessLog, Failure, OrmQ, Schedule, Success}
+
+
+@pytest.mark.parametrize("role", list(Membership.Role))
+def test_every_url_hides_another_business(role, alpha, other_business, make_member, client_for):
+    cases = {**app_cases(alpha), **admin_cases(alpha)}
+    names = {name for name, _ in walk(get_resolver().url_patterns)}
+
+    missing = sorted(name for name in names if name not in cases and name not in NOT_TENANT_DATA)
+    assert not missing, f"URL patterns with no tenancy case: {missing}"
+    without_object = sorted(
+        model.__name__ for model in admin.site._registry
+        if model not in alpha["objects"] and model not in unowned_models()
+    )
+    assert not without_object, f"admin models with no object of the first business: {without_object}"
+
+    client = client_for(make_member(other_business, role))
+    for name in sorted(names - set(NOT_TENANT_DATA)):
+        for method, path, data in cases[name]:
+            response = getattr(client, method)(path, data) if data else getattr(client, method)(path)
+            body = response.content.decode(errors="replace")
+            assert response.status_code in (200, 302, 403, 404), (name, path, response.status_code)
+            assert MARKER not in body, f"{name} {method.upper()} {path} shows the other business's data"
+            if response.status_code == 302:
+                assert MARKER not in response["Location"]
+
+    # Nothing of the first business was changed or deleted by those requests.
+    assert Business.objects.filter(pk=alpha["business"].pk, name__startswith=MARKER).exists()
+    for model, obj in alpha["objects"].items():
+        assert model._default_manager.filter(pk=obj.pk).exists(), f"{model.__name__} of the first business deleted"

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config import views
+
+admin.site.site_header = admin.site.site_title = "Customer Back Office"
+admin.site.index_title = "Administration"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("switch-business/", views.switch_business, name="switch_business"),
+    path("customers/", include("customers.urls")),
+    path("segments/", include("segments.urls")),
+    path("loyalty/", include("loyalty.urls")),
+    path("privacy/", include("privacy.urls")),
+    path("api/v1/", include("customers.api_urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,55 @@
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_q.brokers import get_broker
+
+from customers import tenancy
+
+
+def dashboard(request):
+    if not request.user.has_perm("customers.view_dashboard"):
+        return redirect("customers:list")
+    return render(request, "dashboard.html", {"kpis": []})
+
+
+@require_POST
+def switch_business(request):
+    tenancy.switch_business(request, request.POST.get("business"))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = "/"
+    return redirect(next_url)
+
+
+@login_not_required
+@never_cache
+def healthz(request):
+    checks = {"database": _database_ok(), "task_queue": _task_queue_ok()}
+    healthy = all(checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **{k: "ok" if v else "down" for k, v in checks.items()}},
+        status=200 if healthy else 503,
+    )
+
+
+def _database_ok():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
+
+
+def _task_queue_ok():
+    try:
+        broker = get_broker()
+        broker.ping()
+        broker.queue_size()
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,98 @@
+import os
+import shutil
+
+import pytest
+from django.db import connection
+from django_q.conf import Conf
+
+from customers.models import Business, Membership
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls that browser
+# tests make around it are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+requires_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL to a postgres:// URL)"
+)
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_synchronously(monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def business(db):
+    return Business.objects.create(name="Acme Foods", slug="acme", default_country="US")
+
+
+@pytest.fixture
+def other_business(db):
+    return Business.objects.create(name="Globex Market", slug="globex", default_country="GB", currency="GBP")
+
+
+@pytest.fixture
+def make_member(django_user_model):
+    def make(business, role, username=None, password="pw-for-tests-1"):
+        user = django_user_model.objects.create_user(
+            username=username or f"{business.slug}-{role}", password=password, is_staff=True
+        )
+        Membership.objects.create(user=user, business=business, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def owner(business, make_member):
+    return make_member(business, Membership.Role.OWNER)
+
+
+@pytest.fixture
+def support(business, make_member):
+    return make_member(business, Membership.Role.SUPPORT)
+
+
+@pytest.fixture
+def compliance(business, make_member):
+    return make_member(business, Membership.Role.COMPLIANCE)
+
+
+@pytest.fixture
+def client_for(client):
+    def login(user):
+        client.force_login(user, backend="customers.tenancy.MembershipRoleBackend")
+        return client
+
+    return login
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

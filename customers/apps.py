@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CustomersConfig(AppConfig):
+    name = "customers"
+
+    def ready(self):
+        from customers.roles import sync_role_groups
+
+        post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="customers.sync_role_groups")

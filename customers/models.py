@@ -1,0 +1,405 @@
+import unicodedata
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils.timezone import now
+
+
+class BusinessQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(memberships__user=user)
+
+
+class Business(models.Model):
+    """The tenant: every customer and everything about them belongs to one business."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    default_country = models.CharField(
+        max_length=2, default="US", help_text="ISO 3166 country used to read phone numbers without a +prefix."
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    timezone = models.CharField(max_length=64, default="UTC")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "businesses"
+        ordering = ["name"]
+        permissions = [
+            ("view_dashboard", "Can view the business dashboard"),
+            ("use_segments", "Can view and manage segments"),
+            ("use_loyalty", "Can view and configure loyalty tiers"),
+            ("use_privacy", "Can use the privacy pages"),
+            ("request_export", "Can request data exports"),
+            ("run_privacy_actions", "Can approve and run anonymization and GDPR/CCPA exports"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Business owner"
+        SUPPORT = "support", "Support staff"
+        COMPLIANCE = "compliance", "Compliance officer"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "business"], name="membership_one_role_per_business"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.business} · {self.get_role_display()}"
+
+
+class TrigramIndex(GinIndex):
+    """A trigram GIN index for `LIKE '%fragment%'` searches on PostgreSQL; on SQLite, which
+    has no GIN, a plain index of the same name keeps migrations portable."""
+
+    def __init__(self, *, fields, name):
+        super().__init__(fields=fields, name=name, opclasses=["gin_trgm_ops"] * len(fields))
+
+    def deconstruct(self):
+        path, args, kwargs = super().deconstruct()
+        kwargs.pop("opclasses")
+        return path, args, kwargs
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "postgresql":
+            return models.Index(fields=self.fields, name=self.name).create_sql(model, schema_editor, **kwargs)
+        return super().create_sql(model, schema_editor, using, **kwargs)
+
+
+def searchable(*parts):
+    """Lower-case, accent-free text for `Customer.search_text` and for search queries."""
+    text = unicodedata.normalize("NFKD", " ".join(part for part in parts if part))
+    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).lower().split())
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_business(self, business):
+        return self.filter(business=business)
+
+
+class TenantModel(models.Model):
+    """Base of every model owned by a business; `customers.tenancy` scopes them all through `business`."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Tag(TenantModel):
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#64748b", help_text="CSS colour, e.g. #2563eb")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["business", "name"], name="tag_name_unique_per_business")]
+
+    def __str__(self):
+        return self.name
+
+
+class CustomerQuerySet(TenantQuerySet):
+    def live(self):
+        """Customers shown anywhere: not soft-deleted (merged customers are soft-deleted too)."""
+        return self.filter(deleted_at__isnull=True)
+
+
+class Customer(TenantModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        INACTIVE = "inactive", "Inactive"
+        SUSPENDED = "suspended", "Suspended"
+
+    class Tier(models.TextChoices):
+        BRONZE = "BRONZE", "Bronze"
+        SILVER = "SILVER", "Silver"
+        GOLD = "GOLD", "Gold"
+        PLATINUM = "PLATINUM", "Platinum"
+
+    phone = models.CharField(max_length=20, help_text="E.164, e.g. +14155550101")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    phone_verified = models.BooleanField(default=False)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
+    is_blacklisted = models.BooleanField(default=False)
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.BRONZE)
+    points_balance = models.IntegerField(default=0)
+    order_count = models.PositiveIntegerField(default=0)
+    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Lower-case, accent-free names and emails (own and accounts'), kept by the services,
+    # so one trigram index answers the free-text search.
+    search_text = models.TextField(blank=True, default="", editable=False)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    anonymized_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        permissions = [
+            ("blacklist_customer", "Can blacklist and un-blacklist customers"),
+            ("restore_customer", "Can restore soft-deleted customers"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "phone"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_phone_unique_per_business_among_live",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "-created_at", "-id"], name="customer_recent_idx"),
+            models.Index(fields=["business", "-total_spent", "-id"], name="customer_spent_idx"),
+            models.Index(fields=["business", "-last_order_at", "-id"], name="customer_last_order_idx"),
+            models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
+            models.Index(fields=["business", "phone"], name="customer_phone_idx"),
+            TrigramIndex(fields=["search_text"], name="customer_search_trgm"),
+            TrigramIndex(fields=["phone"], name="customer_phone_trgm"),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        name = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return name or self.phone
+
+    @property
+    def average_order_value(self):
+        return self.total_spent / self.order_count if self.order_count else None
+
+
+class CustomerAccount(TenantModel):
+    """A storefront login of the person; linked to the customer by phone."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="accounts")
+    email = models.EmailField(blank=True)
+    provider = models.CharField(max_length=50, help_text="Storefront or login provider, e.g. shopify, guest")
+    external_id = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="The phone as the storefront gave it")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "provider", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="account_external_id_unique_per_provider",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.provider}: {self.email or self.external_id}"
+
+
+class Dropoff(TenantModel):
+    """An address of a customer; orders to the same address reuse it."""
+
+    MAX_PER_CUSTOMER = 10
+
+    class Kind(models.TextChoices):
+        SHIPPING = "shipping", "Shipping"
+        BILLING = "billing", "Billing"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="dropoffs")
+    street = models.CharField(max_length=200)
+    street2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SHIPPING)
+    is_default = models.BooleanField(default=False)
+    address_key = models.CharField(max_length=400, editable=False, help_text="Normalized address, for reuse")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "kind", "address_key"], name="dropoff_unique_address"),
+            models.UniqueConstraint(
+                fields=["customer", "kind"], condition=models.Q(is_default=True), name="dropoff_one_default_per_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["business", "city"], name="dropoff_city_idx")]
+
+    def __str__(self):
+        return ", ".join(part for part in (self.street, self.street2, self.city, self.postal_code, self.country) if part)
+
+
+class Order(TenantModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+        BLOCKED = "blocked", "Blocked"
+
+    # Only completed orders count towards a customer's order count and spend.
+    COUNTED_STATUSES = [Status.COMPLETED]
+
+    external_id = models.CharField(max_length=100)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    dropoff = models.ForeignKey(Dropoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    original_dropoff = models.ForeignKey(
+        Dropoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where the order was first addressed, when the address changed mid-delivery",
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.COMPLETED)
+    placed_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=50, blank=True, help_text="Partner app or storefront")
+    created_customer = models.BooleanField(default=False, editable=False, help_text="This order created its customer")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "external_id"], name="order_external_id_unique_per_business"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="order_amount_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-placed_at", "-id"], name="order_customer_recent_idx"),
+            models.Index(fields=["business", "status", "placed_at"], name="order_status_day_idx"),
+        ]
+
+    def __str__(self):
+        return self.external_id
+
+
+class OrderItem(TenantModel):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+
+    def __str__(self):
+        return f"{self.quantity} × {self.name}"
+
+
+class BlacklistEntry(TenantModel):
+    """Append-only history of blacklist decisions."""
+
+    class Action(models.TextChoices):
+        BLACKLISTED = "blacklisted", "Blacklisted"
+        UNBLACKLISTED = "unblacklisted", "Un-blacklisted"
+
+    class Reason(models.TextChoices):
+        FALSE_CLAIMS = "false_claims", "False claims"
+        SUPPORT_ABUSE = "support_abuse", "Support abuse"
+        FRAUD = "fraud", "Fraud"
+        SAFETY = "safety", "Safety"
+        OTHER = "other", "Other"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="blacklist_entries")
+    action = models.CharField(max_length=15, choices=Action.choices)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name_plural = "blacklist entries"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="blacklist_customer_idx")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} ({self.get_reason_display()})"
+
+
+class Note(TenantModel):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="note_customer_idx")]
+
+    def __str__(self):
+        return self.body[:60]
+
+
+class Activity(TenantModel):
+    """The customer's timeline, written by the services."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Customer created"
+        ORDER_RECORDED = "order_recorded", "Order recorded"
+        ORDER_STATUS_CHANGED = "order_status_changed", "Order status changed"
+        ORDER_ADDRESS_CHANGED = "order_address_changed", "Order address changed"
+        ACCOUNT_LINKED = "account_linked", "Account linked"
+        CONTACT_UPDATED = "contact_updated", "Contact data updated"
+        BLACKLISTED = "blacklisted", "Blacklisted"
+        UNBLACKLISTED = "unblacklisted", "Un-blacklisted"
+        NOTE_ADDED = "note_added", "Note added"
+        TAGGED = "tagged", "Tag added"
+        UNTAGGED = "untagged", "Tag removed"
+        DELETED = "deleted", "Deleted"
+        RESTORED = "restored", "Restored"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at", "-id"], name="activity_customer_idx")]
+
+    def __str__(self):
+        return self.get_kind_display()
+
+
+class ApiKey(TenantModel):
+    """A business's key for the API. Only a SHA-256 of the secret is stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    hashed_secret = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=now)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

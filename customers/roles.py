@@ -1,0 +1,72 @@
+"""What each role may do. A role is a Django group of the same name; a membership's role
+picks the group whose permissions apply while the user works in that business."""
+
+from customers.models import Membership
+
+Role = Membership.Role
+
+# Everyone who works in a business reads its customers.
+READ_CUSTOMERS = [
+    f"customers.view_{model}"
+    for model in (
+        "customer", "customeraccount", "dropoff", "order", "orderitem", "blacklistentry", "note", "tag", "activity",
+    )
+]
+
+ROLE_PERMISSIONS = {
+    Role.OWNER: [
+        "customers.view_dashboard",
+        "customers.use_segments",
+        "customers.use_loyalty",
+        "customers.use_privacy",
+        "customers.request_export",
+        "customers.view_business",
+        *READ_CUSTOMERS,
+        "customers.delete_customer",
+        "customers.restore_customer",
+        "customers.view_apikey",
+        "customers.add_apikey",
+        "customers.change_apikey",
+    ],
+    Role.SUPPORT: [
+        *READ_CUSTOMERS,
+        "customers.change_customer",
+        "customers.blacklist_customer",
+        "customers.add_note",
+        "customers.add_tag",
+        "customers.change_tag",
+        "customers.change_order",
+        "customers.add_dropoff",
+    ],
+    Role.COMPLIANCE: [
+        *READ_CUSTOMERS,
+        "customers.use_privacy",
+        "customers.request_export",
+        "customers.run_privacy_actions",
+    ],
+}
+
+
+def group_name(role):
+    return Role(role).label
+
+
+def sync_role_groups(apps=None, **kwargs):
+    """Create or update the role groups. Runs from a migration and after every migrate, so
+    permissions added by later models reach the roles without extra steps."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name(role))
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            wanted += Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(wanted)
