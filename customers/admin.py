@@ -1,6 +1,23 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 
-from customers.models import Business, Membership
+from customers import services
+from customers.models import (
+    Activity,
+    ApiKey,
+    BlacklistEntry,
+    Business,
+    Customer,
+    CustomerAccount,
+    Dropoff,
+    Membership,
+    Note,
+    Order,
+    OrderItem,
+    Tag,
+)
 from customers.tenancy import TenantAdminMixin
 
 
@@ -17,3 +34,282 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "business"]
     search_fields = ["user__username", "business__name"]
     autocomplete_fields = ["business"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AccountInline(ReadOnlyInline):
+    model = CustomerAccount
+    fields = ["provider", "email", "external_id", "phone", "created_at"]
+
+
+class DropoffInline(ReadOnlyInline):
+    model = Dropoff
+    fields = ["kind", "is_default", "street", "street2", "city", "state", "postal_code", "country"]
+
+
+class NoteInline(ReadOnlyInline):
+    model = Note
+    fields = ["created_at", "author", "body"]
+
+
+class BlacklistForm(forms.Form):
+    reason = forms.ChoiceField(choices=BlacklistEntry.Reason.choices)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+@admin.register(Customer)
+class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "phone",
+        "first_name",
+        "last_name",
+        "email",
+        "status",
+        "is_blacklisted",
+        "tier",
+        "order_count",
+        "total_spent",
+        "last_order_at",
+        "created_at",
+    ]
+    list_filter = ["status", "is_blacklisted", "tier", "tags", ("deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=phone", "first_name", "last_name", "email"]
+    list_select_related = ["business"]
+    show_full_result_count = False
+    ordering = ["-created_at", "-id"]
+    fields = [
+        *services.CONTACT_FIELDS,
+        "phone_verified",
+        "is_blacklisted",
+        "tier",
+        "points_balance",
+        "tags",
+        "order_count",
+        "total_spent",
+        "first_order_at",
+        "last_order_at",
+        "created_at",
+        "deleted_at",
+        "merged_into",
+        "anonymized_at",
+    ]
+    readonly_fields = [
+        "phone_verified",
+        "is_blacklisted",
+        "tier",
+        "points_balance",
+        "tags",
+        "order_count",
+        "total_spent",
+        "first_order_at",
+        "last_order_at",
+        "created_at",
+        "deleted_at",
+        "merged_into",
+        "anonymized_at",
+    ]
+    inlines = [AccountInline, DropoffInline, NoteInline]
+    actions = ["blacklist_selected", "unblacklist_selected", "restore_selected"]
+
+    def save_model(self, request, obj, form, change):
+        contact = {
+            field: form.cleaned_data[field] for field in services.CONTACT_FIELDS if field in form.cleaned_data
+        }
+        if change:
+            services.update_contact(customer=obj, actor=request.user, **contact)
+        else:
+            phone = contact.pop("phone")
+            customer, _ = services.get_or_create_customer(
+                business=request.business, phone=phone, actor=request.user, **contact
+            )
+            obj.pk = customer.pk
+
+
+    def get_deleted_objects(self, objs, request):
+        # A soft delete hides the customers and removes nothing that hangs off them.
+        return [str(obj) for obj in objs], {self.opts.verbose_name_plural: len(objs)}, set(), []
+
+    def delete_model(self, request, obj):
+        services.delete_customer(customer=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for customer in queryset:
+            services.delete_customer(customer=customer, actor=request.user)
+
+    @admin.action(description="Blacklist selected customers", permissions=["blacklist"])
+    def blacklist_selected(self, request, queryset):
+        return self._blacklist_action(
+            request, queryset, services.blacklist_many, "blacklist_selected", "Blacklist"
+        )
+
+    @admin.action(description="Un-blacklist selected customers", permissions=["blacklist"])
+    def unblacklist_selected(self, request, queryset):
+        return self._blacklist_action(
+            request, queryset, services.unblacklist_many, "unblacklist_selected", "Un-blacklist"
+        )
+
+    def _blacklist_action(self, request, queryset, service, action_name, verb):
+        form = BlacklistForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            changed = service(customers=queryset, actor=request.user, **form.cleaned_data)
+            self.message_user(request, f"{verb}ed {changed} customer(s).", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/customers/blacklist_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"{verb} {queryset.count()} customer(s)",
+                "opts": self.opts,
+                "form": form,
+                "customers": queryset,
+                "action_name": action_name,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description="Restore selected deleted customers", permissions=["restore"])
+    def restore_selected(self, request, queryset):
+        for customer in queryset.filter(deleted_at__isnull=False):
+            try:
+                services.restore_customer(customer=customer, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{customer}: {' '.join(error.messages)}", messages.ERROR)
+
+    def has_blacklist_permission(self, request):
+        return request.user.has_perm("customers.blacklist_customer")
+
+    def has_restore_permission(self, request):
+        return request.user.has_perm("customers.restore_customer")
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+    fields = ["sku", "name", "category", "quantity", "price"]
+
+
+@admin.register(Order)
+class OrderAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["external_id", "customer", "amount", "currency", "status", "source", "placed_at"]
+    list_filter = ["status", "source", "placed_at"]
+    search_fields = ["=external_id", "=customer__phone"]
+    list_select_related = ["customer"]
+    show_full_result_count = False
+    ordering = ["-placed_at", "-id"]
+    fields = [
+        "external_id",
+        "customer",
+        "amount",
+        "currency",
+        "status",
+        "placed_at",
+        "completed_at",
+        "source",
+        "dropoff",
+        "original_dropoff",
+        "created_customer",
+    ]
+    readonly_fields = [
+        "external_id",
+        "customer",
+        "amount",
+        "currency",
+        "placed_at",
+        "completed_at",
+        "source",
+        "dropoff",
+        "original_dropoff",
+        "created_customer",
+    ]
+    inlines = [OrderItemInline]
+
+    def has_add_permission(self, request):
+        # Orders arrive through the API and imports, which run the whole recording service.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.change_order_status(order=obj, status=form.cleaned_data["status"], actor=request.user)
+
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(TenantAdminMixin, admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Dropoff)
+class DropoffAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "kind", "is_default", "street", "city", "postal_code", "country"]
+    list_filter = ["kind", "country"]
+    search_fields = ["=customer__phone", "city", "postal_code"]
+    list_select_related = ["customer"]
+    show_full_result_count = False
+
+
+@admin.register(BlacklistEntry)
+class BlacklistEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "action", "reason", "actor", "note"]
+    list_filter = ["action", "reason"]
+    search_fields = ["=customer__phone"]
+    list_select_related = ["customer", "actor"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "kind", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["=customer__phone"]
+    list_select_related = ["customer", "actor"]
+    show_full_result_count = False
+
+
+@admin.register(Tag)
+class TagAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "color"]
+    search_fields = ["name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_selected"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            ApiKey.objects.filter(pk=obj.pk).update(name=obj.name)
+            return
+        api_key, secret = services.create_api_key(
+            business=request.business, name=obj.name, actor=request.user
+        )
+        obj.pk = api_key.pk
+        self.message_user(request, f"New API key (shown once, copy it now): {secret}", messages.WARNING)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        for api_key in queryset:
+            services.revoke_api_key(api_key=api_key, actor=request.user)

@@ -109,7 +109,9 @@ class Tag(TenantModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["business", "name"], name="tag_name_unique_per_business")]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "name"], name="tag_name_unique_per_business")
+        ]
 
     def __str__(self):
         return self.name
@@ -151,7 +153,9 @@ class Customer(TenantModel):
     total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True)
-    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Lower-case, accent-free names and emails (own and accounts'), kept by the services,
     # so one trigram index answers the free-text search.
     search_text = models.TextField(blank=True, default="", editable=False)
@@ -247,15 +251,21 @@ class Dropoff(TenantModel):
     class Meta:
         ordering = ["-is_default", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "kind", "address_key"], name="dropoff_unique_address"),
             models.UniqueConstraint(
-                fields=["customer", "kind"], condition=models.Q(is_default=True), name="dropoff_one_default_per_kind"
+                fields=["customer", "kind", "address_key"], name="dropoff_unique_address"
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "kind"],
+                condition=models.Q(is_default=True),
+                name="dropoff_one_default_per_kind",
             ),
         ]
         indexes = [models.Index(fields=["business", "city"], name="dropoff_city_idx")]
 
     def __str__(self):
-        return ", ".join(part for part in (self.street, self.street2, self.city, self.postal_code, self.country) if part)
+        return ", ".join(
+            part for part in (self.street, self.street2, self.city, self.postal_code, self.country) if part
+        )
 
 
 class Order(TenantModel):
@@ -271,9 +281,15 @@ class Order(TenantModel):
 
     external_id = models.CharField(max_length=100)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
-    dropoff = models.ForeignKey(Dropoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders")
+    dropoff = models.ForeignKey(
+        Dropoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
     original_dropoff = models.ForeignKey(
-        Dropoff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        Dropoff,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Where the order was first addressed, when the address changed mid-delivery",
     )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -282,12 +298,16 @@ class Order(TenantModel):
     placed_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=50, blank=True, help_text="Partner app or storefront")
-    created_customer = models.BooleanField(default=False, editable=False, help_text="This order created its customer")
+    created_customer = models.BooleanField(
+        default=False, editable=False, help_text="This order created its customer"
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["business", "external_id"], name="order_external_id_unique_per_business"),
+            models.UniqueConstraint(
+                fields=["business", "external_id"], name="order_external_id_unique_per_business"
+            ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="order_amount_not_negative"),
         ]
         indexes = [
@@ -329,7 +349,9 @@ class BlacklistEntry(TenantModel):
     action = models.CharField(max_length=15, choices=Action.choices)
     reason = models.CharField(max_length=20, choices=Reason.choices)
     note = models.TextField(blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -343,7 +365,9 @@ class BlacklistEntry(TenantModel):
 
 class Note(TenantModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField()
     created_at = models.DateTimeField(default=now)
 
@@ -375,7 +399,9 @@ class Activity(TenantModel):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now)
 

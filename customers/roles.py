@@ -9,7 +9,15 @@ Role = Membership.Role
 READ_CUSTOMERS = [
     f"customers.view_{model}"
     for model in (
-        "customer", "customeraccount", "dropoff", "order", "orderitem", "blacklistentry", "note", "tag", "activity",
+        "customer",
+        "customeraccount",
+        "dropoff",
+        "order",
+        "orderitem",
+        "blacklistentry",
+        "note",
+        "tag",
+        "activity",
     )
 ]
 

@@ -33,12 +33,22 @@ from customers.signals import order_recorded, order_status_changed
 
 ADDRESS_LIMIT_EXCEEDED = f"ADDRESS_LIMIT_EXCEEDED: Too many addresses (max {Dropoff.MAX_PER_CUSTOMER})."
 CONTACT_FIELDS = [
-    "phone", "first_name", "last_name", "preferred_name", "email", "date_of_birth", "language", "timezone", "status",
+    "phone",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "date_of_birth",
+    "language",
+    "timezone",
+    "status",
 ]
 
 
 def log_activity(customer, kind, actor=None, **data):
-    return Activity.objects.create(business_id=customer.business_id, customer=customer, kind=kind, actor=actor, data=data)
+    return Activity.objects.create(
+        business_id=customer.business_id, customer=customer, kind=kind, actor=actor, data=data
+    )
 
 
 # Identity ---------------------------------------------------------------------------
@@ -54,7 +64,9 @@ def normalize_phone(raw, country):
     except phonenumbers.NumberParseException:
         raise ValidationError({"phone": f"“{text}” is not a phone number."}) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError({"phone": f"“{text}” is not a valid phone number for {country or 'its country'}."})
+        raise ValidationError(
+            {"phone": f"“{text}” is not a valid phone number for {country or 'its country'}."}
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -97,8 +109,10 @@ def get_or_create_customer(*, business, phone, actor=None, **contact):
                 business=business,
                 phone=e164,
                 search_text=searchable(
-                    contact.get("first_name"), contact.get("last_name"),
-                    contact.get("preferred_name"), contact.get("email"),
+                    contact.get("first_name"),
+                    contact.get("last_name"),
+                    contact.get("preferred_name"),
+                    contact.get("email"),
                 ),
                 **contact,
             )
@@ -112,11 +126,19 @@ def get_or_create_customer(*, business, phone, actor=None, **contact):
 def link_account(*, business, phone, provider, email="", external_id="", actor=None):
     """Attach a storefront account to the person with that phone (creating the customer)."""
     customer, _ = get_or_create_customer(business=business, phone=phone, actor=actor, email=email)
-    account = CustomerAccount.objects.filter(business=business, provider=provider, external_id=external_id)
-    account = account.first() if external_id else None
+    accounts = CustomerAccount.objects.filter(business=business, provider=provider)
+    if external_id:
+        account = accounts.filter(external_id=external_id).first()
+    else:
+        # A guest checkout has no external id: the same email at the same provider is one account.
+        account = accounts.filter(customer=customer, external_id="", email__iexact=email).first()
     if account is None:
         account = CustomerAccount.objects.create(
-            business=business, customer=customer, provider=provider, email=email, external_id=external_id,
+            business=business,
+            customer=customer,
+            provider=provider,
+            email=email,
+            external_id=external_id,
             phone=str(phone),
         )
     else:
@@ -131,7 +153,9 @@ def link_account(*, business, phone, provider, email="", external_id="", actor=N
 
 
 def address_key(address):
-    parts = [address.get(name) or "" for name in ("street", "street2", "city", "state", "postal_code", "country")]
+    parts = [
+        address.get(name) or "" for name in ("street", "street2", "city", "state", "postal_code", "country")
+    ]
     return "|".join(" ".join(re.sub(r"[^\w\s]", " ", str(part)).lower().split()) for part in parts)
 
 
@@ -149,8 +173,12 @@ def dropoff_for(customer, address, kind=Dropoff.Kind.SHIPPING):
     values["country"] = values.get("country", "").upper()
     default_exists = Dropoff.objects.filter(customer=customer, kind=kind, is_default=True).exists()
     return Dropoff.objects.create(
-        business_id=customer.business_id, customer=customer, kind=kind, address_key=key,
-        is_default=not default_exists, **values,
+        business_id=customer.business_id,
+        customer=customer,
+        kind=kind,
+        address_key=key,
+        is_default=not default_exists,
+        **values,
     )
 
 
@@ -181,16 +209,39 @@ def lock(customer):
     return Customer.objects.select_for_update().get(pk=customer.pk)
 
 
-@transaction.atomic
-def record_order(
-    *, business, external_id, phone, amount, currency="", placed_at=None, status=Order.Status.COMPLETED,
-    source="", address=None, items=(), actor=None, **contact,
-):
+def record_order(*, business, external_id, **order):
     """Record an order once per external id: find or create the customer, reuse or add
     the dropoff, store the items, keep the customer's stats exact and tell listeners."""
     existing = Order.objects.filter(business=business, external_id=external_id).first()
     if existing is not None:
         return RecordedOrder(existing, created=False)
+    try:
+        return _record_new_order(business=business, external_id=external_id, **order)
+    except IntegrityError:
+        # A concurrent request recorded the same external id a moment ago; everything this
+        # one wrote (a new customer, an address) was rolled back with it.
+        existing = Order.objects.filter(business=business, external_id=external_id).first()
+        if existing is None:
+            raise
+        return RecordedOrder(existing, created=False)
+
+
+@transaction.atomic
+def _record_new_order(
+    *,
+    business,
+    external_id,
+    phone,
+    amount,
+    currency="",
+    placed_at=None,
+    status=Order.Status.COMPLETED,
+    source="",
+    address=None,
+    items=(),
+    actor=None,
+    **contact,
+):
     customer, customer_created = get_or_create_customer(business=business, phone=phone, actor=actor, **contact)
     customer = lock(customer)
     if not customer_created:
@@ -198,26 +249,31 @@ def record_order(
     if customer.is_blacklisted:
         status = Order.Status.BLOCKED
     placed_at = placed_at or timezone.now()
-    order = Order(
-        business=business, external_id=external_id, customer=customer, amount=Decimal(amount),
-        currency=(currency or business.currency).upper(), status=status, placed_at=placed_at, source=source,
-        completed_at=placed_at if status == Order.Status.COMPLETED else None, created_customer=customer_created,
+    order = Order.objects.create(
+        business=business,
+        external_id=external_id,
+        customer=customer,
+        amount=Decimal(amount),
+        currency=(currency or business.currency).upper(),
+        status=status,
+        placed_at=placed_at,
+        source=source,
+        completed_at=placed_at if status == Order.Status.COMPLETED else None,
+        created_customer=customer_created,
         dropoff=dropoff_for(customer, address) if address else None,
     )
-    try:
-        with transaction.atomic():
-            order.save()
-    except IntegrityError:
-        # The same external id was recorded by a concurrent request a moment ago.
-        return RecordedOrder(Order.objects.get(business=business, external_id=external_id), created=False)
-    OrderItem.objects.bulk_create(
-        OrderItem(business=business, order=order, **item) for item in items
-    )
+    OrderItem.objects.bulk_create(OrderItem(business=business, order=order, **item) for item in items)
     if status in Order.COUNTED_STATUSES:
         add_to_stats(customer, order)
     log_activity(
-        customer, Activity.Kind.ORDER_RECORDED, actor, order_id=order.pk, external_id=external_id,
-        amount=str(order.amount), currency=order.currency, status=order.status,
+        customer,
+        Activity.Kind.ORDER_RECORDED,
+        actor,
+        order_id=order.pk,
+        external_id=external_id,
+        amount=str(order.amount),
+        currency=order.currency,
+        status=order.status,
     )
     order_recorded.send(sender=Order, order=order, customer=customer)
     return RecordedOrder(order, created=True)
@@ -245,8 +301,10 @@ def add_to_stats(customer, order):
 def recompute_stats(customer_id):
     """Stats from the customer's counted orders (after a status change, merge or undo)."""
     stats = Order.objects.filter(customer_id=customer_id, status__in=Order.COUNTED_STATUSES).aggregate(
-        order_count=Count("id"), total_spent=Coalesce(Sum("amount"), Decimal(0)),
-        first_order_at=Min("placed_at"), last_order_at=Max("placed_at"),
+        order_count=Count("id"),
+        total_spent=Coalesce(Sum("amount"), Decimal(0)),
+        first_order_at=Min("placed_at"),
+        last_order_at=Max("placed_at"),
     )
     Customer.objects.filter(pk=customer_id).update(**stats)
 
@@ -265,8 +323,15 @@ def change_order_status(*, order, status, actor):
         order.completed_at = timezone.now()
     order.save(update_fields=["status", "completed_at"])
     recompute_stats(customer.pk)
-    log_activity(customer, Activity.Kind.ORDER_STATUS_CHANGED, actor, order_id=order.pk,
-                 external_id=order.external_id, old=old_status, new=status)
+    log_activity(
+        customer,
+        Activity.Kind.ORDER_STATUS_CHANGED,
+        actor,
+        order_id=order.pk,
+        external_id=order.external_id,
+        old=old_status,
+        new=status,
+    )
     order_status_changed.send(sender=Order, order=order, old_status=old_status)
     return order
 
@@ -284,8 +349,15 @@ def change_order_address(*, order, address, actor):
     old = order.dropoff_id
     order.dropoff = new_dropoff
     order.save(update_fields=["dropoff", "original_dropoff"])
-    log_activity(customer, Activity.Kind.ORDER_ADDRESS_CHANGED, actor, order_id=order.pk,
-                 external_id=order.external_id, old_dropoff_id=old, new_dropoff_id=new_dropoff.pk)
+    log_activity(
+        customer,
+        Activity.Kind.ORDER_ADDRESS_CHANGED,
+        actor,
+        order_id=order.pk,
+        external_id=order.external_id,
+        old_dropoff_id=old,
+        new_dropoff_id=new_dropoff.pk,
+    )
     return order
 
 
@@ -313,7 +385,12 @@ def _set_blacklisted(customer, blacklisted, reason, note, actor):
     customer.save(update_fields=["is_blacklisted", "updated_at"])
     action = BlacklistEntry.Action.BLACKLISTED if blacklisted else BlacklistEntry.Action.UNBLACKLISTED
     entry = BlacklistEntry.objects.create(
-        business_id=customer.business_id, customer=customer, action=action, reason=reason, note=note, actor=actor
+        business_id=customer.business_id,
+        customer=customer,
+        action=action,
+        reason=reason,
+        note=note,
+        actor=actor,
     )
     kind = Activity.Kind.BLACKLISTED if blacklisted else Activity.Kind.UNBLACKLISTED
     log_activity(customer, kind, actor, reason=reason, note=note)
@@ -444,7 +521,9 @@ def create_api_key(*, business, name, actor):
     """A new key for the business. The secret is returned once and only its hash is kept."""
     prefix = secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(32)}"
-    api_key = ApiKey.objects.create(business=business, name=name, prefix=prefix, hashed_secret=hash_secret(secret))
+    api_key = ApiKey.objects.create(
+        business=business, name=name, prefix=prefix, hashed_secret=hash_secret(secret)
+    )
     return api_key, secret
 
 

@@ -30,7 +30,9 @@ def pick_business(request):
     if user.is_superuser:
         business = Business.objects.filter(pk=chosen).first() if chosen else None
         return business or businesses_for(user).first(), None
-    memberships = list(Membership.objects.filter(user=user).select_related("business").order_by("business__name"))
+    memberships = list(
+        Membership.objects.filter(user=user).select_related("business").order_by("business__name")
+    )
     for membership in memberships:
         if membership.business_id == chosen:
             return membership.business, membership

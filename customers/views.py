@@ -1,5 +1,153 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from customers import forms, queries, services
+from customers.filters import CustomerFilter
+from customers.models import Customer, Tag
+from customers.tenancy import scoped
+
+
+def require_perm(request, permission):
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def live_customer(request, pk):
+    return get_object_or_404(scoped(request, Customer).live(), pk=pk)
+
+
+def run_service(request, service, success_message, **arguments):
+    """Call one service as the user; a ValidationError becomes an error message."""
+    try:
+        service(actor=request.user, **arguments)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, success_message)
+
+
+def form_error_message(form):
+    return " ".join(
+        f"{form[field].label}: {' '.join(errors)}" if field in form.fields else " ".join(errors)
+        for field, errors in form.errors.items()
+    )
+
+
+def to_profile(customer):
+    return redirect("customers:detail", pk=customer.pk)
 
 
 def customer_list(request):
-    return render(request, "customers/list.html")
+    customers = scoped(request, Customer).live()
+    require_perm(request, "customers.view_customer")
+    customer_filter = CustomerFilter(request.GET, queryset=queries.customer_list(customers), request=request)
+    page = queries.page_of(customer_filter.qs, request.GET.get("page"), queries.CUSTOMERS_PER_PAGE)
+    context = {"filter": customer_filter, "page_obj": page, "sort": customer_filter.sort_headers()}
+    return render(request, "customers/list.html", context)
+
+
+def customer_detail(request, pk):
+    customers = scoped(request, Customer)
+    require_perm(request, "customers.view_customer")
+    # Owners still open deleted customers, to restore them.
+    if not request.user.has_perm("customers.restore_customer"):
+        customers = customers.live()
+    customer = get_object_or_404(customers, pk=pk)
+    context = queries.customer_profile(
+        customer, orders_page=request.GET.get("orders_page"), timeline_page=request.GET.get("timeline_page")
+    )
+    context.update(blacklist_form=forms.BlacklistForm(), note_form=forms.NoteForm(), tag_form=forms.TagForm())
+    return render(request, "customers/detail.html", context)
+
+
+def edit_contact(request, pk):
+    customer = live_customer(request, pk)
+    require_perm(request, "customers.change_customer")
+    if request.method == "POST":
+        form = forms.ContactForm(request.POST, customer=customer)
+        if form.is_valid():
+            try:
+                services.update_contact(customer=customer, actor=request.user, **form.changes())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, "Contact data saved.")
+                return to_profile(customer)
+    else:
+        form = forms.ContactForm(customer=customer)
+    return render(request, "customers/edit.html", {"customer": customer, "form": form})
+
+
+@require_POST
+def blacklist(request, pk):
+    return change_blacklist(request, pk, services.blacklist_customer, "blacklisted")
+
+
+@require_POST
+def unblacklist(request, pk):
+    return change_blacklist(request, pk, services.unblacklist_customer, "removed from the blacklist")
+
+
+def change_blacklist(request, pk, service, done):
+    customer = live_customer(request, pk)
+    require_perm(request, "customers.blacklist_customer")
+    form = forms.BlacklistForm(request.POST)
+    if form.is_valid():
+        run_service(request, service, f"{customer} is {done}.", customer=customer, **form.cleaned_data)
+    else:
+        messages.error(request, form_error_message(form))
+    return to_profile(customer)
+
+
+@require_POST
+def add_note(request, pk):
+    customer = live_customer(request, pk)
+    require_perm(request, "customers.add_note")
+    form = forms.NoteForm(request.POST)
+    if form.is_valid():
+        run_service(request, services.add_note, "Note added.", customer=customer, body=form.cleaned_data["body"])
+    else:
+        messages.error(request, form_error_message(form))
+    return to_profile(customer)
+
+
+@require_POST
+def add_tag(request, pk):
+    customer = live_customer(request, pk)
+    require_perm(request, "customers.add_tag")
+    form = forms.TagForm(request.POST)
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        run_service(request, services.tag_customer, f"Tagged “{name}”.", customer=customer, name=name)
+    else:
+        messages.error(request, form_error_message(form))
+    return to_profile(customer)
+
+
+@require_POST
+def remove_tag(request, pk, tag_pk):
+    customer = live_customer(request, pk)
+    tag = get_object_or_404(scoped(request, Tag), pk=tag_pk)
+    require_perm(request, "customers.add_tag")
+    run_service(request, services.untag_customer, f"Tag “{tag}” removed.", customer=customer, tag=tag)
+    return to_profile(customer)
+
+
+@require_POST
+def delete(request, pk):
+    customer = live_customer(request, pk)
+    require_perm(request, "customers.delete_customer")
+    run_service(request, services.delete_customer, f"{customer} was deleted.", customer=customer)
+    if request.user.has_perm("customers.restore_customer"):
+        return to_profile(customer)
+    return redirect("customers:list")
+
+
+@require_POST
+def restore(request, pk):
+    customer = get_object_or_404(scoped(request, Customer), pk=pk)
+    require_perm(request, "customers.restore_customer")
+    run_service(request, services.restore_customer, f"{customer} was restored.", customer=customer)
+    return to_profile(customer)

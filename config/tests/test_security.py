@@ -43,7 +43,10 @@ def test_production_settings_pass_the_deploy_check():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -51,7 +54,9 @@ def test_production_settings_pass_the_deploy_check():
 def test_repeated_wrong_passwords_lock_the_login(owner, client):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         wrong_password(client, owner.username)
-    response = client.post(LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1")
+    response = client.post(
+        LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1"
+    )
     assert response.status_code == 429
     assert b"Too many failed login attempts" in response.content
 
@@ -60,8 +65,10 @@ def test_rotating_forwarded_for_does_not_bypass_the_lock(owner, client):
     for attempt in range(settings.AXES_FAILURE_LIMIT):
         wrong_password(client, owner.username, forwarded_for=f"203.0.113.{attempt}")
     response = client.post(
-        LOGIN, {"username": owner.username, "password": "pw-for-tests-1"},
-        REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.77",
+        LOGIN,
+        {"username": owner.username, "password": "pw-for-tests-1"},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.77",
     )
     assert response.status_code == 429
 
@@ -69,7 +76,9 @@ def test_rotating_forwarded_for_does_not_bypass_the_lock(owner, client):
 def test_one_address_guessing_many_usernames_is_locked_too(owner, client):
     for attempt in range(settings.AXES_FAILURE_LIMIT):
         wrong_password(client, f"guess-{attempt}")
-    response = client.post(LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1")
+    response = client.post(
+        LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1"
+    )
     assert response.status_code == 429
 
 
@@ -78,5 +87,7 @@ def test_the_lock_expires_after_the_cool_off(owner, client):
         wrong_password(client, owner.username)
     cool_off = dt.timedelta(hours=settings.AXES_COOLOFF_TIME)
     AccessAttempt.objects.update(attempt_time=timezone.now() - cool_off - dt.timedelta(seconds=1))
-    response = client.post(LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1")
+    response = client.post(
+        LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1"
+    )
     assert response.status_code == 302

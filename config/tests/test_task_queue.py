@@ -25,8 +25,11 @@ def test_a_real_qcluster_runs_an_enqueued_task():
     }
     task_id = async_task("math.copysign", 2, -1, sync=False)
     cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=settings.BASE_DIR, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60

@@ -1,0 +1,270 @@
+"""The order ingestion API that partner apps and storefront checkouts call.
+
+`POST /api/v1/orders` with `Authorization: Bearer <key>` and a JSON object; see the
+contract in DESIGN.md. The view authenticates, reads at most MAX_BODY_BYTES, lets
+OrderForm check the payload and hands it to `services.record_order`.
+"""
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import RegexValidator
+from django.db.models import Q
+from django.http import JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from customers import services
+from customers.models import ApiKey, Order
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_ITEMS = 500
+LAST_USED_PRECISION = timedelta(seconds=60)
+COORDINATE_PLACES = Decimal("0.000001")
+
+
+# Fields that take JSON values as they come -------------------------------------------
+
+
+class TextField(forms.CharField):
+    """A JSON string. Django's CharField would turn a number, list or object into text;
+    here that is a client error."""
+
+    def to_python(self, value):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError("Enter a string.", code="invalid")
+        return super().to_python(value)
+
+
+class EmailTextField(TextField, forms.EmailField):
+    pass
+
+
+class IsoDateTimeField(forms.DateTimeField):
+    """ISO 8601 only, not the locale formats of form input; a time without offset is read in TIME_ZONE."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValidationError(
+                "Enter an ISO 8601 date and time, e.g. 2026-11-01T12:00:00Z.", code="invalid"
+            )
+        return super().to_python(parsed)
+
+
+class NestedFormField(forms.Field):
+    """A JSON object checked by `form_class`; its errors come back as "field: message"."""
+
+    def __init__(self, form_class, **kwargs):
+        self.form_class = form_class
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        return clean_nested(self.form_class, value)
+
+
+class NestedFormListField(forms.Field):
+    """A JSON list of objects, each checked by `form_class`."""
+
+    def __init__(self, form_class, max_length, **kwargs):
+        self.form_class, self.max_length = form_class, max_length
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValidationError("Enter a list of objects.", code="invalid")
+        if len(value) > self.max_length:
+            raise ValidationError(f"Send at most {self.max_length} entries.", code="max_length")
+        cleaned, errors = [], []
+        for position, entry in enumerate(value, start=1):
+            try:
+                cleaned.append(clean_nested(self.form_class, entry))
+            except ValidationError as error:
+                errors.extend(f"Entry {position}: {message}" for message in error.messages)
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
+
+
+def clean_nested(form_class, value):
+    if not isinstance(value, dict):
+        raise ValidationError("Enter an object.", code="invalid")
+    form = form_class(value)
+    if not form.is_valid():
+        raise ValidationError(
+            [f"{field}: {message}" for field, messages in form.errors.items() for message in messages]
+        )
+    return form.cleaned_data
+
+
+# Forms --------------------------------------------------------------------------------
+
+country_code = RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter ISO 3166 country code.")
+currency_code = RegexValidator(r"^[A-Za-z]{3}$", "Enter a three-letter ISO 4217 currency code.")
+
+
+class AddressForm(forms.Form):
+    street = TextField(max_length=200)
+    street2 = TextField(max_length=200, required=False)
+    city = TextField(max_length=100, required=False)
+    state = TextField(max_length=100, required=False)
+    postal_code = TextField(max_length=20, required=False)
+    country = TextField(max_length=2, required=False, validators=[country_code])
+    lat = forms.DecimalField(min_value=-90, max_value=90, required=False)
+    lng = forms.DecimalField(min_value=-180, max_value=180, required=False)
+
+    def clean_lat(self):
+        return self._coordinate("lat")
+
+    def clean_lng(self):
+        return self._coordinate("lng")
+
+    def _coordinate(self, name):
+        # Devices report more decimals than the 6 stored (about 10 cm); round, don't refuse.
+        value = self.cleaned_data[name]
+        return None if value is None else value.quantize(COORDINATE_PLACES)
+
+
+class ItemForm(forms.Form):
+    sku = TextField(max_length=64, required=False)
+    name = TextField(max_length=200)
+    category = TextField(max_length=100, required=False)
+    quantity = forms.IntegerField(min_value=1, max_value=1_000_000)
+    price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+
+class OrderForm(forms.Form):
+    CALLER_STATUSES = [
+        (status, label) for status, label in Order.Status.choices if status != Order.Status.BLOCKED
+    ]
+
+    external_id = TextField(max_length=100)
+    phone = TextField(max_length=50)
+    first_name = TextField(max_length=100, required=False)
+    last_name = TextField(max_length=100, required=False)
+    email = EmailTextField(required=False)
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    currency = TextField(max_length=3, required=False, validators=[currency_code])
+    placed_at = IsoDateTimeField(required=False)
+    status = forms.ChoiceField(choices=CALLER_STATUSES, required=False)
+    source = TextField(max_length=50, required=False)
+    address = NestedFormField(AddressForm, required=False)
+    items = NestedFormListField(ItemForm, max_length=MAX_ITEMS, required=False)
+
+    def clean_status(self):
+        return self.cleaned_data["status"] or Order.Status.COMPLETED
+
+
+# View ---------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Ends a request with `{"errors": {field: [messages]}}` and this status."""
+
+    def __init__(self, status, errors):
+        super().__init__(status, errors)
+        self.status, self.errors = status, errors
+
+    def response(self):
+        response = json_response(self.status, {"errors": self.errors})
+        if self.status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def orders(request):
+    try:
+        api_key = authenticate(request)
+        form = OrderForm(read_json_object(request))
+        if not form.is_valid():
+            raise ApiError(400, messages_by_field(form.errors))
+        recorded = record_order(api_key.business, form.cleaned_data)
+    except ApiError as error:
+        return error.response()
+
+    return json_response(
+        201 if recorded.created else 200,
+        {
+            "order_id": recorded.order.pk,
+            "customer_id": recorded.order.customer_id,
+            "customer_created": recorded.customer_created,
+            "blocked": recorded.blocked,
+        },
+    )
+
+
+def authenticate(request):
+    """The request's live API key; ApiError 401 without one."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        message = "Send the business's API key as “Authorization: Bearer <key>”."
+        raise ApiError(401, {"authorization": [message]})
+    api_key = services.authenticate_api_key(secret.strip())
+    if api_key is None:
+        raise ApiError(401, {"authorization": ["This API key is not valid or has been revoked."]})
+    now = timezone.now()
+    # At most one write a minute per key, however busy it is.
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
+    ).update(last_used_at=now)
+    return api_key
+
+
+def read_json_object(request):
+    """The body as a dict, reading no more than MAX_BODY_BYTES whatever the client declares."""
+    too_large = ApiError(413, {"body": ["The request body is over 1 MB."]})
+    try:
+        declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared_length = 0
+    if declared_length > MAX_BODY_BYTES:
+        raise too_large
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        raise too_large
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(400, {"body": ["The request body is not valid JSON."]}) from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, {"body": ["Send one JSON object."]})
+    return payload
+
+
+def record_order(business, order):
+    """services.record_order, with its refusals (an invalid phone, too many addresses) as 400s."""
+    try:
+        return services.record_order(business=business, actor=None, **order)
+    except ValidationError as error:
+        errors = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
+        raise ApiError(400, errors) from None
+
+
+def messages_by_field(errors):
+    return {
+        field: [error["message"] for error in entries] for field, entries in errors.get_json_data().items()
+    }
+
+
+def json_response(status, data):
+    response = JsonResponse(data, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from customers import api
+
+app_name = "api"
+urlpatterns = [
+    path("orders", api.orders, name="orders"),
+]

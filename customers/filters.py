@@ -1,0 +1,117 @@
+from datetime import datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from customers import queries
+from customers.models import Customer, Dropoff, Tag
+from customers.tenancy import scoped
+
+DEFAULT_SORT = "-created"
+# Sort choice -> ORDER BY. Each ends with the id, so that pages never overlap; customers
+# without an order come last both ways.
+SORTS = {
+    "-created": ["-created_at", "-id"],
+    "created": ["created_at", "id"],
+    "name": ["last_name", "first_name", "id"],
+    "-name": ["-last_name", "-first_name", "-id"],
+    "-spent": ["-total_spent", "-id"],
+    "spent": ["total_spent", "id"],
+    "-orders": ["-order_count", "-id"],
+    "orders": ["order_count", "id"],
+    "-last_order": [F("last_order_at").desc(nulls_last=True), "-id"],
+    "last_order": [F("last_order_at").asc(nulls_last=True), "id"],
+}
+SORT_CHOICES = [
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("name", "Name A–Z"),
+    ("-name", "Name Z–A"),
+    ("-spent", "Highest total spent"),
+    ("spent", "Lowest total spent"),
+    ("-orders", "Most orders"),
+    ("orders", "Fewest orders"),
+    ("-last_order", "Latest order"),
+    ("last_order", "Earliest order"),
+]
+# A first click on a column header sorts names A–Z and figures and dates biggest first.
+FIRST_CLICK = {"name": "name", "created": "-created", "spent": "-spent", "orders": "-orders", "last_order": "-last_order"}
+
+
+def business_tags(request):
+    return scoped(request, Tag)
+
+
+class DayFilter(django_filters.DateFilter):
+    """A day bound on a datetime column, in the current time zone; an upper bound
+    (lookup `lt`) includes its whole day."""
+
+    def __init__(self, **kwargs):
+        super().__init__(widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        if self.lookup_expr == "lt":
+            value += timedelta(days=1)
+        return super().filter(qs, timezone.make_aware(datetime.combine(value, time.min)))
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search", method="search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, phone or email"}),
+    )
+    status = django_filters.ChoiceFilter(choices=Customer.Status.choices, empty_label="Any")
+    blacklisted = django_filters.ChoiceFilter(
+        choices=[("yes", "Yes"), ("no", "No")], empty_label="Any", method="filter_blacklisted"
+    )
+    tag = django_filters.ModelChoiceFilter(field_name="tags", queryset=business_tags, empty_label="Any")
+    city = django_filters.CharFilter(method="filter_dropoffs", label="City")
+    country = django_filters.CharFilter(method="filter_dropoffs", label="Country", max_length=2)
+    spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte", label="Total spent from")
+    spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte", label="Total spent to")
+    last_order_from = DayFilter(field_name="last_order_at", lookup_expr="gte", label="Last order from")
+    last_order_to = DayFilter(field_name="last_order_at", lookup_expr="lt", label="Last order to")
+    created_from = DayFilter(field_name="created_at", lookup_expr="gte", label="Created from")
+    created_to = DayFilter(field_name="created_at", lookup_expr="lt", label="Created to")
+    o = django_filters.ChoiceFilter(label="Sort by", choices=SORT_CHOICES, empty_label=None, method="sort")
+
+    class Meta:
+        model = Customer
+        fields = []
+
+    def search(self, queryset, name, value):
+        return queries.search_customers(queryset, value)
+
+    def filter_blacklisted(self, queryset, name, value):
+        return queryset.filter(is_blacklisted=value == "yes")
+
+    def filter_dropoffs(self, queryset, name, value):
+        """Customers with an address in that city or country (any case)."""
+        dropoffs = Dropoff.objects.filter(customer=OuterRef("pk"), **{f"{name}__iexact": value.strip()})
+        return queryset.filter(Exists(dropoffs))
+
+    def sort(self, queryset, name, value):
+        return queryset.order_by(*SORTS[value])
+
+    def current_sort(self):
+        return self.form.cleaned_data.get("o") or DEFAULT_SORT
+
+    def sort_headers(self):
+        """For each sortable column: the query string sorting by it (the other way round
+        when it is the current sort, back to page 1) and its CSS class."""
+        current = self.current_sort()
+        headers = {}
+        for column, first_click in FIRST_CLICK.items():
+            params = self.data.copy()
+            params.pop("page", None)
+            if current.lstrip("-") == column:
+                params["o"] = column if current.startswith("-") else f"-{column}"
+                css_class = "sorted-desc" if current.startswith("-") else "sorted-asc"
+            else:
+                params["o"], css_class = first_click, ""
+            headers[column] = {"query": params.urlencode(), "class": css_class}
+        return headers

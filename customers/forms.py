@@ -1,0 +1,39 @@
+from django import forms
+from django.forms.models import model_to_dict
+
+from customers.models import BlacklistEntry, Customer
+from customers.services import CONTACT_FIELDS
+
+
+class ContactForm(forms.Form):
+    """The contact fields of a customer. services.update_contact normalizes the phone and
+    checks the rest, so this form only reads the input."""
+
+    phone = forms.CharField(max_length=40, help_text="Any format; numbers without +country use the business's country.")
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    preferred_name = forms.CharField(max_length=100, required=False)
+    email = forms.EmailField(required=False)
+    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    language = forms.CharField(max_length=10, required=False, help_text="e.g. en, es, de-CH")
+    timezone = forms.CharField(max_length=64, required=False, help_text="e.g. America/New_York")
+    status = forms.ChoiceField(choices=Customer.Status.choices)
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, initial=model_to_dict(customer, fields=CONTACT_FIELDS), **kwargs)
+
+    def changes(self):
+        return {name: self.cleaned_data[name] for name in self.changed_data}
+
+
+class BlacklistForm(forms.Form):
+    reason = forms.ChoiceField(choices=[("", "Choose a reason…"), *BlacklistEntry.Reason.choices])
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TagForm(forms.Form):
+    name = forms.CharField(label="Tag", max_length=50)
