@@ -10,34 +10,28 @@ from customers.models import Customer, Dropoff, Tag
 from customers.tenancy import scoped
 
 DEFAULT_SORT = "-created"
-# Sort choice -> ORDER BY. Each ends with the id, so that pages never overlap; customers
-# without an order come last both ways.
+# Sort choice -> (label, ORDER BY). Each ends with the id, so that pages never overlap;
+# customers without an order come last both ways.
 SORTS = {
-    "-created": ["-created_at", "-id"],
-    "created": ["created_at", "id"],
-    "name": ["last_name", "first_name", "id"],
-    "-name": ["-last_name", "-first_name", "-id"],
-    "-spent": ["-total_spent", "-id"],
-    "spent": ["total_spent", "id"],
-    "-orders": ["-order_count", "-id"],
-    "orders": ["order_count", "id"],
-    "-last_order": [F("last_order_at").desc(nulls_last=True), "-id"],
-    "last_order": [F("last_order_at").asc(nulls_last=True), "id"],
+    "-created": ("Newest first", ["-created_at", "-id"]),
+    "created": ("Oldest first", ["created_at", "id"]),
+    "name": ("Name A–Z", ["last_name", "first_name", "id"]),
+    "-name": ("Name Z–A", ["-last_name", "-first_name", "-id"]),
+    "-spent": ("Highest total spent", ["-total_spent", "-id"]),
+    "spent": ("Lowest total spent", ["total_spent", "id"]),
+    "-orders": ("Most orders", ["-order_count", "-id"]),
+    "orders": ("Fewest orders", ["order_count", "id"]),
+    "-last_order": ("Latest order", [F("last_order_at").desc(nulls_last=True), "-id"]),
+    "last_order": ("Earliest order", [F("last_order_at").asc(nulls_last=True), "id"]),
 }
-SORT_CHOICES = [
-    ("-created", "Newest first"),
-    ("created", "Oldest first"),
-    ("name", "Name A–Z"),
-    ("-name", "Name Z–A"),
-    ("-spent", "Highest total spent"),
-    ("spent", "Lowest total spent"),
-    ("-orders", "Most orders"),
-    ("orders", "Fewest orders"),
-    ("-last_order", "Latest order"),
-    ("last_order", "Earliest order"),
-]
 # A first click on a column header sorts names A–Z and figures and dates biggest first.
-FIRST_CLICK = {"name": "name", "created": "-created", "spent": "-spent", "orders": "-orders", "last_order": "-last_order"}
+FIRST_CLICK = {
+    "name": "name",
+    "created": "-created",
+    "spent": "-spent",
+    "orders": "-orders",
+    "last_order": "-last_order",
+}
 
 
 def business_tags(request):
@@ -60,31 +54,54 @@ class DayFilter(django_filters.DateFilter):
 
 
 class CustomerFilter(django_filters.FilterSet):
+    # The search box sits above the results, outside the filter panel's <form id="customer-filters">.
     q = django_filters.CharFilter(
-        label="Search", method="search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, phone or email"}),
+        label="Search",
+        method="search",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "size": 40,
+                "placeholder": "Name, email or 4+ digits of a phone",
+                "form": "customer-filters",
+            }
+        ),
     )
     status = django_filters.ChoiceFilter(choices=Customer.Status.choices, empty_label="Any")
     blacklisted = django_filters.ChoiceFilter(
-        choices=[("yes", "Yes"), ("no", "No")], empty_label="Any", method="filter_blacklisted"
+        label="Blacklisted",
+        choices=[("yes", "Yes"), ("no", "No")],
+        empty_label="Any",
+        method="filter_blacklisted",
     )
-    tag = django_filters.ModelChoiceFilter(field_name="tags", queryset=business_tags, empty_label="Any")
+    tag = django_filters.ModelChoiceFilter(
+        label="Tag", field_name="tags", queryset=business_tags, empty_label="Any"
+    )
     city = django_filters.CharFilter(method="filter_dropoffs", label="City")
     country = django_filters.CharFilter(method="filter_dropoffs", label="Country", max_length=2)
-    spent_min = django_filters.NumberFilter(field_name="total_spent", lookup_expr="gte", label="Total spent from")
-    spent_max = django_filters.NumberFilter(field_name="total_spent", lookup_expr="lte", label="Total spent to")
+    spent_min = django_filters.NumberFilter(
+        field_name="total_spent", lookup_expr="gte", label="Total spent from"
+    )
+    spent_max = django_filters.NumberFilter(
+        field_name="total_spent", lookup_expr="lte", label="Total spent to"
+    )
     last_order_from = DayFilter(field_name="last_order_at", lookup_expr="gte", label="Last order from")
     last_order_to = DayFilter(field_name="last_order_at", lookup_expr="lt", label="Last order to")
     created_from = DayFilter(field_name="created_at", lookup_expr="gte", label="Created from")
     created_to = DayFilter(field_name="created_at", lookup_expr="lt", label="Created to")
-    o = django_filters.ChoiceFilter(label="Sort by", choices=SORT_CHOICES, empty_label=None, method="sort")
+    o = django_filters.ChoiceFilter(
+        label="Sort by",
+        choices=[(key, label) for key, (label, _) in SORTS.items()],
+        empty_label=None,
+        method="sort",
+    )
 
     class Meta:
         model = Customer
         fields = []
 
     def search(self, queryset, name, value):
-        return queries.search_customers(queryset, value)
+        return queries.search_customers(queryset, value, country=self.request.business.default_country)
 
     def filter_blacklisted(self, queryset, name, value):
         return queryset.filter(is_blacklisted=value == "yes")
@@ -95,7 +112,7 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(Exists(dropoffs))
 
     def sort(self, queryset, name, value):
-        return queryset.order_by(*SORTS[value])
+        return queryset.order_by(*SORTS[value][1])
 
     def current_sort(self):
         return self.form.cleaned_data.get("o") or DEFAULT_SORT

@@ -9,7 +9,9 @@ class ContactForm(forms.Form):
     """The contact fields of a customer. services.update_contact normalizes the phone and
     checks the rest, so this form only reads the input."""
 
-    phone = forms.CharField(max_length=40, help_text="Any format; numbers without +country use the business's country.")
+    phone = forms.CharField(
+        max_length=40, help_text="Any format; numbers without +country use the business's country."
+    )
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
     preferred_name = forms.CharField(max_length=100, required=False)
@@ -28,12 +30,18 @@ class ContactForm(forms.Form):
 
 class BlacklistForm(forms.Form):
     reason = forms.ChoiceField(choices=[("", "Choose a reason…"), *BlacklistEntry.Reason.choices])
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What happened?"})
+    )
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}))
+    body = forms.CharField(
+        label="Note", widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a note…"})
+    )
 
 
 class TagForm(forms.Form):
-    name = forms.CharField(label="Tag", max_length=50)
+    name = forms.CharField(
+        label="Tag", max_length=50, widget=forms.TextInput(attrs={"placeholder": "Tag name"})
+    )

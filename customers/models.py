@@ -81,9 +81,14 @@ class TrigramIndex(GinIndex):
         return super().create_sql(model, schema_editor, using, **kwargs)
 
 
+# Letters that Unicode does not decompose into a base letter and an accent.
+UNDECOMPOSED_LETTERS = str.maketrans({"ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d", "þ": "th"})
+
+
 def searchable(*parts):
     """Lower-case, accent-free text for `Customer.search_text` and for search queries."""
-    text = unicodedata.normalize("NFKD", " ".join(part for part in parts if part))
+    text = " ".join(part for part in parts if part).lower().translate(UNDECOMPOSED_LETTERS)
+    text = unicodedata.normalize("NFKD", text)
     return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).lower().split())
 
 

@@ -2,8 +2,10 @@
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q
+import phonenumbers
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -15,11 +17,13 @@ ORDERS_PER_PAGE = 20
 TIMELINE_PER_PAGE = 20
 # Keeps OFFSET far inside SQL's integer range whatever page number a URL asks for.
 LAST_PAGE_NUMBER = 1_000_000
+DASHBOARD_DAYS = 30
 
 
-def search_customers(queryset, text):
+def search_customers(queryset, text, country=None):
     """Free-text search: a phone in any format or a fragment of at least 4 digits, names
-    without regard to case or accents, the customer's and their accounts' emails."""
+    without regard to case or accents, the customer's and their accounts' emails.
+    `country` reads national phone formats ("07700 900123" in GB is +447700900123)."""
     text = (text or "").strip()
     if not text:
         return queryset
@@ -27,10 +31,24 @@ def search_customers(queryset, text):
     digits = re.sub(r"\D", "", text)
     if len(digits) >= MIN_PHONE_FRAGMENT and not re.search(r"[^\d\s()+.\-]", text):
         condition |= Q(phone__contains=digits)
+        international = international_digits(text, country)
+        if international and international != digits:
+            condition |= Q(phone__contains=international)
     return queryset.filter(condition)
 
 
-def blocked_orders_per_day(business, days=30):
+def international_digits(text, country):
+    """The E.164 digits of `text` read as a whole phone number of `country`, or None."""
+    try:
+        number = phonenumbers.parse(text, (country or "US").upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+
+
+def blocked_orders_per_day(business, days=DASHBOARD_DAYS):
     since = timezone.now() - timedelta(days=days)
     return list(
         Order.objects.filter(business=business, status=Order.Status.BLOCKED, placed_at__gte=since)
@@ -39,8 +57,6 @@ def blocked_orders_per_day(business, days=30):
         .annotate(count=Count("id"))
         .order_by("day")
     )
-
-
 
 
 class Page:
@@ -81,6 +97,7 @@ def customer_list(customers):
 def customer_profile(customer, *, orders_page=1, timeline_page=1):
     """Everything the profile page shows, in the same number of queries however long the
     customer's history is."""
+    last_order_at = customer.last_order_at
     dropoffs = list(customer.dropoffs.all())
     accounts = list(customer.accounts.all())
     orders = customer.orders.select_related("dropoff", "original_dropoff").prefetch_related("items")
@@ -95,7 +112,7 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
         "notes": list(customer.notes.select_related("author")),
         "blacklist_history": list(customer.blacklist_entries.select_related("actor")),
         "timeline": timeline,
-        "days_since_last_order": (timezone.now() - customer.last_order_at).days if customer.last_order_at else None,
+        "days_since_last_order": (timezone.now() - last_order_at).days if last_order_at else None,
     }
 
 
@@ -108,7 +125,8 @@ def describe_activities(activities, dropoffs, accounts):
         data = activity.data
         if activity.kind == Activity.Kind.CONTACT_UPDATED:
             activity.changes = [
-                (contact_labels.get(field, field), old, new) for field, (old, new) in data.get("changes", {}).items()
+                (contact_labels.get(field, field), old, new)
+                for field, (old, new) in data.get("changes", {}).items()
             ]
         elif activity.kind in (Activity.Kind.BLACKLISTED, Activity.Kind.UNBLACKLISTED):
             activity.reason_label = reasons.get(data.get("reason"), data.get("reason"))
@@ -117,3 +135,25 @@ def describe_activities(activities, dropoffs, accounts):
             activity.new_dropoff = dropoffs.get(data.get("new_dropoff_id"))
         elif activity.kind == Activity.Kind.ACCOUNT_LINKED:
             activity.account = accounts.get(data.get("account_id"))
+
+
+def dashboard_figures(business, days=DASHBOARD_DAYS):
+    """Key figures of the last `days` days for the owner's dashboard."""
+    since = timezone.now() - timedelta(days=days)
+    customers = Customer.objects.filter(business=business).live()
+    orders = Order.objects.filter(business=business, placed_at__gte=since)
+    recent = orders.aggregate(
+        completed=Count("id", filter=Q(status=Order.Status.COMPLETED)),
+        revenue=Sum("amount", filter=Q(status=Order.Status.COMPLETED)),
+        blocked=Count("id", filter=Q(status=Order.Status.BLOCKED)),
+    )
+    revenue = recent["revenue"] or Decimal(0)
+    return {
+        "customers": customers.count(),
+        "new_customers": customers.filter(created_at__gte=since).count(),
+        "blacklisted": customers.filter(is_blacklisted=True).count(),
+        "orders": recent["completed"],
+        "revenue": revenue,
+        "average_order_value": revenue / recent["completed"] if recent["completed"] else None,
+        "blocked_orders": recent["blocked"],
+    }

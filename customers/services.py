@@ -142,8 +142,11 @@ def link_account(*, business, phone, provider, email="", external_id="", actor=N
             phone=str(phone),
         )
     else:
+        previous_owner = account.customer
         account.customer, account.email, account.phone = customer, email, str(phone)
         account.save(update_fields=["customer", "email", "phone"])
+        if previous_owner.pk != customer.pk:
+            update_search_text(previous_owner)
     update_search_text(customer)
     log_activity(customer, Activity.Kind.ACCOUNT_LINKED, actor, provider=provider, account_id=account.pk)
     return account

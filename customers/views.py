@@ -107,7 +107,9 @@ def add_note(request, pk):
     require_perm(request, "customers.add_note")
     form = forms.NoteForm(request.POST)
     if form.is_valid():
-        run_service(request, services.add_note, "Note added.", customer=customer, body=form.cleaned_data["body"])
+        run_service(
+            request, services.add_note, "Note added.", customer=customer, body=form.cleaned_data["body"]
+        )
     else:
         messages.error(request, form_error_message(form))
     return to_profile(customer)

@@ -238,3 +238,17 @@ def test_fifty_concurrent_orders_of_one_customer_keep_the_stats_exact(business):
     assert customer.total_spent == Decimal("55.00")
     assert Order.objects.filter(customer=customer).count() == 50
     assert Dropoff.objects.filter(customer=customer).count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_external_id_sent_twice_at_once_with_different_phones_leaves_no_stray_customer(business):
+    def send(phone):
+        return lambda: services.record_order(
+            business=business, external_id="SAME-1", phone=phone, amount="10.00", actor=None,
+        )
+
+    run_at_once([send("+1 415 555 0101"), send("+1 415 555 0102")])
+
+    order = Order.objects.get(business=business)
+    assert list(Customer.objects.filter(business=business)) == [order.customer]

@@ -1,0 +1,377 @@
+"""Benchmark harness, and the figures of the customers app.
+
+`manage.py bench` imports `<app>.benchmarks` of every local app that has one and calls its
+`figures(context)`, which yields `Figure`s. Each figure pairs our code path, measured end
+to end (pages through the test client, so view, template and queries count), with
+hand-written SQL doing the same core work in the same run, and prints one line:
+
+    search.phone_fragment     p50=  4.1ms p95=  6.3ms | raw p50=  1.2ms p95=  2.0ms | ratio 3.4x
+
+The ratio is our p50 over the raw p50: what the framework and the page cost on top of
+the data access itself.
+"""
+
+import itertools
+import json
+import random
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from customers import demo, services
+from customers.models import Customer, searchable
+from customers.queries import CUSTOMERS_PER_PAGE, ORDERS_PER_PAGE, TIMELINE_PER_PAGE
+
+NAME_WIDTH = 26
+DEEP_PAGE = 200
+
+
+# Harness ------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    name: str
+    ours: Callable[[int], object]  # one run of our code path; gets the run number
+    raw: Callable[[int], object] | None = None  # the same work in hand-written SQL
+    runs: int | None = None  # default: the context's repeat
+    count_queries: bool = False
+    unit: str = ""  # e.g. "orders": also print runs per second
+
+
+@dataclass
+class Result:
+    figure: Figure
+    ours: list = field(default_factory=list)  # seconds per run
+    raw: list = field(default_factory=list)
+    queries: int | None = None
+
+
+@dataclass
+class BenchContext:
+    business: object
+    users: dict  # role -> user of the business
+    repeat: int
+    rng: object
+
+    def client_for(self, user):
+        client = Client(HTTP_HOST=allowed_host())
+        client.force_login(user, backend="customers.tenancy.MembershipRoleBackend")
+        return client
+
+
+def allowed_host():
+    for host in settings.ALLOWED_HOSTS:
+        if "*" not in host:
+            return host.lstrip(".")
+    return "localhost"
+
+
+def percentile(values, fraction):
+    """Linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def timed(function, run):
+    started = time.perf_counter()
+    function(run)
+    return time.perf_counter() - started
+
+
+def measure(figure, repeat, warmup=2):
+    """Warm up, then time our path and the raw one alternately, so both see the same
+    caches and background load."""
+    runs = figure.runs or repeat
+    for run in range(warmup):
+        figure.ours(run)
+        if figure.raw:
+            figure.raw(run)
+    result = Result(figure)
+    if figure.count_queries:
+        with CaptureQueriesContext(connection) as queries:
+            figure.ours(0)
+        result.queries = len(queries)
+    for run in range(runs):
+        result.ours.append(timed(figure.ours, run))
+        if figure.raw:
+            result.raw.append(timed(figure.raw, run))
+    return result
+
+
+def milliseconds(values):
+    return f"p50={percentile(values, 0.5) * 1000:6.1f}ms p95={percentile(values, 0.95) * 1000:6.1f}ms"
+
+
+def format_result(result):
+    figure = result.figure
+    parts = [f"{figure.name:<{NAME_WIDTH}}{milliseconds(result.ours)}"]
+    if result.raw:
+        parts.append(f"raw {milliseconds(result.raw)}")
+        parts.append(f"ratio {percentile(result.ours, 0.5) / percentile(result.raw, 0.5):4.1f}x")
+    if result.queries is not None:
+        parts.append(f"queries {result.queries}")
+    if figure.unit:
+        rate = f"{len(result.ours) / sum(result.ours):.0f} {figure.unit}/s"
+        if result.raw:
+            rate += f" (raw {len(result.raw) / sum(result.raw):.0f}/s)"
+        parts.append(rate)
+    return " | ".join(parts)
+
+
+def format_error(name, error):
+    return f"{name:<{NAME_WIDTH}}ERROR {type(error).__name__}: {error}"
+
+
+def run_figures(figures, repeat, write):
+    """Measure each figure and write its line; a figure that fails writes an error line
+    and the others still run. Returns the number of failures."""
+    failures = 0
+    iterator = iter(figures)
+    while True:
+        try:
+            figure = next(iterator)
+        except StopIteration:
+            return failures
+        except Exception as error:
+            write(format_error("(preparing figures)", error))
+            return failures + 1
+        try:
+            write(format_result(measure(figure, repeat)))
+        except Exception as error:
+            write(format_error(figure.name, error))
+            failures += 1
+
+
+# Customers figures ---------------------------------------------------------------------
+
+
+def figures(context):
+    business, rng = context.business, context.rng
+    client = context.client_for(context.users["support"])
+    customers = Customer.objects.live().filter(business=business)
+    sample = list(customers.exclude(email="").order_by("?")[: max(context.repeat, 10)])
+    if not sample:
+        raise RuntimeError(f"{business} has no customers to search for.")
+    fragments = [phone_fragment(customer.phone, rng) for customer in sample]
+    names = [customer.last_name[: rng.randint(4, 6)] for customer in sample]
+    emails = [customer.email for customer in sample]
+    yield search_figure("search.phone_fragment", client, business, fragments)
+    yield search_figure("search.name_fragment", client, business, names)
+    yield search_figure("search.email", client, business, emails)
+    yield list_figure("list.first_page", client, business, page=1)
+    yield list_figure(f"list.page_{DEEP_PAGE}", client, business, page=DEEP_PAGE)
+    yield profile_figure(client, business)
+    api_key, secret = services.create_api_key(business=business, name="bench", actor=None)
+    yield ingestion_figure(client, business, sample, secret, runs=10 * context.repeat, rng=rng)
+    services.revoke_api_key(api_key=api_key, actor=None)
+
+
+def get_page(client, url):
+    response = client.get(url, secure=True)
+    if response.status_code != 200:
+        raise AssertionError(f"GET {url} answered {response.status_code}")
+    return response
+
+
+def fetch(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def phone_fragment(phone, rng):
+    """4-7 consecutive digits of the national number, as someone reading them off a receipt."""
+    digits = phone[2:]
+    length = rng.randint(4, 7)
+    start = rng.randint(0, len(digits) - length)
+    return digits[start : start + length]
+
+
+def like_pattern(text):
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+LIST_SQL = """
+    SELECT id, phone, first_name, last_name, email, is_blacklisted, tier, order_count, total_spent,
+           last_order_at, created_at
+    FROM customers_customer
+    WHERE business_id = %s AND deleted_at IS NULL {condition}
+    ORDER BY created_at DESC, id DESC
+    LIMIT %s OFFSET %s
+"""
+
+
+def search_figure(name, client, business, texts):
+    def ours(run):
+        get_page(client, "/customers/?" + urlencode({"q": texts[run % len(texts)]}))
+
+    def raw(run):
+        text = texts[run % len(texts)]
+        condition, params = "AND (search_text LIKE %s", [like_pattern(searchable(text))]
+        if re.fullmatch(r"\d{4,}", text):
+            condition += " OR phone LIKE %s"
+            params.append(like_pattern(text))
+        fetch(LIST_SQL.format(condition=condition + ")"), [business.pk, *params, CUSTOMERS_PER_PAGE + 1, 0])
+
+    return Figure(name, ours, raw, count_queries=True)
+
+
+def list_figure(name, client, business, page):
+    def ours(run):
+        get_page(client, f"/customers/?page={page}")
+
+    def raw(run):
+        offset = (page - 1) * CUSTOMERS_PER_PAGE
+        fetch(LIST_SQL.format(condition=""), [business.pk, CUSTOMERS_PER_PAGE + 1, offset])
+
+    return Figure(name, ours, raw, count_queries=True)
+
+
+PROFILE_SQL = [
+    "SELECT * FROM customers_customer WHERE id = %(customer)s AND business_id = %(business)s",
+    """SELECT * FROM customers_order WHERE customer_id = %(customer)s
+       ORDER BY placed_at DESC, id DESC LIMIT %(orders)s""",
+    """SELECT * FROM customers_activity WHERE customer_id = %(customer)s
+       ORDER BY created_at DESC, id DESC LIMIT %(activities)s""",
+]
+
+
+def profile_figure(client, business):
+    """The profile of the biggest spenders (who have the most orders and activities)."""
+    biggest = Customer.objects.live().filter(business=business).order_by("-total_spent", "-id")
+    customers = list(biggest.values_list("pk", flat=True)[:5])
+
+    def ours(run):
+        get_page(client, f"/customers/{customers[run % len(customers)]}/")
+
+    def raw(run):
+        params = {
+            "customer": customers[run % len(customers)], "business": business.pk,
+            "orders": ORDERS_PER_PAGE + 1, "activities": TIMELINE_PER_PAGE + 1,
+        }
+        for sql in PROFILE_SQL:
+            fetch(sql, params)
+
+    return Figure("profile.top_customer", ours, raw, count_queries=True)
+
+
+def ingestion_figure(client, business, sample, secret, runs, rng):
+    """POST /api/v1/orders, one client, sequential: half to known phones, half to new ones.
+    The raw baseline does the core of it in one transaction: find or insert the customer,
+    insert the order and its items, bump the customer's stats."""
+    token = secrets.token_hex(4)
+    fresh = random.Random(token)
+    counter = itertools.count()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    address = {"street": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+
+    def next_order():
+        number = next(counter)
+        if number % 2:
+            customer = sample[number % len(sample)]
+            phone, first_name, last_name = customer.phone, customer.first_name, customer.last_name
+        else:
+            # Far above the indices seed_demo uses, and drawn afresh in every run (the seeded
+            # rng repeats itself from run to run), so these phones are new.
+            phone = demo.phone_for_index(fresh.randrange(demo.PHONE_SPACE // 2, demo.PHONE_SPACE))
+            first_name, last_name = rng.choice(demo.NAMES["en"][0]), rng.choice(demo.NAMES["en"][1])
+        sku, name, category, cents = rng.choice(demo.PRODUCTS)
+        quantity = rng.randint(1, 3)
+        price = Decimal(cents) / 100
+        item = {"sku": sku, "name": name, "category": category, "quantity": quantity, "price": str(price)}
+        return {
+            "external_id": f"bench-{token}-{number}",
+            "phone": phone,
+            "first_name": first_name,
+            "last_name": last_name,
+            "amount": str(price * quantity),
+            "currency": business.currency,
+            "placed_at": timezone.now().isoformat(),
+            "status": "completed",
+            "source": "web",
+            "address": address,
+            "items": [item],
+        }
+
+    def ours(run):
+        body = json.dumps(next_order())
+        response = client.post("/api/v1/orders", body, "application/json", secure=True, **headers)
+        if response.status_code != 201:
+            detail = response.content[:300].decode(errors="replace")
+            raise AssertionError(f"POST /api/v1/orders answered {response.status_code}: {detail}")
+
+    def raw(run):
+        raw_record_order(business, next_order())
+
+    return Figure("api.orders", ours, raw, runs=runs, count_queries=True, unit="orders")
+
+
+FIND_CUSTOMER_SQL = """
+    SELECT id, is_blacklisted FROM customers_customer
+    WHERE business_id = %(business)s AND phone = %(phone)s AND deleted_at IS NULL
+    FOR UPDATE
+"""
+INSERT_CUSTOMER_SQL = """
+    INSERT INTO customers_customer (
+        business_id, phone, first_name, last_name, preferred_name, email, language, timezone, status,
+        phone_verified, is_blacklisted, tier, points_balance, order_count, total_spent, search_text,
+        created_at, updated_at
+    ) VALUES (
+        %(business)s, %(phone)s, %(first_name)s, %(last_name)s, '', '', '', '', 'active',
+        false, false, 'BRONZE', 0, 0, 0, %(search_text)s,
+        %(now)s, %(now)s
+    ) RETURNING id, is_blacklisted
+"""
+INSERT_ORDER_SQL = """
+    INSERT INTO customers_order (
+        business_id, external_id, customer_id, amount, currency, status, placed_at, completed_at, source,
+        created_customer, created_at
+    ) VALUES (
+        %(business)s, %(external_id)s, %(customer)s, %(amount)s, %(currency)s, %(status)s, %(now)s,
+        %(completed_at)s, %(source)s, %(created_customer)s, %(now)s
+    ) RETURNING id
+"""
+INSERT_ITEM_SQL = """
+    INSERT INTO customers_orderitem (business_id, order_id, sku, name, category, quantity, price)
+    VALUES (%(business)s, %(order)s, %(sku)s, %(name)s, %(category)s, %(quantity)s, %(price)s)
+"""
+ADD_TO_STATS_SQL = """
+    UPDATE customers_customer
+    SET order_count = order_count + 1, total_spent = total_spent + %(amount)s,
+        first_order_at = LEAST(COALESCE(first_order_at, %(now)s), %(now)s),
+        last_order_at = GREATEST(COALESCE(last_order_at, %(now)s), %(now)s)
+    WHERE id = %(customer)s
+"""
+
+
+@transaction.atomic
+def raw_record_order(business, order):
+    params = {
+        **order, "business": business.pk, "now": timezone.now(), "amount": Decimal(order["amount"]),
+        "search_text": searchable(order["first_name"], order["last_name"]),
+    }
+    found = fetch(FIND_CUSTOMER_SQL, params)
+    [(params["customer"], blacklisted)] = found or fetch(INSERT_CUSTOMER_SQL, params)
+    params["status"] = "blocked" if blacklisted else order["status"]
+    params["completed_at"] = params["now"] if params["status"] == "completed" else None
+    params["created_customer"] = not found
+    [(params["order"],)] = fetch(INSERT_ORDER_SQL, params)
+    with connection.cursor() as cursor:
+        cursor.executemany(INSERT_ITEM_SQL, [{**params, **item} for item in order["items"]])
+        if params["status"] == "completed":
+            cursor.execute(ADD_TO_STATS_SQL, params)
