@@ -3,6 +3,8 @@ import unicodedata
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.db.models import F, OrderBy
+from django.db.models.functions import Upper
 from django.utils.timezone import now
 
 
@@ -90,6 +92,20 @@ def searchable(*parts):
     text = " ".join(part for part in parts if part).lower().translate(UNDECOMPOSED_LETTERS)
     text = unicodedata.normalize("NFKD", text)
     return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).lower().split())
+
+
+class NullsLastIndex(models.Index):
+    """Serves `ORDER BY ... NULLS LAST` on PostgreSQL; SQLite cannot store NULLS LAST in an
+    index, so there it gets the same index without it."""
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "postgresql":
+            expressions = [
+                OrderBy(e.expression, descending=e.descending) if isinstance(e, OrderBy) else e
+                for e in self.expressions
+            ]
+            return models.Index(*expressions, name=self.name).create_sql(model, schema_editor, **kwargs)
+        return super().create_sql(model, schema_editor, using, **kwargs)
 
 
 class TenantQuerySet(models.QuerySet):
@@ -187,7 +203,10 @@ class Customer(TenantModel):
         indexes = [
             models.Index(fields=["business", "-created_at", "-id"], name="customer_recent_idx"),
             models.Index(fields=["business", "-total_spent", "-id"], name="customer_spent_idx"),
-            models.Index(fields=["business", "-last_order_at", "-id"], name="customer_last_order_idx"),
+            NullsLastIndex(
+                "business", F("last_order_at").desc(nulls_last=True), F("id").desc(), name="customer_last_order_idx"
+            ),
+            models.Index(fields=["business", "-order_count", "-id"], name="customer_orders_idx"),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             TrigramIndex(fields=["search_text"], name="customer_search_trgm"),
@@ -265,7 +284,10 @@ class Dropoff(TenantModel):
                 name="dropoff_one_default_per_kind",
             ),
         ]
-        indexes = [models.Index(fields=["business", "city"], name="dropoff_city_idx")]
+        indexes = [
+            models.Index("business", Upper("city"), name="dropoff_city_idx"),
+            models.Index("business", Upper("country"), name="dropoff_country_idx"),
+        ]
 
     def __str__(self):
         return ", ".join(

@@ -7,10 +7,13 @@ many-to-many choices, list filters and autocomplete the same way. Objects of ano
 business therefore answer 404.
 """
 
+import zoneinfo
+
 from django.contrib import admin
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.http import Http404
+from django.utils import timezone
 
 from customers.models import Business, Membership, TenantModel
 from customers.roles import group_name
@@ -82,7 +85,11 @@ class CurrentBusinessMiddleware:
         if request.user.is_authenticated:
             request.business, request.membership = pick_business(request)
             request.user.active_membership = request.membership
-        return self.get_response(request)
+        if request.business is None:
+            return self.get_response(request)
+        # Dates and times show in the business's own time zone.
+        with timezone.override(zoneinfo.ZoneInfo(request.business.timezone)):
+            return self.get_response(request)
 
 
 class NoStoreMiddleware:
