@@ -18,7 +18,11 @@ def dashboard(request):
     figures = queries.dashboard_figures(business)
     money = f"{business.currency} {{:,.2f}}"
     kpis = [
-        {"label": "Customers", "value": f"{figures['customers']:,}", "hint": f"{figures['new_customers']:,} new"},
+        {
+            "label": "Customers",
+            "value": f"{figures['customers']:,}",
+            "hint": f"{figures['new_customers']:,} new",
+        },
         {"label": "Orders", "value": f"{figures['orders']:,}", "hint": "completed"},
         {"label": "Revenue", "value": money.format(figures["revenue"]), "hint": "completed orders"},
         {
@@ -26,14 +30,20 @@ def dashboard(request):
             "value": money.format(figures["average_order_value"]) if figures["average_order_value"] else "—",
         },
         {"label": "Blacklisted", "value": f"{figures['blacklisted']:,}", "hint": "customers"},
-        {"label": "Blocked orders", "value": f"{figures['blocked_orders']:,}", "hint": "from blacklisted customers"},
+        {
+            "label": "Blocked orders",
+            "value": f"{figures['blocked_orders']:,}",
+            "hint": "from blacklisted customers",
+        },
     ]
     blocked_per_day = queries.blocked_orders_per_day(business)
     peak = max((day["count"] for day in blocked_per_day), default=0)
     for day in blocked_per_day:
         day["percent"] = round(100 * day["count"] / peak)
     return render(
-        request, "dashboard.html", {"kpis": kpis, "days": queries.DASHBOARD_DAYS, "blocked_per_day": blocked_per_day}
+        request,
+        "dashboard.html",
+        {"kpis": kpis, "days": queries.DASHBOARD_DAYS, "blocked_per_day": blocked_per_day},
     )
 
 

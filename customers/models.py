@@ -84,7 +84,9 @@ class TrigramIndex(GinIndex):
 
 
 # Letters that Unicode does not decompose into a base letter and an accent.
-UNDECOMPOSED_LETTERS = str.maketrans({"ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d", "þ": "th"})
+UNDECOMPOSED_LETTERS = str.maketrans(
+    {"ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d", "þ": "th"}
+)
 
 
 def searchable(*parts):
@@ -204,7 +206,10 @@ class Customer(TenantModel):
             models.Index(fields=["business", "-created_at", "-id"], name="customer_recent_idx"),
             models.Index(fields=["business", "-total_spent", "-id"], name="customer_spent_idx"),
             NullsLastIndex(
-                "business", F("last_order_at").desc(nulls_last=True), F("id").desc(), name="customer_last_order_idx"
+                "business",
+                F("last_order_at").desc(nulls_last=True),
+                F("id").desc(),
+                name="customer_last_order_idx",
             ),
             models.Index(fields=["business", "-order_count", "-id"], name="customer_orders_idx"),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),

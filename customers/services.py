@@ -245,7 +245,9 @@ def _record_new_order(
     actor=None,
     **contact,
 ):
-    customer, customer_created = get_or_create_customer(business=business, phone=phone, actor=actor, **contact)
+    customer, customer_created = get_or_create_customer(
+        business=business, phone=phone, actor=actor, **contact
+    )
     customer = lock(customer)
     if not customer_created:
         fill_blank_contact(customer, contact)

@@ -1,7 +1,9 @@
 from customers import services
 
 
-def test_owner_dashboard_shows_figures_and_blocked_orders_of_the_business(business, other_business, owner, client_for):
+def test_owner_dashboard_shows_figures_and_blocked_orders_of_the_business(
+    business, other_business, owner, client_for
+):
     services.record_order(business=business, external_id="A-1", phone="+14155550101", amount="30.00")
     services.record_order(business=business, external_id="A-2", phone="+14155550102", amount="12.50")
     blocked, _ = services.get_or_create_customer(business=business, phone="+14155550103")
