@@ -122,6 +122,17 @@ class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
     inlines = [AccountInline, DropoffInline, NoteInline]
     actions = ["blacklist_selected", "unblacklist_selected", "restore_selected"]
 
+    def get_search_results(self, request, queryset, search_term):
+        """A phone in any format finds the customer; for platform staff, in every business
+        (a data-subject request names a person, not a business)."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        country = request.business.default_country if request.business else "US"
+        try:
+            phone = services.normalize_phone(search_term, country)
+        except ValidationError:
+            return results, may_have_duplicates
+        return results | queryset.filter(phone=phone), may_have_duplicates
+
     def save_model(self, request, obj, form, change):
         contact = {
             field: form.cleaned_data[field] for field in services.CONTACT_FIELDS if field in form.cleaned_data
