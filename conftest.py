@@ -31,6 +31,12 @@ def tasks_run_synchronously(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
 
 
+@pytest.fixture(autouse=True)
+def media_in_a_temporary_folder(settings, tmp_path):
+    """Uploads and export files of a test never land in the real MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.fixture
 def business(db):
     return Business.objects.create(name="Acme Foods", slug="acme", default_country="US")

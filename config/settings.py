@@ -155,6 +155,22 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.int("AXES_PROXY_COUNT", default=0) else ["REMOTE_ADDR"]
 )
 
+# Import and export (django-import-export in the admin, Customers › Import/Export in the app).
+# Each model's own import_<model>/export_<model> permission, given to the owner role.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
+# An XLSX file is a zip: its unpacked size is capped too (a zip bomb unpacks to gigabytes).
+IMPORT_MAX_XLSX_UNPACKED_BYTES = env.int("IMPORT_MAX_XLSX_UNPACKED_BYTES", default=500 * 1024 * 1024)
+# Bigger files are checked and imported by a background job.
+IMPORT_SYNC_MAX_ROWS = env.int("IMPORT_SYNC_MAX_ROWS", default=1000)
+# Bigger exports are written to a file by a background job.
+EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=10_000)
+EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
+# A running job reports after every chunk; one silent this long lost its worker.
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
+
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
 # set Q_BROKER=redis to use REDIS_URL instead.
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)

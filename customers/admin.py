@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from customers import services
+from customers.admin_mixins import BusinessImportExportMixin
+from customers.merge_views import MAX_MERGED_AT_ONCE
 from customers.models import (
     Activity,
     ApiKey,
@@ -13,11 +17,13 @@ from customers.models import (
     CustomerAccount,
     Dropoff,
     Membership,
+    MergeRecord,
     Note,
     Order,
     OrderItem,
     Tag,
 )
+from customers.resources import CustomerResource, OrderResource
 from customers.tenancy import TenantAdminMixin
 
 
@@ -69,7 +75,8 @@ class BlacklistForm(forms.Form):
 
 
 @admin.register(Customer)
-class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmin):
+    resource_classes = [CustomerResource]
     list_display = [
         "phone",
         "first_name",
@@ -120,7 +127,7 @@ class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
         "anonymized_at",
     ]
     inlines = [AccountInline, DropoffInline, NoteInline]
-    actions = ["blacklist_selected", "unblacklist_selected", "restore_selected"]
+    actions = ["blacklist_selected", "unblacklist_selected", "restore_selected", "merge_selected"]
 
     def get_search_results(self, request, queryset, search_term):
         """A phone in any format finds the customer; for platform staff, in every business
@@ -204,6 +211,20 @@ class CustomerAdmin(TenantAdminMixin, admin.ModelAdmin):
     def has_restore_permission(self, request):
         return request.user.has_perm("customers.restore_customer")
 
+    @admin.action(description="Merge selected customers", permissions=["merge"])
+    def merge_selected(self, request, queryset):
+        # The merge page compares the records field by field, previews what moves and calls
+        # services.merge_customers with the user's choices.
+        ids = sorted(queryset.values_list("pk", flat=True))
+        if not 2 <= len(ids) <= MAX_MERGED_AT_ONCE:
+            message = f"Select 2 to {MAX_MERGED_AT_ONCE} customers to merge."
+            self.message_user(request, message, messages.ERROR)
+            return None
+        return HttpResponseRedirect(f"{reverse('customers:merge')}?ids={','.join(map(str, ids))}")
+
+    def has_merge_permission(self, request):
+        return request.user.has_perm("customers.merge_customers")
+
 
 class OrderItemInline(ReadOnlyInline):
     model = OrderItem
@@ -211,7 +232,8 @@ class OrderItemInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(TenantAdminMixin, admin.ModelAdmin):
+class OrderAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmin):
+    resource_classes = [OrderResource]
     list_display = ["external_id", "customer", "amount", "currency", "status", "source", "placed_at"]
     list_filter = ["status", "source", "placed_at"]
     search_fields = ["=external_id", "=customer__phone"]
@@ -324,3 +346,11 @@ class ApiKeyAdmin(TenantAdminMixin, admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         for api_key in queryset:
             services.revoke_api_key(api_key=api_key, actor=request.user)
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "survivor", "merged_ids", "actor", "reason", "undone_at"]
+    list_select_related = ["survivor", "actor"]
+    search_fields = ["=survivor__phone", "reason"]
+    exclude = ["snapshot", "moved"]

@@ -21,10 +21,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from customers import services
-from customers.models import ApiKey, Order
+from customers.models import ApiKey, Customer, Order
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ITEMS = 500
+MAX_MERGED = 50
 LAST_USED_PRECISION = timedelta(seconds=60)
 COORDINATE_PLACES = Decimal("0.000001")
 
@@ -221,7 +222,10 @@ def authenticate(request):
     if api_key is None:
         raise ApiError(401, {"authorization": ["This API key is not valid or has been revoked."]})
     now = timezone.now()
-    # At most one write a minute per key, however busy it is.
+    # At most one write a minute per key, however busy it is; the key just read tells
+    # whether one is due without asking the database again.
+    if api_key.last_used_at is not None and api_key.last_used_at >= now - LAST_USED_PRECISION:
+        return api_key
     ApiKey.objects.filter(pk=api_key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
     ).update(last_used_at=now)
@@ -268,3 +272,81 @@ def json_response(status, data):
     response = JsonResponse(data, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# Merge --------------------------------------------------------------------------------
+
+
+class IdListField(forms.Field):
+    """A JSON list of customer ids."""
+
+    def to_python(self, value):
+        if value in (None, []):
+            return []
+        if not isinstance(value, list) or not all(type(pk) is int and pk > 0 for pk in value):
+            raise ValidationError("Enter a list of customer ids.", code="invalid")
+        if len(value) > MAX_MERGED:
+            raise ValidationError(f"Merge at most {MAX_MERGED} customers at once.", code="max_length")
+        return sorted(set(value))
+
+
+class FieldChoicesField(forms.Field):
+    """An optional JSON object {profile field: id of the customer whose value is kept}."""
+
+    def to_python(self, value):
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or not all(type(pk) is int for pk in value.values()):
+            raise ValidationError("Enter an object of field names and customer ids.", code="invalid")
+        unknown = sorted(set(value) - set(services.MERGE_FIELDS))
+        if unknown:
+            raise ValidationError(f"A merge cannot choose {', '.join(unknown)}.", code="invalid")
+        return value
+
+
+class MergeForm(forms.Form):
+    survivor_id = forms.IntegerField(min_value=1)
+    merged_ids = IdListField()
+    reason = TextField(max_length=1000)
+    field_choices = FieldChoicesField(required=False)
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def merge(request):
+    """`POST /api/v1/customers/merge` {"survivor_id", "merged_ids", "reason"[, "field_choices"]}
+    -> 200 {"merge_id", "survivor_id", "merged_ids"}; 404 for ids not of this business, 409
+    when the customers cannot be merged as they are now, 400 for bad input."""
+    try:
+        api_key = authenticate(request)
+        form = MergeForm(read_json_object(request))
+        if not form.is_valid():
+            raise ApiError(400, messages_by_field(form.errors))
+        record = merge_customers(api_key.business, form.cleaned_data)
+    except ApiError as error:
+        return error.response()
+    return json_response(
+        200, {"merge_id": record.pk, "survivor_id": record.survivor_id, "merged_ids": record.merged_ids}
+    )
+
+
+def merge_customers(business, data):
+    ids = [data["survivor_id"], *data["merged_ids"]]
+    customers = Customer.objects.filter(business=business).in_bulk(ids)
+    missing = [pk for pk in ids if pk not in customers]
+    if missing:
+        raise ApiError(404, {"customers": [f"No customer {pk} in this business." for pk in missing]})
+    try:
+        return services.merge_customers(
+            survivor=customers[data["survivor_id"]],
+            merged=[customers[pk] for pk in data["merged_ids"]],
+            field_choices=data["field_choices"],
+            reason=data["reason"],
+            actor=None,
+        )
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            raise ApiError(400, error.message_dict) from None
+        conflict = any(item.code == services.CONFLICT for item in error.error_list)
+        raise ApiError(409 if conflict else 400, {NON_FIELD_ERRORS: error.messages}) from None

@@ -5,4 +5,5 @@ from customers import api
 app_name = "api"
 urlpatterns = [
     path("orders", api.orders, name="orders"),
+    path("customers/merge", api.merge, name="merge"),
 ]

@@ -7,5 +7,10 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from customers.roles import sync_role_groups
+        from customers.tasks import ensure_job_sweeper, ensure_nightly_duplicate_scan
 
         post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="customers.sync_role_groups")
+        post_migrate.connect(
+            ensure_nightly_duplicate_scan, sender=self, dispatch_uid="customers.ensure_nightly_duplicate_scan"
+        )
+        post_migrate.connect(ensure_job_sweeper, sender=self, dispatch_uid="customers.ensure_job_sweeper")

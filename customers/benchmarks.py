@@ -8,7 +8,9 @@ hand-written SQL doing the same core work in the same run, and prints one line:
     search.phone_fragment     p50=  4.1ms p95=  6.3ms | raw p50=  1.2ms p95=  2.0ms | ratio 3.4x
 
 The ratio is our p50 over the raw p50: what the framework and the page cost on top of
-the data access itself.
+the data access itself. Search and list figures come twice: the page, and `.query`, the
+list's own queryset (built by the view's filter code, evaluated with its tags) against
+the same SQL: what the ORM costs on the data access alone.
 """
 
 import itertools
@@ -24,15 +26,17 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers import demo, services
+from customers import demo, import_benchmarks, merge_benchmarks, services
+from customers.filters import list_filter
 from customers.models import Customer, searchable
-from customers.queries import CUSTOMERS_PER_PAGE, ORDERS_PER_PAGE, TIMELINE_PER_PAGE
+from customers.queries import CUSTOMERS_PER_PAGE, ORDERS_PER_PAGE, TIMELINE_PER_PAGE, page_of
+from customers.tenancy import scoped
 
-NAME_WIDTH = 26
+NAME_WIDTH = 32
 DEEP_PAGE = 200
 
 
@@ -47,6 +51,9 @@ class Figure:
     runs: int | None = None  # default: the context's repeat
     count_queries: bool = False
     unit: str = ""  # e.g. "orders": also print runs per second
+    warmup: int | None = None  # default: measure()'s
+    per_run: int = 1  # units of work in one run (e.g. 100000 rows): the rate counts units
+    note: Callable[[], str] | None = None  # more to print after the run, e.g. peak memory
 
 
 @dataclass
@@ -61,6 +68,7 @@ class Result:
 class BenchContext:
     business: object
     users: dict  # role -> user of the business
+    customers: int  # the size asked for with --customers
     repeat: int
     rng: object
 
@@ -96,7 +104,7 @@ def measure(figure, repeat, warmup=2):
     """Warm up, then time our path and the raw one alternately, so both see the same
     caches and background load."""
     runs = figure.runs or repeat
-    for run in range(warmup):
+    for run in range(warmup if figure.warmup is None else figure.warmup):
         figure.ours(run)
         if figure.raw:
             figure.raw(run)
@@ -125,10 +133,12 @@ def format_result(result):
     if result.queries is not None:
         parts.append(f"queries {result.queries}")
     if figure.unit:
-        rate = f"{len(result.ours) / sum(result.ours):.0f} {figure.unit}/s"
+        rate = f"{figure.per_run * len(result.ours) / sum(result.ours):.0f} {figure.unit}/s"
         if result.raw:
-            rate += f" (raw {len(result.raw) / sum(result.raw):.0f}/s)"
+            rate += f" (raw {figure.per_run * len(result.raw) / sum(result.raw):.0f}/s)"
         parts.append(rate)
+    if figure.note:
+        parts.append(figure.note())
     return " | ".join(parts)
 
 
@@ -160,8 +170,8 @@ def run_figures(figures, repeat, write):
 
 
 def figures(context):
-    business, rng = context.business, context.rng
-    client = context.client_for(context.users["support"])
+    business, rng, user = context.business, context.rng, context.users["support"]
+    client = context.client_for(user)
     customers = Customer.objects.live().filter(business=business)
     sample = list(customers.exclude(email="").order_by("?")[: max(context.repeat, 10)])
     if not sample:
@@ -169,15 +179,24 @@ def figures(context):
     fragments = [phone_fragment(customer.phone, rng) for customer in sample]
     names = [customer.last_name[: rng.randint(4, 6)] for customer in sample]
     emails = [customer.email for customer in sample]
-    yield search_figure("search.phone_fragment", client, business, fragments)
-    yield search_figure("search.name_fragment", client, business, names)
-    yield search_figure("search.email", client, business, emails)
-    yield list_figure("list.first_page", client, business, page=1)
-    yield list_figure(f"list.page_{DEEP_PAGE}", client, business, page=DEEP_PAGE)
+    lists = {
+        "search.phone_fragment": [{"q": text} for text in fragments],
+        "search.name_fragment": [{"q": text} for text in names],
+        "search.email": [{"q": text} for text in emails],
+        "list.first_page": [{}],
+        f"list.page_{DEEP_PAGE}": [{"page": DEEP_PAGE}],
+    }
+    for name, queries in lists.items():
+        yield list_page_figure(name, client, business, queries)
+        yield list_query_figure(f"{name}.query", user, business, queries)
     yield profile_figure(client, business)
     api_key, secret = services.create_api_key(business=business, name="bench", actor=None)
-    yield ingestion_figure(client, business, sample, secret, runs=10 * context.repeat, rng=rng)
+    # A partner app sends its key, not a staff session cookie.
+    api_client = Client(HTTP_HOST=allowed_host())
+    yield ingestion_figure(api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
     services.revoke_api_key(api_key=api_key, actor=None)
+    yield from merge_benchmarks.figures(context)
+    yield from import_benchmarks.figures(context)
 
 
 def get_page(client, url):
@@ -206,38 +225,67 @@ def like_pattern(text):
     return f"%{escaped}%"
 
 
+# The columns of queries.LIST_FIELDS, and the tags the list prefetches for its rows.
 LIST_SQL = """
-    SELECT id, phone, first_name, last_name, email, is_blacklisted, tier, order_count, total_spent,
+    SELECT id, phone, first_name, last_name, email, status, is_blacklisted, order_count, total_spent,
            last_order_at, created_at
     FROM customers_customer
     WHERE business_id = %s AND deleted_at IS NULL {condition}
     ORDER BY created_at DESC, id DESC
     LIMIT %s OFFSET %s
 """
+LIST_TAGS_SQL = """
+    SELECT customer_tags.customer_id, tag.id, tag.business_id, tag.name, tag.color
+    FROM customers_tag tag JOIN customers_customer_tags customer_tags ON customer_tags.tag_id = tag.id
+    WHERE customer_tags.customer_id = ANY(%s)
+    ORDER BY tag.name
+"""
 
 
-def search_figure(name, client, business, texts):
-    def ours(run):
-        get_page(client, "/customers/?" + urlencode({"q": texts[run % len(texts)]}))
-
-    def raw(run):
-        text = texts[run % len(texts)]
+def raw_list(business, query):
+    """A page of the list, `query` being its URL parameters, in hand-written SQL."""
+    condition, params = "", []
+    text = query.get("q")
+    if text:
         condition, params = "AND (search_text LIKE %s", [like_pattern(searchable(text))]
         if re.fullmatch(r"\d{4,}", text):
             condition += " OR phone LIKE %s"
             params.append(like_pattern(text))
-        fetch(LIST_SQL.format(condition=condition + ")"), [business.pk, *params, CUSTOMERS_PER_PAGE + 1, 0])
+        condition += ")"
+    offset = (query.get("page", 1) - 1) * CUSTOMERS_PER_PAGE
+    rows = fetch(LIST_SQL.format(condition=condition), [business.pk, *params, CUSTOMERS_PER_PAGE + 1, offset])
+    if rows:
+        fetch(LIST_TAGS_SQL, [[row[0] for row in rows]])
+
+
+def list_page_figure(name, client, business, queries):
+    """The list page end to end, one of `queries` (URL parameters) per run."""
+
+    def ours(run):
+        get_page(client, "/customers/?" + urlencode(queries[run % len(queries)]))
+
+    def raw(run):
+        raw_list(business, queries[run % len(queries)])
 
     return Figure(name, ours, raw, count_queries=True)
 
 
-def list_figure(name, client, business, page):
+def list_query_figure(name, user, business, queries):
+    """The rows of the same page as the view gets them: the queryset its filter code builds
+    (built here beforehand: checking the filter form is not data access), evaluated by
+    page_of with the tags."""
+    pages = []
+    for query in queries:
+        request = RequestFactory().get("/customers/", query)
+        request.user, request.business = user, business
+        pages.append((list_filter(request, scoped(request, Customer).live()).qs, query.get("page")))
+
     def ours(run):
-        get_page(client, f"/customers/?page={page}")
+        queryset, page = pages[run % len(pages)]
+        page_of(queryset.all(), page, CUSTOMERS_PER_PAGE)
 
     def raw(run):
-        offset = (page - 1) * CUSTOMERS_PER_PAGE
-        fetch(LIST_SQL.format(condition=""), [business.pk, CUSTOMERS_PER_PAGE + 1, offset])
+        raw_list(business, queries[run % len(queries)])
 
     return Figure(name, ours, raw, count_queries=True)
 
@@ -261,8 +309,10 @@ def profile_figure(client, business):
 
     def raw(run):
         params = {
-            "customer": customers[run % len(customers)], "business": business.pk,
-            "orders": ORDERS_PER_PAGE + 1, "activities": TIMELINE_PER_PAGE + 1,
+            "customer": customers[run % len(customers)],
+            "business": business.pk,
+            "orders": ORDERS_PER_PAGE + 1,
+            "activities": TIMELINE_PER_PAGE + 1,
         }
         for sql in PROFILE_SQL:
             fetch(sql, params)
@@ -362,7 +412,10 @@ ADD_TO_STATS_SQL = """
 @transaction.atomic
 def raw_record_order(business, order):
     params = {
-        **order, "business": business.pk, "now": timezone.now(), "amount": Decimal(order["amount"]),
+        **order,
+        "business": business.pk,
+        "now": timezone.now(),
+        "amount": Decimal(order["amount"]),
         "search_text": searchable(order["first_name"], order["last_name"]),
     }
     found = fetch(FIND_CUSTOMER_SQL, params)

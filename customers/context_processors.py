@@ -25,10 +25,12 @@ def navigation(request):
             items.append({"label": label, "url": url, "active": _is_active(request.path, url)})
     if user.is_staff:
         items.append({"label": "Admin", "url": reverse("admin:index"), "active": False})
+    # A member's businesses came with their memberships (tenancy.pick_business).
+    businesses = getattr(request, "member_businesses", None)
     context.update(
         nav_items=items,
         current_business=request.business,
-        switchable_businesses=list(businesses_for(user)),
+        switchable_businesses=list(businesses_for(user)) if businesses is None else businesses,
     )
     return context
 

@@ -38,6 +38,11 @@ def business_tags(request):
     return scoped(request, Tag)
 
 
+def list_filter(request, customers):
+    """The customer list's filter over `customers`, as the list page builds it (and bench)."""
+    return CustomerFilter(request.GET, queryset=queries.customer_list(customers), request=request)
+
+
 class DayFilter(django_filters.DateFilter):
     """A day bound on a datetime column, in the current time zone; an upper bound
     (lookup `lt`) includes its whole day."""

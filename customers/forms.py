@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.forms.models import model_to_dict
 
-from customers.models import BlacklistEntry, Customer
+from customers.imports import ENCODINGS
+from customers.models import BlacklistEntry, Customer, ImportJob
 from customers.services import CONTACT_FIELDS
 
 
@@ -45,3 +47,22 @@ class TagForm(forms.Form):
     name = forms.CharField(
         label="Tag", max_length=50, widget=forms.TextInput(attrs={"placeholder": "Tag name"})
     )
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label="What the file holds", choices=ImportJob.Kind.choices)
+    file = forms.FileField(help_text="CSV or XLSX; the first row names the columns (see the templates).")
+    encoding = forms.ChoiceField(label="Text encoding (CSV)", choices=ENCODINGS.items(), initial="auto")
+    valid_only = forms.BooleanField(
+        label="Import the valid rows only",
+        required=False,
+        help_text="Without this, a file with any wrong row imports nothing.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.IMPORT_MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than the limit of {settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)} MB."
+            )
+        return upload

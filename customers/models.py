@@ -1,4 +1,5 @@
 import unicodedata
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -194,6 +195,9 @@ class Customer(TenantModel):
         permissions = [
             ("blacklist_customer", "Can blacklist and un-blacklist customers"),
             ("restore_customer", "Can restore soft-deleted customers"),
+            ("merge_customers", "Can merge duplicate customers and undo merges"),
+            ("import_customer", "Can import customers from CSV/XLSX files"),
+            ("export_customer", "Can export customers to CSV/XLSX files"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -336,6 +340,10 @@ class Order(TenantModel):
     created_at = models.DateTimeField(default=now)
 
     class Meta:
+        permissions = [
+            ("import_order", "Can import orders from CSV/XLSX files"),
+            ("export_order", "Can export orders to CSV/XLSX files"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["business", "external_id"], name="order_external_id_unique_per_business"
@@ -428,6 +436,9 @@ class Activity(TenantModel):
         UNTAGGED = "untagged", "Tag removed"
         DELETED = "deleted", "Deleted"
         RESTORED = "restored", "Restored"
+        MERGED = "merged", "Duplicates merged in"
+        MERGED_INTO = "merged_into", "Merged into another customer"
+        MERGE_UNDONE = "merge_undone", "Merge undone"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -461,3 +472,245 @@ class ApiKey(TenantModel):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+# Duplicates and merges ------------------------------------------------------------------
+
+
+class DuplicateCandidate(TenantModel):
+    """A pair of live customers that may be the same person, written by the duplicate scan."""
+
+    class Reason(models.TextChoices):
+        SAME_EMAIL = "same_email", "Same email"
+        SAME_ACCOUNT_EMAIL = "same_account_email", "Same account email"
+        SAME_NAME_AND_ADDRESS = "same_name_and_address", "Same name and address"
+        SIMILAR_NAME_SAME_ADDRESS = "similar_name_same_address", "Similar name at the same address"
+        SIMILAR_NAME_SAME_CITY = "similar_name_same_city", "Similar name in the same city"
+        SAME_DATE_OF_BIRTH = "same_date_of_birth", "Same date of birth"
+        PHONE_ONE_DIGIT_APART = "phone_one_digit_apart", "Phones one digit apart, similar name"
+
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reasons = models.JSONField(default=list)
+    score = models.PositiveSmallIntegerField(help_text="0-100: how sure the scan is")
+    detected_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_a", "customer_b"], name="duplicate_candidate_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer_a__lt=F("customer_b")), name="duplicate_candidate_ordered_pair"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "-score", "id"], name="duplicate_candidate_score_idx"),
+            models.Index(fields=["customer_b"], name="duplicate_candidate_b_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.customer_a_id} ~ #{self.customer_b_id} ({self.score})"
+
+    @property
+    def reason_labels(self):
+        labels = dict(self.Reason.choices)
+        return [labels.get(reason, reason) for reason in self.reasons]
+
+
+class DuplicateDismissal(TenantModel):
+    """“Not a duplicate”: the scan never proposes this pair again."""
+
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_a", "customer_b"], name="duplicate_dismissal_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer_a__lt=F("customer_b")), name="duplicate_dismissal_ordered_pair"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.customer_a_id} is not #{self.customer_b_id}"
+
+
+class DuplicateScan(TenantModel):
+    """One run of the duplicate scan of a business, so the page can show when and how it went."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    candidates = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self):
+        return f"Duplicate scan of {self.requested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def status(self):
+        if self.error:
+            return "failed"
+        if self.finished_at:
+            return "done"
+        return "running" if self.started_at else "queued"
+
+
+class MergeRecord(TenantModel):
+    """One merge: who, when, why, and everything needed to undo it exactly."""
+
+    UNDO_DAYS = 30
+
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges")
+    merged_ids = models.JSONField(help_text="Ids of the customers merged into the survivor")
+    reason = models.TextField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    field_choices = models.JSONField(default=dict, help_text="Profile field -> id of the customer kept")
+    snapshot = models.JSONField(default=dict, help_text="State before the merge")
+    moved = models.JSONField(default=dict, help_text="Model label -> {from customer id: [moved row ids]}")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["survivor", "-created_at"], name="merge_record_survivor_idx")]
+
+    def __str__(self):
+        merged = ", ".join(f"#{pk}" for pk in self.merged_ids)
+        return f"Merge of {merged} into #{self.survivor_id}"
+
+    @property
+    def undo_deadline(self):
+        return self.created_at + timedelta(days=self.UNDO_DAYS)
+
+
+# Import and export jobs -------------------------------------------------------------------
+
+
+class JobQuerySet(TenantQuerySet):
+    def stale(self, *, running_before, queued_before):
+        """Running jobs whose worker has not reported since `running_before`, and jobs
+        queued before `queued_before` that no worker has picked up."""
+        return self.filter(
+            models.Q(status=Job.Status.RUNNING, heartbeat_at__lt=running_before)
+            | models.Q(status=Job.Status.QUEUED, heartbeat_at__lt=queued_before)
+        )
+
+
+class Job(TenantModel):
+    """A file worked on in the background, with progress the page can show."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", "Customers"
+        ORDERS = "orders", "Orders"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True, help_text="Why the job failed, in words for the user")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker after every chunk; a job whose heartbeat stops is failed by the sweeper.
+    heartbeat_at = models.DateTimeField(default=now)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def percent(self):
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, round(100 * self.rows_done / self.total_rows))
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ImportJob(Job):
+    """An uploaded file: first checked (a dry run), then imported once the user confirms."""
+
+    class Step(models.TextChoices):
+        CHECK = "check", "Check"
+        IMPORT = "import", "Import"
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    encoding = models.CharField(max_length=20, blank=True, help_text="Text encoding of a CSV file")
+    valid_only = models.BooleanField(default=False, help_text="Import the valid rows and skip the others")
+    step = models.CharField(max_length=10, choices=Step.choices, default=Step.CHECK)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    preview = models.JSONField(default=list, blank=True, help_text="The first rows' outcomes and every error")
+    ignored_columns = models.JSONField(default=list, blank=True)
+    error_report = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["business", "-created_at"], name="importjob_recent_idx")]
+
+    def __str__(self):
+        return f"Import of {self.original_name}"
+
+    @property
+    def state_label(self):
+        if self.status == self.Status.FAILED:
+            return "Failed"
+        if self.status == self.Status.DONE:
+            return "Checked" if self.step == self.Step.CHECK else "Imported"
+        return "Checking" if self.step == self.Step.CHECK else "Importing"
+
+    @property
+    def can_confirm(self):
+        checked = self.step == self.Step.CHECK and self.status == self.Status.DONE
+        return checked and (self.error_count == 0 or self.valid_only)
+
+
+class ExportJob(Job):
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    format = models.CharField(max_length=4, choices=Format.choices)
+    filters = models.JSONField(default=dict, blank=True, help_text="The customer list's filters")
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["business", "-created_at"], name="exportjob_recent_idx")]
+
+    def __str__(self):
+        return f"Export of {self.get_kind_display().lower()} ({self.format})"

@@ -5,14 +5,32 @@ from datetime import timedelta
 from decimal import Decimal
 
 import phonenumbers
-from django.db.models import Count, Q, Sum
+from django.apps import apps
+from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from customers.models import Activity, BlacklistEntry, Customer, Order, searchable
+from customers import services
+from customers.models import (
+    Activity,
+    BlacklistEntry,
+    Customer,
+    Dropoff,
+    DuplicateCandidate,
+    DuplicateScan,
+    MergeRecord,
+    Order,
+    Tag,
+    searchable,
+)
 
 MIN_PHONE_FRAGMENT = 4
 CUSTOMERS_PER_PAGE = 50
+# What templates/customers/list.html shows of a customer.
+LIST_FIELDS = [
+    "phone", "first_name", "last_name", "email", "status", "is_blacklisted",
+    "order_count", "total_spent", "last_order_at", "created_at",
+]
 ORDERS_PER_PAGE = 20
 TIMELINE_PER_PAGE = 20
 # Keeps OFFSET far inside SQL's integer range whatever page number a URL asks for.
@@ -90,8 +108,11 @@ def page_of(queryset, number, per_page):
 
 
 def customer_list(customers):
-    """The rows of the customer list: newest first unless a sort says otherwise, tags in one query."""
-    return customers.order_by("-created_at", "-id").prefetch_related("tags")
+    """The rows of the customer list: newest first unless a sort says otherwise, only the
+    columns the list shows, tags in one query as `listed_tags` (a plain list, which spares
+    the queryset per row that prefetching into `tags` makes)."""
+    tags = Prefetch("tags", to_attr="listed_tags")
+    return customers.order_by("-created_at", "-id").prefetch_related(tags).only(*LIST_FIELDS)
 
 
 def customer_profile(customer, *, orders_page=1, timeline_page=1):
@@ -100,7 +121,9 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
     last_order_at = customer.last_order_at
     dropoffs = list(customer.dropoffs.all())
     accounts = list(customer.accounts.all())
-    orders = customer.orders.select_related("dropoff", "original_dropoff").prefetch_related("items")
+    # Items as a plain list, `listed_items`: no queryset per order.
+    items = Prefetch("items", to_attr="listed_items")
+    orders = customer.orders.select_related("dropoff", "original_dropoff").prefetch_related(items)
     timeline = page_of(customer.activities.select_related("actor"), timeline_page, TIMELINE_PER_PAGE)
     describe_activities(timeline, {d.pk: d for d in dropoffs}, {a.pk: a for a in accounts})
     return {
@@ -113,6 +136,8 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
         "blacklist_history": list(customer.blacklist_entries.select_related("actor")),
         "timeline": timeline,
         "days_since_last_order": (timezone.now() - last_order_at).days if last_order_at else None,
+        "possible_duplicates": possible_duplicates_of(customer),
+        "undoable_merges": undoable_merges_into(customer),
     }
 
 
@@ -156,4 +181,132 @@ def dashboard_figures(business, days=DASHBOARD_DAYS):
         "revenue": revenue,
         "average_order_value": revenue / recent["completed"] if recent["completed"] else None,
         "blocked_orders": recent["blocked"],
+    }
+
+
+# Duplicates and merges --------------------------------------------------------------
+
+DUPLICATES_PER_PAGE = 50
+PROFILE_DUPLICATES = 5
+
+
+def duplicate_candidates(candidates):
+    """The candidate pairs of live customers, surest first."""
+    return (
+        candidates.filter(customer_a__deleted_at__isnull=True, customer_b__deleted_at__isnull=True)
+        .select_related("customer_a", "customer_b")
+        .order_by("-score", "id")
+    )
+
+
+def last_duplicate_scan(business):
+    return DuplicateScan.objects.filter(business=business).select_related("requested_by").first()
+
+
+def possible_duplicates_of(customer):
+    """[(other customer, candidate)] for the profile's “possible duplicate of” notice."""
+    candidates = duplicate_candidates(
+        DuplicateCandidate.objects.filter(Q(customer_a=customer) | Q(customer_b=customer))
+    )[:PROFILE_DUPLICATES]
+    return [
+        (candidate.customer_b if candidate.customer_a_id == customer.pk else candidate.customer_a, candidate)
+        for candidate in candidates
+    ]
+
+
+def undoable_merges_into(customer):
+    since = timezone.now() - timedelta(days=MergeRecord.UNDO_DAYS)
+    return list(MergeRecord.objects.filter(survivor=customer, undone_at__isnull=True, created_at__gte=since))
+
+
+def rows_to_move(label, merged_ids, involved_ids):
+    """How many rows of one foreign key to Customer would move to the survivor."""
+    model_label, field_name = label.rsplit(".", 1)
+    model = apps.get_model(model_label)
+    column = model._meta.get_field(field_name).attname
+    rows = model._base_manager.filter(**{f"{column}__in": merged_ids})
+    if model is Customer:
+        rows = rows.exclude(pk__in=involved_ids)
+    return model._meta.verbose_name_plural, rows.count()
+
+
+def merge_preview(survivor, merged):
+    """What the merge page shows: every profile field side by side with the default choice,
+    the rows that would move, and what needs attention."""
+    customers = [survivor, *merged]
+    merged_ids = [customer.pk for customer in merged]
+    involved_ids = [survivor.pk, *merged_ids]
+    defaults = services.default_field_choices(survivor, merged)
+    fields = []
+    for name in services.MERGE_FIELDS:
+        values = [(customer, field_display(customer, name)) for customer in customers]
+        distinct = {value for _, value in values if value not in (None, "")}
+        fields.append(
+            {
+                "name": name,
+                "label": Customer._meta.get_field(name).verbose_name,
+                "values": values,
+                "default": defaults[name],
+                "conflict": len(distinct) > 1,
+            }
+        )
+    moves = [
+        rows_to_move(label, merged_ids, involved_ids)
+        for label, handling in services.MERGE_HANDLING.items()
+        if handling == services.MOVE or label == services.DROPOFFS
+    ]
+    survivor_tags = set(survivor.tags.values_list("pk", flat=True))
+    new_tags = Tag.objects.filter(customers__in=merged_ids).exclude(pk__in=survivor_tags).distinct()
+    moves.append(("tags added", new_tags.count()))
+    return {
+        "fields": fields,
+        "moves": [(label, count) for label, count in moves if count],
+        "warnings": merge_warnings(survivor, merged),
+    }
+
+
+def field_display(customer, name):
+    display = getattr(customer, f"get_{name}_display", None)
+    return display() if display else getattr(customer, name)
+
+
+def merge_warnings(survivor, merged):
+    merged_ids = [customer.pk for customer in merged]
+    warnings = []
+    survivor_addresses = set(survivor.dropoffs.values_list("kind", "address_key"))
+    merged_dropoffs = Dropoff.objects.filter(customer_id__in=merged_ids)
+    merged_addresses = list(merged_dropoffs.values_list("kind", "address_key"))
+    collapsing = len(merged_addresses) - len(set(merged_addresses) - survivor_addresses)
+    if collapsing:
+        warnings.append(f"{collapsing} identical address(es) collapse into one; their orders follow.")
+    total_addresses = len(survivor_addresses | set(merged_addresses))
+    if total_addresses > Dropoff.MAX_PER_CUSTOMER:
+        warnings.append(
+            f"The survivor will have {total_addresses} addresses, more than the usual "
+            f"{Dropoff.MAX_PER_CUSTOMER}; the merge keeps them all."
+        )
+    blacklisted = [f"#{customer.pk}" for customer in merged if customer.is_blacklisted]
+    if blacklisted and not survivor.is_blacklisted:
+        warnings.append(f"{', '.join(blacklisted)} is blacklisted: the survivor will be blacklisted too.")
+    phones = ", ".join(customer.phone for customer in merged)
+    warnings.append(f"The survivor keeps the phone {survivor.phone}; {phones} will find it too.")
+    return warnings
+
+
+def merge_record_details(record):
+    merged = Customer.objects.filter(pk__in=record.merged_ids).order_by("pk")
+    counts = []
+    for label, by_owner in record.moved.items():
+        moved = sum(len(ids) for ids in by_owner.values())
+        if moved:
+            counts.append((apps.get_model(label.rsplit(".", 1)[0])._meta.verbose_name_plural, moved))
+    fields = {
+        Customer._meta.get_field(name).verbose_name: source for name, source in record.field_choices.items()
+    }
+    return {
+        "record": record,
+        "merged": list(merged),
+        "moved": counts,
+        "field_choices": fields,
+        "undo_blockers": services.undo_blockers(record),
     }

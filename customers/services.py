@@ -2,20 +2,35 @@
 None for the API and system work), runs in a transaction and writes the customer's
 timeline itself."""
 
+import csv
 import hashlib
 import hmac
+import io
+import logging
 import re
 import secrets
+import tempfile
+import uuid
+from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import phonenumbers
+from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Min, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, Greatest, Least
+from django.http import QueryDict
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from customers import duplicates, exports, imports, resources
 from customers.models import (
     Activity,
     ApiKey,
@@ -23,13 +38,19 @@ from customers.models import (
     Customer,
     CustomerAccount,
     Dropoff,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    DuplicateScan,
+    ExportJob,
+    ImportJob,
+    MergeRecord,
     Note,
     Order,
     OrderItem,
     Tag,
     searchable,
 )
-from customers.signals import order_recorded, order_status_changed
+from customers.signals import customers_merged, merge_undone, order_recorded, order_status_changed
 
 ADDRESS_LIMIT_EXCEEDED = f"ADDRESS_LIMIT_EXCEEDED: Too many addresses (max {Dropoff.MAX_PER_CUSTOMER})."
 CONTACT_FIELDS = [
@@ -70,11 +91,13 @@ def normalize_phone(raw, country):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def find_customer_by_phone(business, phone):
+def find_customer_by_phone(business, phone, for_update=False):
     """The live customer with this E.164 phone. A merged customer's phone resolves to the
-    survivor; an anonymized customer is never found, so the person comes back as new."""
+    survivor; an anonymized customer is never found, so the person comes back as new.
+    `for_update` locks the customer found (in the caller's transaction)."""
     customers = Customer.objects.filter(business=business, phone=phone, anonymized_at__isnull=True)
-    customer = customers.live().first()
+    live = customers.live()
+    customer = (live.select_for_update() if for_update else live).first()
     if customer is not None:
         return customer
     merged = customers.filter(merged_into__isnull=False).order_by("-deleted_at").first()
@@ -83,7 +106,7 @@ def find_customer_by_phone(business, phone):
         seen.add(merged.pk)
         merged = Customer.objects.get(pk=merged.merged_into_id)
         if merged.deleted_at is None:
-            return merged
+            return lock(merged) if for_update else merged
     return None
 
 
@@ -95,11 +118,12 @@ def update_search_text(customer):
     Customer.objects.filter(pk=customer.pk).update(search_text=customer.search_text)
 
 
-def get_or_create_customer(*, business, phone, actor=None, **contact):
+def get_or_create_customer(*, business, phone, actor=None, for_update=False, **contact):
     """The customer for (business, phone), created if new. Safe when two requests bring
-    the same new phone at once: the unique constraint lets one insert win."""
+    the same new phone at once: the unique constraint lets one insert win. `for_update`
+    returns it locked; a customer this call created is locked by its insert already."""
     e164 = normalize_phone(phone, business.default_country)
-    customer = find_customer_by_phone(business, e164)
+    customer = find_customer_by_phone(business, e164, for_update)
     if customer is not None:
         return customer, False
     contact = {key: value for key, value in contact.items() if value not in (None, "")}
@@ -117,7 +141,8 @@ def get_or_create_customer(*, business, phone, actor=None, **contact):
                 **contact,
             )
     except IntegrityError:
-        return Customer.objects.live().get(business=business, phone=e164), False
+        winner = Customer.objects.live().filter(business=business, phone=e164)
+        return (winner.select_for_update() if for_update else winner).get(), False
     log_activity(customer, Activity.Kind.CREATED, actor, phone=e164)
     return customer, True
 
@@ -163,18 +188,20 @@ def address_key(address):
 
 
 def dropoff_for(customer, address, kind=Dropoff.Kind.SHIPPING):
-    """The customer's dropoff at this address, created if new (the customer row is locked)."""
+    """The customer's dropoff at this address, created if new (the customer row is locked).
+    A customer has at most a few dropoffs: one query reads them all, to find the address,
+    count them and see whether the kind has a default."""
     key = address_key(address)
-    dropoff = Dropoff.objects.filter(customer=customer, kind=kind, address_key=key).first()
-    if dropoff is not None:
-        return dropoff
-    existing = Dropoff.objects.filter(customer=customer).count()
-    if existing >= Dropoff.MAX_PER_CUSTOMER:
+    dropoffs = list(Dropoff.objects.filter(customer=customer).order_by())
+    for dropoff in dropoffs:
+        if dropoff.kind == kind and dropoff.address_key == key:
+            return dropoff
+    if len(dropoffs) >= Dropoff.MAX_PER_CUSTOMER:
         raise ValidationError({"address": ADDRESS_LIMIT_EXCEEDED})
     fields = ("street", "street2", "city", "state", "postal_code", "country", "lat", "lng")
     values = {name: address[name] for name in fields if address.get(name) not in (None, "")}
     values["country"] = values.get("country", "").upper()
-    default_exists = Dropoff.objects.filter(customer=customer, kind=kind, is_default=True).exists()
+    default_exists = any(dropoff.kind == kind and dropoff.is_default for dropoff in dropoffs)
     return Dropoff.objects.create(
         business_id=customer.business_id,
         customer=customer,
@@ -246,9 +273,8 @@ def _record_new_order(
     **contact,
 ):
     customer, customer_created = get_or_create_customer(
-        business=business, phone=phone, actor=actor, **contact
+        business=business, phone=phone, actor=actor, for_update=True, **contact
     )
-    customer = lock(customer)
     if not customer_created:
         fill_blank_contact(customer, contact)
     if customer.is_blacklisted:
@@ -544,3 +570,749 @@ def authenticate_api_key(secret):
     if api_key is None or not hmac.compare_digest(api_key.hashed_secret, hash_secret(secret)):
         return None
     return api_key
+
+
+# Duplicates and merges --------------------------------------------------------------
+
+# Profile fields taken, one by one, from whichever record the user picks. The phone is not
+# among them: the survivor keeps its phone and the merged phones resolve to it.
+MERGE_FIELDS = [
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "date_of_birth",
+    "language",
+    "timezone",
+    "status",
+]
+MOVE, SPECIAL, KEEP, RECEIVER = "move", "special", "keep", "receiver"
+# What a merge does with each foreign key to Customer ("app_label.Model.field"): MOVE
+# re-points the rows to the survivor and records their ids, so that an undo moves exactly
+# those back; SPECIAL is handled in merge_customers itself; KEEP stays on the merged record
+# on purpose; RECEIVER belongs to another app, which moves its rows in a `customers_merged`
+# receiver (and back in a `merge_undone` one). Apps add their foreign keys here from
+# AppConfig.ready(); a test fails for any foreign key to Customer missing here.
+MERGE_HANDLING = {
+    "customers.Order.customer": MOVE,
+    "customers.CustomerAccount.customer": MOVE,
+    "customers.Note.customer": MOVE,
+    "customers.BlacklistEntry.customer": MOVE,
+    "customers.Activity.customer": MOVE,
+    "customers.Customer.referred_by": MOVE,
+    "customers.Customer.merged_into": MOVE,
+    "customers.Dropoff.customer": SPECIAL,
+    "customers.Customer_tags.customer": SPECIAL,
+    "customers.DuplicateCandidate.customer_a": SPECIAL,
+    "customers.DuplicateCandidate.customer_b": SPECIAL,
+    "customers.DuplicateDismissal.customer_a": KEEP,
+    "customers.DuplicateDismissal.customer_b": KEEP,
+    "customers.MergeRecord.survivor": KEEP,
+}
+DROPOFFS = "customers.Dropoff.customer"
+TAGS = "customers.Customer_tags.customer"
+CONFLICT = "conflict"
+TIERS = list(Customer.Tier.values)
+UNDO_SURVIVOR_FIELDS = "survivor_changes"
+# A scan still unfinished after this long is taken for dead and a new one may start.
+DUPLICATE_SCAN_STALE = timedelta(hours=2)
+
+
+def json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    return _plain(value)
+
+
+def row_state(obj):
+    return {field.attname: json_value(getattr(obj, field.attname)) for field in obj._meta.concrete_fields}
+
+
+def from_state(model, state):
+    return {name: model._meta.get_field(name).to_python(value) for name, value in state.items()}
+
+
+def lock_customers(ids):
+    """The customers with these ids, locked in id order so that concurrent merges never deadlock."""
+    customers = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    missing = sorted(set(ids) - set(customers))
+    if missing:
+        raise ValidationError(f"No customer #{missing[0]}.")
+    return customers
+
+
+def default_field_choices(survivor, merged):
+    """For each merge field, the id of the record whose value is kept: the survivor's when it
+    has one, else the first merged record's that has one."""
+    choices = {}
+    for field in MERGE_FIELDS:
+        source = next((c for c in [survivor, *merged] if getattr(c, field) not in (None, "")), survivor)
+        choices[field] = source.pk
+    return choices
+
+
+def check_mergeable(survivor, merged):
+    if any(customer.business_id != survivor.business_id for customer in merged):
+        raise ValidationError("Customers of different businesses cannot be merged.")
+    for customer in [survivor, *merged]:
+        if customer.anonymized_at:
+            raise ValidationError(
+                f"Customer #{customer.pk} is anonymized and cannot be merged.", code=CONFLICT
+            )
+        if customer.merged_into_id:
+            raise ValidationError(
+                f"Customer #{customer.pk} was already merged into #{customer.merged_into_id}.", code=CONFLICT
+            )
+        if customer.deleted_at:
+            raise ValidationError(f"Customer #{customer.pk} is deleted; restore it first.", code=CONFLICT)
+
+
+@transaction.atomic
+def merge_customers(*, survivor, merged, field_choices=None, reason, actor):
+    """Merge `merged` customers into `survivor`: every row that points at them moves to the
+    survivor, they stay soft-deleted with `merged_into`, and a MergeRecord keeps what undo needs."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why these customers are the same person."})
+    merged_ids = sorted({customer.pk for customer in merged})
+    if not merged_ids:
+        raise ValidationError("Choose at least one customer to merge into the survivor.")
+    if survivor.pk in merged_ids:
+        raise ValidationError("A customer cannot be merged with itself.")
+    customers = lock_customers([survivor.pk, *merged_ids])
+    survivor, merged = customers[survivor.pk], [customers[pk] for pk in merged_ids]
+    check_mergeable(survivor, merged)
+    choices = default_field_choices(survivor, merged)
+    for field, source_id in (field_choices or {}).items():
+        if field not in MERGE_FIELDS:
+            raise ValidationError(f"“{field}” is not a field a merge can choose.")
+        if int(source_id) not in customers:
+            raise ValidationError(f"The {field} must come from one of the merged customers.")
+        choices[field] = int(source_id)
+
+    snapshot = {"customers": {str(c.pk): row_state(c) for c in [survivor, *merged]}}
+    moved = {DROPOFFS: merge_dropoffs(survivor, merged_ids, snapshot)}
+    for label, handling in MERGE_HANDLING.items():
+        if handling == MOVE:
+            moved[label] = move_rows(label, merged_ids, survivor.pk, involved=customers)
+    merge_tags(survivor, merged_ids, snapshot)
+    DuplicateCandidate.objects.filter(
+        Q(customer_a_id__in=merged_ids) | Q(customer_b_id__in=merged_ids)
+    ).delete()
+
+    now = timezone.now()
+    Customer.objects.filter(pk__in=merged_ids).update(deleted_at=now, merged_into=survivor, updated_at=now)
+    snapshot[UNDO_SURVIVOR_FIELDS] = update_survivor(survivor, merged, customers, choices)
+    for customer_id in [survivor.pk, *merged_ids]:
+        recompute_stats(customer_id)
+    update_search_text(survivor)
+
+    record = MergeRecord.objects.create(
+        business_id=survivor.business_id,
+        survivor=survivor,
+        merged_ids=merged_ids,
+        reason=reason,
+        actor=actor,
+        field_choices=choices,
+        snapshot=snapshot,
+        moved=moved,
+    )
+    counts = {label: sum(len(ids) for ids in by_owner.values()) for label, by_owner in moved.items()}
+    log_activity(
+        survivor,
+        Activity.Kind.MERGED,
+        actor,
+        record_id=record.pk,
+        merged=[{"id": c.pk, "name": c.display_name, "phone": c.phone} for c in merged],
+        reason=reason,
+        moved={label: count for label, count in counts.items() if count},
+    )
+    for customer in merged:
+        log_activity(customer, Activity.Kind.MERGED_INTO, actor, record_id=record.pk, survivor_id=survivor.pk)
+    customers_merged.send(sender=MergeRecord, record=record, survivor=survivor, merged=merged)
+    return record
+
+
+def move_rows(label, merged_ids, survivor_id, involved):
+    """Re-point the rows of one foreign key from the merged customers to the survivor;
+    returns {merged customer id: [row ids]}."""
+    model_label, field_name = label.rsplit(".", 1)
+    model = django_apps.get_model(model_label)
+    column = model._meta.get_field(field_name).attname
+    rows = model._base_manager.filter(**{f"{column}__in": merged_ids})
+    if model is Customer:
+        # The merged customers point at each other only in ways the merge rewrites itself.
+        rows = rows.exclude(pk__in=list(involved))
+    moved = defaultdict(list)
+    for pk, owner in rows.values_list("pk", column):
+        moved[str(owner)].append(pk)
+    rows.update(**{column: survivor_id})
+    return dict(moved)
+
+
+def merge_dropoffs(survivor, merged_ids, snapshot):
+    """Move the merged customers' addresses; one identical to an address already kept
+    collapses into it (its orders follow). The survivor keeps its default per kind. Returns
+    the moved dropoffs as {merged customer id: [ids]}."""
+    kept = {}
+    defaults = set()
+    for dropoff in Dropoff.objects.filter(customer=survivor):
+        kept[dropoff.kind, dropoff.address_key] = dropoff.pk
+        if dropoff.is_default:
+            defaults.add(dropoff.kind)
+    moved, collapsed_into, collapsed_rows, undefaulted = defaultdict(list), {}, [], []
+    merged_dropoffs = Dropoff.objects.filter(customer_id__in=merged_ids)
+    for dropoff in merged_dropoffs.order_by("customer_id", "-is_default", "pk"):
+        key = (dropoff.kind, dropoff.address_key)
+        if key in kept:
+            collapsed_into[dropoff.pk] = kept[key]
+            collapsed_rows.append(row_state(dropoff))
+            continue
+        kept[key] = dropoff.pk
+        moved[str(dropoff.customer_id)].append(dropoff.pk)
+        if dropoff.is_default and dropoff.kind in defaults:
+            undefaulted.append(dropoff.pk)
+        elif dropoff.is_default:
+            defaults.add(dropoff.kind)
+    repointed = Order.objects.filter(
+        Q(dropoff_id__in=collapsed_into) | Q(original_dropoff_id__in=collapsed_into)
+    ).values_list("pk", "dropoff_id", "original_dropoff_id")
+    snapshot["dropoffs"] = {
+        "collapsed": collapsed_rows,
+        "collapsed_into": {str(pk): kept_pk for pk, kept_pk in collapsed_into.items()},
+        "orders": {str(pk): [dropoff_id, original_id] for pk, dropoff_id, original_id in repointed},
+        "undefaulted": undefaulted,
+    }
+    for collapsed, kept_pk in collapsed_into.items():
+        Order.objects.filter(dropoff_id=collapsed).update(dropoff_id=kept_pk)
+        Order.objects.filter(original_dropoff_id=collapsed).update(original_dropoff_id=kept_pk)
+    Dropoff.objects.filter(pk__in=collapsed_into).delete()
+    Dropoff.objects.filter(pk__in=undefaulted).update(is_default=False)
+    merged_dropoffs.update(customer_id=survivor.pk)
+    return dict(moved)
+
+
+def merge_tags(survivor, merged_ids, snapshot):
+    """The survivor gets the union of the tags."""
+    links = Customer.tags.through.objects
+    merged_links = list(links.filter(customer_id__in=merged_ids).values_list("customer_id", "tag_id"))
+    own = set(links.filter(customer_id=survivor.pk).values_list("tag_id", flat=True))
+    added = sorted({tag_id for _, tag_id in merged_links} - own)
+    links.filter(customer_id__in=merged_ids).delete()
+    links.bulk_create([Customer.tags.through(customer_id=survivor.pk, tag_id=tag_id) for tag_id in added])
+    tags = defaultdict(list)
+    for customer_id, tag_id in merged_links:
+        tags[str(customer_id)].append(tag_id)
+    snapshot["tags"] = {"merged": dict(tags), "added": added}
+
+
+def update_survivor(survivor, merged, customers, choices):
+    """Apply the chosen fields and what the survivor inherits (the most restrictive blacklist
+    state, the highest tier, the earliest customer-since date, a referrer, the points).
+    Returns {field: [before, after]} for undo."""
+    changes = {field: getattr(customers[source_id], field) for field, source_id in choices.items()}
+    if any(customer.is_blacklisted for customer in merged):
+        changes["is_blacklisted"] = True
+    changes["tier"] = max((c.tier for c in [survivor, *merged]), key=TIERS.index)
+    changes["created_at"] = min(c.created_at for c in [survivor, *merged])
+    involved = set(customers)
+    referrers = [c.referred_by_id for c in [survivor, *merged] if c.referred_by_id not in involved | {None}]
+    changes["referred_by_id"] = referrers[0] if referrers else None
+    changes = {field: value for field, value in changes.items() if getattr(survivor, field) != value}
+    undo = {
+        field: [json_value(getattr(survivor, field)), json_value(value)] for field, value in changes.items()
+    }
+    for field, value in changes.items():
+        setattr(survivor, field, value)
+    survivor.save(update_fields=[*changes, "updated_at"])
+    points = sum(customer.points_balance for customer in merged)
+    if points:
+        Customer.objects.filter(pk=survivor.pk).update(points_balance=F("points_balance") + points)
+    return undo
+
+
+def undo_blockers(record):
+    """Why `record` can no longer be undone faithfully (empty when it can)."""
+    if record.undone_at:
+        return [f"This merge was already undone on {record.undone_at:%Y-%m-%d %H:%M}."]
+    if timezone.now() > record.undo_deadline:
+        return [f"A merge can be undone within {MergeRecord.UNDO_DAYS} days; this one is older."]
+    customers = Customer.objects.in_bulk([record.survivor_id, *record.merged_ids])
+    survivor = customers[record.survivor_id]
+    blockers = []
+    if survivor.deleted_at or survivor.anonymized_at:
+        blockers.append(
+            f"#{survivor.pk} was deleted, anonymized or merged into another customer since; undo that first."
+        )
+    for pk in record.merged_ids:
+        customer = customers[pk]
+        if customer.merged_into_id != survivor.pk or customer.anonymized_at:
+            blockers.append(f"#{pk} changed since the merge.")
+        elif Customer.objects.live().filter(business_id=record.business_id, phone=customer.phone).exists():
+            blockers.append(f"Another customer now has the phone {customer.phone} of #{pk}.")
+    for label, by_owner in record.moved.items():
+        model_label, field_name = label.rsplit(".", 1)
+        model = django_apps.get_model(model_label)
+        column = model._meta.get_field(field_name).attname
+        ids = [pk for owner_ids in by_owner.values() for pk in owner_ids]
+        still_there = model._base_manager.filter(pk__in=ids, **{column: survivor.pk}).count()
+        if still_there != len(ids):
+            blockers.append(
+                f"{len(ids) - still_there} {model._meta.verbose_name_plural} that the merge moved "
+                "have since moved on or been removed."
+            )
+    return blockers + dropoff_undo_blockers(record)
+
+
+def dropoff_undo_blockers(record):
+    """Each order going back must point only at addresses going back to the same customer,
+    and no order placed since the merge may use an address that goes back."""
+    moved_orders = record.moved.get("customers.Order.customer", {})
+    moved_dropoffs = record.moved.get(DROPOFFS, {})
+    dropoffs = record.snapshot.get("dropoffs", {})
+    collapsed_into = {int(pk): kept for pk, kept in dropoffs.get("collapsed_into", {}).items()}
+    returning = defaultdict(set)
+    for owner, ids in moved_dropoffs.items():
+        returning[owner].update(ids)
+    for row in dropoffs.get("collapsed", []):
+        returning[str(row["customer_id"])].add(row["id"])
+    blockers = []
+    for owner, ids in moved_orders.items():
+        for pk, dropoff_id, original_id in Order.objects.filter(pk__in=ids).values_list(
+            "pk", "dropoff_id", "original_dropoff_id"
+        ):
+            before = dropoffs.get("orders", {}).get(str(pk))
+            if before:
+                merged_to = [collapsed_into.get(value, value) for value in before]
+                targets = before if merged_to == [dropoff_id, original_id] else [dropoff_id, original_id]
+            else:
+                targets = [dropoff_id, original_id]
+            if any(target is not None and target not in returning[owner] for target in targets):
+                blockers.append(f"The address of order #{pk} changed after the merge.")
+    all_moved_orders = [pk for ids in moved_orders.values() for pk in ids]
+    all_returning = [pk for ids in returning.values() for pk in ids if pk not in collapsed_into]
+    newer = Order.objects.filter(Q(dropoff_id__in=all_returning) | Q(original_dropoff_id__in=all_returning))
+    if newer.exclude(pk__in=all_moved_orders).exists():
+        blockers.append("Orders recorded since the merge use addresses that came with the merged customers.")
+    return blockers
+
+
+@transaction.atomic
+def undo_merge(*, record, actor):
+    """Bring the merged customers back with their fields, move back exactly the rows the
+    merge moved (newer rows stay with the survivor) and recompute everyone's stats."""
+    record = MergeRecord.objects.select_for_update().get(pk=record.pk)
+    customers = lock_customers([record.survivor_id, *record.merged_ids])
+    blockers = undo_blockers(record)
+    if blockers:
+        raise ValidationError(blockers, code=CONFLICT)
+    survivor = customers[record.survivor_id]
+    snapshot = record.snapshot
+    dropoffs = snapshot["dropoffs"]
+
+    for label, by_owner in record.moved.items():
+        model_label, field_name = label.rsplit(".", 1)
+        model = django_apps.get_model(model_label)
+        column = model._meta.get_field(field_name).attname
+        for owner, ids in by_owner.items():
+            model._base_manager.filter(pk__in=ids).update(**{column: int(owner)})
+    Dropoff.objects.filter(pk__in=dropoffs["undefaulted"]).update(is_default=True)
+    Dropoff.objects.bulk_create([Dropoff(**from_state(Dropoff, row)) for row in dropoffs["collapsed"]])
+    orders_by_dropoffs = defaultdict(list)
+    for pk, (dropoff_id, original_id) in dropoffs["orders"].items():
+        orders_by_dropoffs[dropoff_id, original_id].append(int(pk))
+    for (dropoff_id, original_id), ids in orders_by_dropoffs.items():
+        Order.objects.filter(pk__in=ids).update(dropoff_id=dropoff_id, original_dropoff_id=original_id)
+
+    links = Customer.tags.through
+    links.objects.filter(customer_id=survivor.pk, tag_id__in=snapshot["tags"]["added"]).delete()
+    links.objects.bulk_create(
+        [
+            links(customer_id=int(owner), tag_id=tag_id)
+            for owner, tag_ids in snapshot["tags"]["merged"].items()
+            for tag_id in tag_ids
+        ],
+        ignore_conflicts=True,
+    )
+
+    now = timezone.now()
+    for pk in record.merged_ids:
+        state = from_state(Customer, snapshot["customers"][str(pk)])
+        state.pop("id")
+        Customer.objects.filter(pk=pk).update(**{**state, "updated_at": now})
+    restore_survivor(survivor, snapshot)
+    for customer_id in [survivor.pk, *record.merged_ids]:
+        recompute_stats(customer_id)
+        update_search_text(Customer.objects.get(pk=customer_id))
+
+    record.undone_at, record.undone_by = now, actor
+    record.save(update_fields=["undone_at", "undone_by"])
+    undone = Activity.Kind.MERGE_UNDONE
+    log_activity(survivor, undone, actor, record_id=record.pk, merged_ids=record.merged_ids)
+    for pk in record.merged_ids:
+        log_activity(customers[pk], undone, actor, record_id=record.pk, survivor_id=survivor.pk)
+    merge_undone.send(sender=MergeRecord, record=record)
+    return record
+
+
+def restore_survivor(survivor, snapshot):
+    """Give back the survivor's own values, except where someone changed them since the merge."""
+    restored = []
+    for field, (before, after) in snapshot[UNDO_SURVIVOR_FIELDS].items():
+        if json_value(getattr(survivor, field)) == after:
+            setattr(survivor, field, Customer._meta.get_field(field).to_python(before))
+            restored.append(field)
+    survivor.save(update_fields=[*restored, "updated_at"])
+    points = sum(
+        state["points_balance"] for pk, state in snapshot["customers"].items() if int(pk) != survivor.pk
+    )
+    if points:
+        Customer.objects.filter(pk=survivor.pk).update(points_balance=F("points_balance") - points)
+
+
+@transaction.atomic
+def dismiss_duplicate(*, candidate, actor):
+    """“Not a duplicate”: the pair never comes back."""
+    DuplicateDismissal.objects.get_or_create(
+        business_id=candidate.business_id,
+        customer_a_id=candidate.customer_a_id,
+        customer_b_id=candidate.customer_b_id,
+        defaults={"actor": actor},
+    )
+    DuplicateCandidate.objects.filter(pk=candidate.pk).delete()
+
+
+@transaction.atomic
+def detect_duplicates(*, business, actor=None):
+    """Replace the business's duplicate candidates with a fresh scan; returns how many."""
+    dismissed = set(
+        DuplicateDismissal.objects.filter(business=business).values_list("customer_a_id", "customer_b_id")
+    )
+    now = timezone.now()
+    candidates = [
+        DuplicateCandidate(
+            business=business,
+            customer_a_id=customer_a,
+            customer_b_id=customer_b,
+            reasons=duplicates.ordered_reasons(reasons),
+            score=duplicates.score(reasons),
+            detected_at=now,
+        )
+        for (customer_a, customer_b), reasons in duplicates.find_duplicate_pairs(business).items()
+        if (customer_a, customer_b) not in dismissed
+    ]
+    DuplicateCandidate.objects.filter(business=business).delete()
+    DuplicateCandidate.objects.bulk_create(candidates, batch_size=5000)
+    return len(candidates)
+
+
+def request_duplicate_scan(*, business, actor):
+    """Queue a scan of the business, unless one is already waiting or running."""
+    pending = DuplicateScan.objects.filter(business=business, finished_at__isnull=True, error="")
+    scan = pending.filter(requested_at__gte=timezone.now() - DUPLICATE_SCAN_STALE).first()
+    if scan is not None:
+        return scan
+    scan = DuplicateScan.objects.create(business=business, requested_by=actor)
+    transaction.on_commit(
+        lambda: async_task("customers.tasks.detect_duplicates_task", business.pk, scan.pk, group="duplicates")
+    )
+    return scan
+
+
+def run_duplicate_scan(*, scan):
+    DuplicateScan.objects.filter(pk=scan.pk).update(started_at=timezone.now())
+    try:
+        found = detect_duplicates(business=scan.business, actor=scan.requested_by)
+    except Exception as error:
+        DuplicateScan.objects.filter(pk=scan.pk).update(error=f"{type(error).__name__}: {error}"[:1000])
+        raise
+    DuplicateScan.objects.filter(pk=scan.pk).update(finished_at=timezone.now(), candidates=found)
+    return found
+
+
+# Import and export -----------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+PREVIEW_ROWS = 100
+PREVIEW_ERRORS = 1000
+STALE_JOB_MESSAGE = (
+    "The worker running this job stopped (it was restarted or killed). Retry it: rows already "
+    "imported are recognized and not imported twice."
+)
+UNEXPECTED_JOB_ERROR = "An unexpected error stopped the job. Retry it; if it fails again, contact support."
+
+
+class NullCollector:
+    def start(self, step, headers):
+        pass
+
+    def row(self, outcome, values):
+        pass
+
+    def progress(self, step, rows):
+        pass
+
+
+def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=False, collector=None):
+    """Import a table of customers or orders through the set-based engine (customers.imports).
+
+    Every row is checked before the first one is written, so a file with a wrong row imports
+    nothing unless `valid_only`. `open_table()` gives a context manager of a fresh Table for
+    each pass. The writes commit chunk by chunk rather than in one transaction, which would
+    lock every customer of the file until its end: a crash part-way leaves the chunks
+    already written, and running the file again completes it without writing anything twice.
+    Returns the counts of the last pass and whether it wrote."""
+    collector = collector or NullCollector()
+
+    def run(step, dry_run):
+        with open_table() as table:
+            collector.start(step, table.headers)
+            return imports.run(
+                business=business, kind=kind, table=table, actor=actor, dry_run=dry_run,
+                on_row=collector.row, on_chunk=lambda counts: collector.progress(step, counts.rows),
+            )
+
+    if dry_run:
+        return run(ImportJob.Step.CHECK, dry_run=True), False
+    if not valid_only:
+        counts = run(ImportJob.Step.CHECK, dry_run=True)
+        if counts.errors:
+            return counts, False
+    return run(ImportJob.Step.IMPORT, dry_run=False), True
+
+
+def check_import_file(file, *, kind, encoding):
+    """Rows of an uploaded file (counted up to the limit of a file imported at once); a file
+    that cannot be imported at all is a ValidationError."""
+    try:
+        with imports.open_table(file, encoding=encoding) as table:
+            imports.map_headers(table.headers, kind)
+        return imports.count_rows(file, encoding=encoding, stop_after=settings.IMPORT_SYNC_MAX_ROWS)
+    except imports.ImportFileError as error:
+        raise ValidationError({"file": str(error)}) from None
+
+
+def start_import(*, business, actor, kind, upload, encoding="auto", valid_only=False):
+    """Keep the uploaded file and check it (the dry run): at once when it is small, else in
+    the background. Returns the ImportJob, whose page shows the outcome."""
+    rows = check_import_file(upload, kind=kind, encoding=encoding)
+    job = ImportJob(
+        business=business, actor=actor, kind=kind, original_name=Path(upload.name).name[:255],
+        encoding=encoding, valid_only=valid_only,
+    )
+    if rows <= settings.IMPORT_SYNC_MAX_ROWS:
+        job.total_rows = rows
+    extension = ".xlsx" if upload.name.lower().endswith(".xlsx") else ".csv"
+    # The stored name is ours: the user's file name is only shown.
+    job.file.save(f"{uuid.uuid4().hex}{extension}", upload, save=False)
+    job.save()
+    run_or_queue_import(job)
+    return job
+
+
+def run_or_queue_import(job):
+    if job.total_rows is not None and job.total_rows <= settings.IMPORT_SYNC_MAX_ROWS:
+        run_import_job(job.pk)
+    else:
+        transaction.on_commit(lambda: async_task("customers.tasks.run_import_job", job.pk, group="imports"))
+
+
+def confirm_import(*, job, actor):
+    """Import a checked file (the user confirmed the dry run)."""
+    confirmed = ImportJob.objects.filter(
+        pk=job.pk, step=ImportJob.Step.CHECK, status=ImportJob.Status.DONE
+    ).update(
+        step=ImportJob.Step.IMPORT, status=ImportJob.Status.QUEUED, rows_done=0, heartbeat_at=timezone.now(),
+        finished_at=None,
+    )
+    if not confirmed or not job.can_confirm:
+        raise ValidationError("This file is not ready to be imported.")
+    job.refresh_from_db()
+    run_or_queue_import(job)
+    return job
+
+
+def retry_job(*, job, actor):
+    """Run a failed import or export job again, from where its data stands now."""
+    model = type(job)
+    retried = model.objects.filter(pk=job.pk, status=model.Status.FAILED).update(
+        status=model.Status.QUEUED, failure="", heartbeat_at=timezone.now(), finished_at=None, rows_done=0
+    )
+    if not retried:
+        raise ValidationError("Only a failed job can be retried.")
+    job.refresh_from_db()
+    if isinstance(job, ImportJob):
+        run_or_queue_import(job)
+    else:
+        transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
+    return job
+
+
+def claim_job(model, job_id):
+    """Mark a queued job running; False when it is not queued (already run, running
+    elsewhere, or failed by the sweeper), so a task delivered twice runs once."""
+    now = timezone.now()
+    return bool(
+        model.objects.filter(pk=job_id, status=model.Status.QUEUED).update(
+            status=model.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+@contextmanager
+def job_table(job):
+    with job.file.open("rb") as file, imports.open_table(file, encoding=job.encoding) as table:
+        yield table
+
+
+class ImportJobCollector:
+    """Keeps a job's progress, its preview (first rows and every error) and the CSV of its
+    rejected rows (with an `error` column) as the import runs."""
+
+    def __init__(self, job):
+        self.job = job
+        self.passes = 2 if job.step == ImportJob.Step.IMPORT and not job.valid_only else 1
+        self.pass_number = -1
+        self.report = None
+
+    def start(self, step, headers):
+        self.pass_number += 1
+        self.preview, self.errors = [], 0
+        self.ignored = imports.map_headers(headers, self.job.kind)[1]
+        self.report = tempfile.TemporaryFile()
+        self.report_text = io.TextIOWrapper(self.report, encoding="utf-8-sig", newline="")
+        self.report_writer = csv.writer(self.report_text)
+        self.report_writer.writerow([*(imports.cell_text(header) for header in headers), "error"])
+
+    def row(self, outcome, values):
+        is_error = outcome.status == imports.Outcome.ERROR
+        if len(self.preview) < PREVIEW_ROWS or (is_error and self.errors < PREVIEW_ERRORS):
+            self.preview.append(
+                {
+                    "row": outcome.number,
+                    "status": outcome.status,
+                    "key": outcome.key,
+                    "message": outcome.message,
+                }
+            )
+        if is_error:
+            self.errors += 1
+            cells = [exports.neutralize(imports.cell_text(value)) for value in values]
+            error = exports.neutralize(f"Row {outcome.number}: {outcome.message}")
+            self.report_writer.writerow([*cells, error])
+
+    def progress(self, step, rows):
+        total = self.job.total_rows or rows
+        done = (self.pass_number * total + rows) // self.passes
+        ImportJob.objects.filter(pk=self.job.pk).update(
+            rows_done=min(done, total), heartbeat_at=timezone.now()
+        )
+
+    def save(self, job):
+        job.preview, job.ignored_columns = self.preview, self.ignored
+        if self.errors:
+            self.report_text.flush()
+            self.report.seek(0)
+            job.error_report.save(f"{uuid.uuid4().hex}-rejected.csv", File(self.report), save=False)
+        else:
+            job.error_report = ""
+        self.report_text.close()
+
+
+def run_import_job(job_id):
+    """Check or import the job's file, as its step says. Safe to call twice."""
+    if not claim_job(ImportJob, job_id):
+        return None
+    job = ImportJob.objects.select_related("business", "actor").get(pk=job_id)
+    with timezone.override(job.business.timezone):
+        try:
+            with job.file.open("rb") as file:
+                job.total_rows = imports.count_rows(file, encoding=job.encoding)
+            ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
+            collector = ImportJobCollector(job)
+            counts, written = import_rows(
+                business=job.business, actor=job.actor, kind=job.kind, open_table=lambda: job_table(job),
+                valid_only=job.valid_only, dry_run=job.step == ImportJob.Step.CHECK, collector=collector,
+            )
+        except imports.ImportFileError as error:
+            return finish_job(job, failure=str(error))
+        except Exception:
+            logger.exception("Import job %s failed", job_id)
+            return finish_job(job, failure=UNEXPECTED_JOB_ERROR)
+    collector.save(job)
+    job.created_count, job.updated_count = counts.created, counts.updated
+    job.unchanged_count, job.error_count = counts.unchanged, counts.errors
+    job.rows_done = job.total_rows
+    failure = ""
+    if job.step == ImportJob.Step.IMPORT and not written:
+        failure = (
+            f"{counts.errors} row(s) have errors, so nothing was imported. "
+            "Fix them and upload the file again."
+        )
+    return finish_job(job, failure=failure)
+
+
+def finish_job(job, failure=""):
+    job.status = job.Status.FAILED if failure else job.Status.DONE
+    job.failure = failure
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def request_export(*, business, actor, kind, file_format, params):
+    """Export the customer list (as filtered by `params`) or its orders to a file, in the background."""
+    job = ExportJob.objects.create(
+        business=business, actor=actor, kind=kind, format=file_format, filters=dict(params.lists())
+    )
+    transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
+    return job
+
+
+def run_export_job(job_id):
+    """Write the export file, reporting progress every chunk. Safe to call twice."""
+    if not claim_job(ExportJob, job_id):
+        return None
+    job = ExportJob.objects.select_related("business").get(pk=job_id)
+    params = QueryDict(mutable=True)
+    for name, values in job.filters.items():
+        params.setlist(name, values)
+    with timezone.override(job.business.timezone):
+        try:
+            queryset = exports.queryset_for(job.business, job.kind, params)
+            job.total_rows = queryset.count()
+            ExportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
+            rows = exports.export_rows(resources.RESOURCES[job.kind](business=job.business), queryset)
+            write = exports.write_xlsx if job.format == ExportJob.Format.XLSX else exports.write_csv
+            with tempfile.TemporaryFile() as output:
+                write(reporting_progress(rows, job), output)
+                output.seek(0)
+                job.file.save(f"{uuid.uuid4().hex}.{job.format}", File(output), save=False)
+        except Exception:
+            logger.exception("Export job %s failed", job_id)
+            return finish_job(job, failure=UNEXPECTED_JOB_ERROR)
+    job.rows_done = job.total_rows
+    return finish_job(job)
+
+
+def reporting_progress(rows, job):
+    for number, row in enumerate(rows):
+        if number and number % exports.EXPORT_CHUNK == 0:
+            ExportJob.objects.filter(pk=job.pk).update(rows_done=number, heartbeat_at=timezone.now())
+        yield row
+
+
+def fail_stale_jobs():
+    """Fail the jobs whose worker died (no heartbeat) and remove export files past their
+    retention. Runs on a schedule and whenever a job page is looked at."""
+    now = timezone.now()
+    running_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    queued_before = running_before - timedelta(seconds=settings.Q_CLUSTER["retry"])
+    for model in (ImportJob, ExportJob):
+        model.objects.stale(running_before=running_before, queued_before=queued_before).update(
+            status=model.Status.FAILED, failure=STALE_JOB_MESSAGE, finished_at=now
+        )
+    expired = ExportJob.objects.filter(finished_at__lt=now - timedelta(days=settings.EXPORT_FILE_DAYS))
+    for job in expired.exclude(file=""):
+        job.file.delete(save=False)
+        ExportJob.objects.filter(pk=job.pk).update(file="")

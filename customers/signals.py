@@ -7,3 +7,13 @@ from django.dispatch import Signal
 order_recorded = Signal()
 # Sent when an order's status changed, with order=<Order>, old_status=<str>.
 order_status_changed = Signal()
+# An import sends this instead of order_recorded for each order: once per chunk, inside its
+# transaction, with business=<Business>, order_ids=[new order ids] and customer_ids=[their
+# customers' ids], so that listeners can do their work set-based.
+orders_imported = Signal()
+# Sent inside the merge transaction with record=<MergeRecord>, survivor=<Customer> and
+# merged=[<Customer> as they were before the merge]. Apps with their own data about a
+# customer (consents, points) move it to the survivor here, the most restrictive consent winning.
+customers_merged = Signal()
+# Sent inside the undo transaction with record=<MergeRecord>.
+merge_undone = Signal()

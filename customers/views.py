@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from customers import forms, queries, services
-from customers.filters import CustomerFilter
+from customers.filters import list_filter
 from customers.models import Customer, Tag
 from customers.tenancy import scoped
 
@@ -42,7 +42,7 @@ def to_profile(customer):
 def customer_list(request):
     customers = scoped(request, Customer).live()
     require_perm(request, "customers.view_customer")
-    customer_filter = CustomerFilter(request.GET, queryset=queries.customer_list(customers), request=request)
+    customer_filter = list_filter(request, customers)
     page = queries.page_of(customer_filter.qs, request.GET.get("page"), queries.CUSTOMERS_PER_PAGE)
     context = {"filter": customer_filter, "page_obj": page, "sort": customer_filter.sort_headers()}
     return render(request, "customers/list.html", context)

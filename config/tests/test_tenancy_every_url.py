@@ -69,6 +69,8 @@ def alpha(db, make_member):
         Customer,
         CustomerAccount,
         Dropoff,
+        DuplicateCandidate,
+        MergeRecord,
         Note,
         Order,
         OrderItem,
@@ -88,6 +90,12 @@ def alpha(db, make_member):
     services.add_note(customer=customer, body=f"{MARKER} note", actor=owner)
     services.tag_customer(customer=customer, name=MARKER, actor=owner)
     services.blacklist_customer(customer=customer, reason="fraud", note=f"{MARKER} fraud", actor=owner)
+    twin, _ = services.get_or_create_customer(business=business, phone="+14155550102", first_name=MARKER)
+    merge = services.merge_customers(survivor=customer, merged=[twin], reason=f"{MARKER} twin", actor=owner)
+    lookalike, _ = services.get_or_create_customer(business=business, phone="+14155550103", first_name=MARKER)
+    candidate = DuplicateCandidate.objects.create(
+        business=business, customer_a=customer, customer_b=lookalike, reasons=["same_email"], score=90
+    )
     objects = {
         Business: business,
         Membership: owner.memberships.get(),
@@ -101,6 +109,8 @@ def alpha(db, make_member):
         BlacklistEntry: customer.blacklist_entries.get(),
         Activity: customer.activities.get(kind=Activity.Kind.BLACKLISTED),
         ApiKey: services.create_api_key(business=business, name=MARKER, actor=owner)[0],
+        MergeRecord: merge,
+        DuplicateCandidate: candidate,
     }
     return {"business": business, "owner": owner, "objects": objects}
 
@@ -108,10 +118,13 @@ def alpha(db, make_member):
 def app_cases(alpha):
     """Cases for the app's own URLs: name -> list of (method, path, data)."""
     business = alpha["business"]
-    from customers.models import Customer, Tag
+    from customers.models import Customer, DuplicateCandidate, MergeRecord, Tag
 
     tag = alpha["objects"][Tag]
     profile = f"/customers/{alpha['objects'][Customer].pk}/"
+    candidate = alpha["objects"][DuplicateCandidate]
+    merge = f"/customers/merge/?ids={candidate.customer_a_id},{candidate.customer_b_id}"
+    record = alpha["objects"][MergeRecord]
     return {
         "dashboard": [("get", "/", None)],
         "switch_business": [("post", "/switch-business/", {"business": business.pk, "next": "/"})],
@@ -131,6 +144,18 @@ def app_cases(alpha):
         "customers:remove_tag": [("post", f"{profile}tags/{tag.pk}/remove/", {"confirm": "yes"})],
         "customers:delete": [("post", f"{profile}delete/", {"confirm": "yes"})],
         "customers:restore": [("post", f"{profile}restore/", {"confirm": "yes"})],
+        **import_export_cases(alpha),
+        "customers:duplicates": [("get", "/customers/duplicates/", None)],
+        "customers:scan_duplicates": [("post", "/customers/duplicates/scan/", {"confirm": "yes"})],
+        "customers:dismiss_duplicate": [
+            ("post", f"/customers/duplicates/{candidate.pk}/dismiss/", {"confirm": "yes"}),
+        ],
+        "customers:merge": [
+            ("get", merge, None),
+            ("post", merge, {"survivor": candidate.customer_a_id, "reason": "leak?"}),
+        ],
+        "customers:merge_record": [("get", f"/customers/merges/{record.pk}/", None)],
+        "customers:undo_merge": [("post", f"/customers/merges/{record.pk}/undo/", {"confirm": "yes"})],
         "segments:index": [("get", "/segments/", None)],
         "loyalty:index": [("get", "/loyalty/", None)],
         "privacy:index": [("get", "/privacy/", None)],
@@ -138,6 +163,42 @@ def app_cases(alpha):
         "api:orders": [
             ("post", "/api/v1/orders", {"external_id": "A-1", "phone": "+14155550101", "amount": "1"}),
         ],
+        "api:merge": [
+            ("post", "/api/v1/customers/merge", {"survivor_id": 1, "merged_ids": [2], "reason": "x"}),
+        ],
+    }
+
+
+def import_export_cases(alpha):
+    """The first business's import and export jobs, looked at and acted on from the other one."""
+    from customers.models import ExportJob, ImportJob
+
+    business, owner = alpha["business"], alpha["owner"]
+    import_job = ImportJob.objects.create(
+        business=business, actor=owner, kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv",
+        status="done", preview=[{"row": 2, "status": "error", "key": MARKER, "message": MARKER}],
+        error_report="imports/x-rejected.csv",
+    )
+    export_job = ExportJob.objects.create(
+        business=business, actor=owner, kind="customers", format="csv", status="failed", file="exports/x.csv"
+    )
+    imported, exported = f"/customers/import/{import_job.pk}/", f"/customers/export/{export_job.pk}/"
+    return {
+        "customers:import": [("get", "/customers/import/", None)],
+        "customers:import_template": [("get", "/customers/import/template/customers.csv", None)],
+        "customers:import_job": [("get", imported, None)],
+        "customers:import_job_status": [("get", f"{imported}status/", None)],
+        "customers:import_confirm": [("post", f"{imported}confirm/", {"confirm": "yes"})],
+        "customers:import_retry": [("post", f"{imported}retry/", {"confirm": "yes"})],
+        "customers:import_rejected": [("get", f"{imported}rejected.csv", None)],
+        "customers:export": [
+            ("post", f"/customers/export/?q={FRAGMENT}", {"kind": "customers", "format": "csv"}),
+            ("post", f"/customers/export/?q={FRAGMENT}", {"kind": "orders", "format": "xlsx"}),
+        ],
+        "customers:export_job": [("get", exported, None)],
+        "customers:export_job_status": [("get", f"{exported}status/", None)],
+        "customers:export_retry": [("post", f"{exported}retry/", {"confirm": "yes"})],
+        "customers:export_download": [("get", f"{exported}download/", None)],
     }
 
 
@@ -204,7 +265,8 @@ def test_every_url_hides_another_business(role, alpha, other_business, make_memb
     for name in sorted(names - set(NOT_TENANT_DATA)):
         for method, path, data in cases[name]:
             response = getattr(client, method)(path, data) if data else getattr(client, method)(path)
-            body = response.content.decode(errors="replace")
+            content = b"".join(response.streaming_content) if response.streaming else response.content
+            body = content.decode(errors="replace")
             assert response.status_code in (200, 302, 401, 403, 404), (name, path, response.status_code)
             assert MARKER not in body, f"{name} {method.upper()} {path} shows the other business's data"
             if response.status_code == 302:

@@ -123,7 +123,9 @@ def test_platform_staff_find_a_person_in_every_business_by_phone_in_any_format(
     business, other_business, django_user_model, client_for
 ):
     here, _ = services.get_or_create_customer(business=business, phone="+14155550123", first_name="Ann")
-    there, _ = services.get_or_create_customer(business=other_business, phone="+14155550123", first_name="Ann")
+    there, _ = services.get_or_create_customer(
+        business=other_business, phone="+14155550123", first_name="Ann"
+    )
     services.get_or_create_customer(business=business, phone="+14155550999", first_name="Bob")
     admin_user = django_user_model.objects.create_superuser("platform", password="pw-for-tests-1")
 
@@ -132,7 +134,9 @@ def test_platform_staff_find_a_person_in_every_business_by_phone_in_any_format(
     assert {row.pk for row in response.context["cl"].result_list} == {here.pk, there.pk}
 
 
-def test_staff_phone_search_in_the_admin_stays_in_their_business(business, other_business, support, client_for):
+def test_staff_phone_search_in_the_admin_stays_in_their_business(
+    business, other_business, support, client_for
+):
     here, _ = services.get_or_create_customer(business=business, phone="+14155550123", first_name="Ann")
     services.get_or_create_customer(business=other_business, phone="+14155550123", first_name="Ann")
 

@@ -10,10 +10,15 @@ from customers import benchmarks, demo
 
 CUSTOMERS_FIGURES = [
     "search.phone_fragment",
+    "search.phone_fragment.query",
     "search.name_fragment",
+    "search.name_fragment.query",
     "search.email",
+    "search.email.query",
     "list.first_page",
+    "list.first_page.query",
     "list.page_200",
+    "list.page_200.query",
     "profile.top_customer",
     "api.orders",
 ]

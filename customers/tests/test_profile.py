@@ -169,8 +169,9 @@ def test_the_query_count_does_not_grow_with_the_history(
     client = client_for(support)
     profile(client, small)  # the first request of a session saves it
 
-    # session, user, membership, user and group permissions, switchable businesses, then the
-    # customer, dropoffs, accounts, orders, their items, timeline, tags, notes, blacklist history
+    # session, user, membership (with the switchable businesses), permissions, then the
+    # customer, dropoffs, accounts, orders, their items, timeline, tags, notes, blacklist history,
+    # possible duplicates, merges that may be undone
     with django_assert_num_queries(15):
         profile(client, small)
     with django_assert_num_queries(15):

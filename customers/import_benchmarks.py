@@ -1,0 +1,291 @@
+"""Figures of imports and exports, run by `manage.py bench` with the customers figures (see
+customers/benchmarks.py for the harness).
+
+Each figure is one run over 100,000 rows in a scratch business, against PostgreSQL COPY of
+the same rows into (or out of) the same table, with the peak memory of the process during
+our run (Linux: the high-water mark is reset before the run).
+"""
+
+import csv
+import json
+import secrets
+import tempfile
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import connection
+from django.http import QueryDict
+from django.utils import timezone
+
+from customers import benchmarks, demo, exports, imports, services
+from customers.models import Activity, Customer, Dropoff, Order, OrderItem, Tag, searchable
+from customers.resources import CustomerResource
+
+# Rows per import and export figure: 100,000, or fewer when the bench business is smaller.
+ROWS = 100_000
+SCRATCH = "bench-import"
+SCRATCH_COPY = "bench-import-copy"
+TAG_CHOICES = [[], [], ["VIP"], ["Newsletter"], ["VIP", "Late payer"]]
+
+
+def figures(context):
+    rows = min(ROWS, context.customers)
+    business = fresh_business(SCRATCH)
+    copy_business = fresh_business(SCRATCH_COPY)
+    with tempfile.TemporaryDirectory() as directory:
+        people = generate_people(context.rng, rows)
+        customers_file = Path(directory, "customers.csv")
+        orders_file = Path(directory, "orders.csv")
+        write_customers(people, customers_file)
+        write_orders(people, orders_file)
+        yield import_figure("import.customers", business, copy_business, "customers", customers_file, people)
+        yield import_figure("import.orders", business, copy_business, "orders", orders_file, people)
+        yield export_figure(business, Path(directory, "export.csv"), rows)
+    clear(business)
+    clear(copy_business)
+
+
+class PeakMemory:
+    """The process's peak resident memory during a run, in MB above its size at the start."""
+
+    def __init__(self):
+        self.text = "peak memory n/a"
+
+    @contextmanager
+    def measuring(self):
+        status = Path("/proc/self/status")
+        if not status.exists():
+            yield
+            return
+        Path("/proc/self/clear_refs").write_text("5")
+        before = self.read(status, "VmRSS")
+        yield
+        peak = self.read(status, "VmHWM")
+        self.text = f"peak RSS {peak / 1024:.0f} MB (+{(peak - before) / 1024:.0f} MB)"
+
+    @staticmethod
+    def read(status, name):
+        line = next(line for line in status.read_text().splitlines() if line.startswith(name))
+        return int(line.split()[1])
+
+
+def fresh_business(slug):
+    business = demo.get_or_create_business(slug)
+    clear(business)
+    return business
+
+
+def clear(business):
+    """Remove what the figures wrote into a scratch business (in SQL: 100,000 rows a table)."""
+    with connection.cursor() as cursor:
+        for model in (Activity, OrderItem, Order, Dropoff):
+            cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE business_id = %s", [business.pk])
+        cursor.execute(
+            f"DELETE FROM {Customer.tags.through._meta.db_table} WHERE tag_id IN "
+            f"(SELECT id FROM {Tag._meta.db_table} WHERE business_id = %s)",
+            [business.pk],
+        )
+        for model in (Tag, Customer):
+            cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE business_id = %s", [business.pk])
+
+
+def generate_people(rng, rows):
+    # Far above the indices seed_demo uses, and new in every bench run.
+    start = demo.PHONE_SPACE // 2 + secrets.randbelow(demo.PHONE_SPACE // 4)
+    token = secrets.token_hex(3)
+    now = timezone.now()
+    people = []
+    for index in range(rows):
+        phone = demo.phone_for_index(start + index)
+        first, last = rng.choice(demo.NAMES["en"][0]), rng.choice(demo.NAMES["en"][1])
+        city, state, _, postal, *_ = rng.choice(demo.CITIES)
+        sku, name, category, cents = rng.choice(demo.PRODUCTS)
+        people.append(
+            {
+                "phone": phone,
+                "national": f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}",
+                "first_name": first,
+                "last_name": last,
+                "email": f"{demo.ascii_name(first)}.{demo.ascii_name(last)}{index}@example.com",
+                "date_of_birth": f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(10, 28)}",
+                "language": "en",
+                "tags": rng.choice(TAG_CHOICES),
+                "street": f"{rng.randint(1, 999)} Main St",
+                "city": city,
+                "state": state,
+                "postal_code": f"{postal}{rng.randint(10, 99)}",
+                "external_id": f"bench-import-{token}-{index}",
+                "amount": f"{cents / 100:.2f}",
+                "placed_at": (now - timedelta(minutes=index)).strftime("%Y-%m-%d %H:%M:%S"),
+                "item": {
+                    "sku": sku,
+                    "name": name,
+                    "category": category,
+                    "quantity": 1,
+                    "price": f"{cents / 100:.2f}",
+                },
+            }
+        )
+    return people
+
+
+def write_customers(people, path):
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(imports.CUSTOMER_COLUMNS)
+        for p in people:
+            writer.writerow(
+                [
+                    p["national"],
+                    p["first_name"],
+                    p["last_name"],
+                    p["email"],
+                    p["date_of_birth"],
+                    p["language"],
+                    ";".join(p["tags"]),
+                    p["street"],
+                    p["city"],
+                    p["state"],
+                    p["postal_code"],
+                    "US",
+                ]
+            )
+
+
+def write_orders(people, path):
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow([*imports.ORDER_COLUMNS, "state", "items"])
+        for p in people:
+            writer.writerow(
+                [
+                    p["external_id"],
+                    p["phone"],
+                    p["amount"],
+                    "USD",
+                    p["placed_at"],
+                    "completed",
+                    "web",
+                    p["street"],
+                    p["city"],
+                    p["postal_code"],
+                    "US",
+                    p["state"],
+                    json.dumps([p["item"]]),
+                ]
+            )
+
+
+def copy_rows(kind, business, people):
+    """The rows COPY writes: the same people, their phones already normalized."""
+    now = timezone.now()
+    if kind == "customers":
+        return [
+            {
+                "business_id": business.pk,
+                "phone": p["phone"],
+                "first_name": p["first_name"],
+                "last_name": p["last_name"],
+                "email": p["email"],
+                "date_of_birth": p["date_of_birth"],
+                "language": p["language"],
+                "created_at": now,
+                "updated_at": now,
+                "search_text": searchable(p["first_name"], p["last_name"], p["email"]),
+            }
+            for p in people
+        ]
+    customer_ids = dict(Customer.objects.filter(business=business).values_list("phone", "pk"))
+    return [
+        {
+            "business_id": business.pk,
+            "external_id": p["external_id"],
+            "customer_id": customer_ids[p["phone"]],
+            "amount": p["amount"],
+            "currency": "USD",
+            "status": "completed",
+            "placed_at": p["placed_at"],
+            "completed_at": p["placed_at"],
+            "source": "web",
+            "created_at": now,
+        }
+        for p in people
+    ]
+
+
+def import_figure(name, business, copy_business, kind, path, people):
+    """Check, then import (what confirming an import does)."""
+    memory = PeakMemory()
+    model = Customer if kind == "customers" else Order
+
+    @contextmanager
+    def open_table():
+        with path.open("rb") as file, imports.open_table(file) as table:
+            yield table
+
+    def ours(run):
+        with memory.measuring(), timezone.override(business.timezone):
+            counts, written = services.import_rows(
+                business=business, actor=None, kind=kind, open_table=open_table
+            )
+        if not written or counts.created != len(people):
+            raise AssertionError(f"{name}: {counts}")
+
+    rows = copy_rows(kind, copy_business, people) if kind == "customers" else None
+
+    def raw(run):
+        demo.CopyWriter().insert(model, rows if rows is not None else copy_rows(kind, copy_business, people))
+
+    return benchmarks.Figure(
+        name, ours, raw, runs=1, warmup=0, unit="rows", per_run=len(people), note=lambda: memory.text
+    )
+
+
+def export_figure(business, path, rows):
+    memory = PeakMemory()
+    customers = exports.customers_for(business, QueryDict())
+    columns = ", ".join(
+        [
+            "id",
+            "phone",
+            "first_name",
+            "last_name",
+            "email",
+            "date_of_birth",
+            "language",
+            "status",
+            "is_blacklisted",
+            "tier",
+            "points_balance",
+            "order_count",
+            "total_spent",
+            "first_order_at",
+            "last_order_at",
+            "created_at",
+        ]
+    )
+
+    def ours(run):
+        with memory.measuring(), timezone.override(business.timezone), path.open("wb") as file:
+            exports.write_csv(exports.export_rows(CustomerResource(business=business), customers), file)
+
+    def raw(run):
+        sql = (
+            f"COPY (SELECT {columns} FROM customers_customer WHERE business_id = {int(business.pk)} "
+            "AND deleted_at IS NULL ORDER BY created_at DESC, id DESC) TO STDOUT WITH (FORMAT csv, HEADER)"
+        )
+        with connection.cursor() as cursor, path.open("wb") as file, cursor.cursor.copy(sql) as copy:
+            for block in copy:
+                file.write(block)
+
+    return benchmarks.Figure(
+        "export.customers",
+        ours,
+        raw,
+        runs=1,
+        warmup=0,
+        unit="rows",
+        per_run=rows,
+        note=lambda: memory.text,
+    )

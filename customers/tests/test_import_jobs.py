@@ -1,0 +1,228 @@
+"""Customers › Import pages, background jobs, the admin's import and `import_file`."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from customers import services
+from customers.models import Customer, ImportJob, Membership
+
+GOOD = "phone,first_name,tags\n+14155550101,Ann,vip\n+14155550102,Bob,\n"
+ONE_BAD = GOOD + "555,Carl,\n"
+
+
+def upload(client, text, **fields):
+    file = SimpleUploadedFile("people.csv", text.encode())
+    data = {"kind": "customers", "file": file, "encoding": "auto", **fields}
+    return client.post("/customers/import/", data)
+
+
+def test_an_owner_checks_a_file_sees_each_row_then_confirms(owner, client_for):
+    client = client_for(owner)
+
+    response = upload(client, GOOD)
+
+    job = ImportJob.objects.get()
+    assert response["Location"] == f"/customers/import/{job.pk}/"
+    assert (job.step, job.status, job.created_count, job.error_count) == ("check", "done", 2, 0)
+    assert not Customer.objects.exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "Every row can be imported" in page and "+14155550101" in page
+
+    client.post(f"/customers/import/{job.pk}/confirm/")
+
+    job.refresh_from_db()
+    assert (job.step, job.status, job.created_count) == ("import", "done", 2)
+    assert Customer.objects.count() == 2
+    assert Customer.objects.get(first_name="Ann").activities.get(kind="created").actor == owner
+
+
+def test_a_file_with_a_bad_row_cannot_be_confirmed_and_offers_its_rejected_rows(owner, client_for):
+    client = client_for(owner)
+    response = upload(client, ONE_BAD)
+    job = ImportJob.objects.get()
+
+    page = client.get(response["Location"]).content.decode()
+    confirm = client.post(f"/customers/import/{job.pk}/confirm/", follow=True)
+    rejected = b"".join(client.get(f"/customers/import/{job.pk}/rejected.csv").streaming_content)
+
+    assert "1 row cannot be imported" in page and ">4<" in page and "“555” is not a valid phone" in page
+    assert "not ready to be imported" in confirm.content.decode()
+    assert not Customer.objects.exists()
+    assert rejected.decode("utf-8-sig").splitlines() == [
+        "phone,first_name,tags,error",
+        "555,Carl,,Row 4: phone: “555” is not a valid phone number for US.",
+    ]
+
+
+def test_valid_rows_only_imports_the_good_rows(owner, client_for):
+    client = client_for(owner)
+    upload(client, ONE_BAD, valid_only="on")
+    job = ImportJob.objects.get()
+
+    client.post(f"/customers/import/{job.pk}/confirm/")
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.error_count) == ("done", 2, 1)
+    assert Customer.objects.count() == 2
+
+
+def test_big_files_are_checked_and_imported_by_a_job(
+    owner, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_SYNC_MAX_ROWS = 1
+    client = client_for(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, GOOD)
+    job = ImportJob.objects.get()
+    assert (job.status, job.total_rows, job.created_count) == ("done", 2, 2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/customers/import/{job.pk}/confirm/")
+
+    status = client.get(f"/customers/import/{job.pk}/status/").json()
+    assert status == {
+        "status": "done",
+        "label": "Imported",
+        "percent": 100,
+        "rows_done": 2,
+        "total_rows": 2,
+        "finished": True,
+    }
+    assert Customer.objects.count() == 2
+
+
+def test_a_job_whose_worker_died_is_failed_then_retried_without_duplicates(owner, client_for, settings):
+    client = client_for(owner)
+    upload(client, GOOD)
+    job = ImportJob.objects.get()
+    client.post(f"/customers/import/{job.pk}/confirm/")
+    assert Customer.objects.count() == 2
+    # As if the worker was killed while importing the file again.
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=long_ago)
+
+    page = client.get(f"/customers/import/{job.pk}/").content.decode()
+    job.refresh_from_db()
+    assert job.status == "failed" and "Retry" in page
+
+    client.post(f"/customers/import/{job.pk}/retry/")
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.unchanged_count) == ("done", 0, 2)
+    assert Customer.objects.count() == 2
+
+
+def test_a_task_delivered_twice_runs_once(owner, client_for):
+    upload(client_for(owner), GOOD)
+    job = ImportJob.objects.get()
+
+    assert services.run_import_job(job.pk) is None  # already done: not queued
+    assert ImportJob.objects.get().attempts == 1
+
+
+def test_a_crash_fails_the_job_with_a_plain_message(owner, client_for, monkeypatch):
+    monkeypatch.setattr(services.imports, "run", lambda **kwargs: 1 / 0)
+
+    upload(client_for(owner), GOOD)
+
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and job.failure == services.UNEXPECTED_JOB_ERROR
+
+
+def test_only_members_with_the_import_permission_reach_the_import_pages(business, support, owner, client_for):
+    upload(client_for(owner), GOOD)
+    job = ImportJob.objects.get()
+    client = client_for(support)
+
+    assert client.get("/customers/import/").status_code == 403
+    assert upload(client, GOOD).status_code == 403
+    assert client.get(f"/customers/import/{job.pk}/").status_code == 403
+    assert client.get("/customers/import/template/customers.csv").status_code == 403
+
+
+def test_the_template_names_the_columns(owner, client_for):
+    response = client_for(owner).get("/customers/import/template/orders.csv")
+
+    assert response.content.decode("utf-8-sig").strip() == (
+        "external_id,phone,amount,currency,placed_at,status,source,street,city,postal_code,country"
+    )
+
+
+def test_an_unreadable_file_is_a_form_error(owner, client_for):
+    response = upload(client_for(owner), "name\nAnn\n")
+
+    assert response.status_code == 200 and "Missing column(s): phone" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_the_business_comes_from_the_user_never_from_the_file(
+    business, other_business, make_member, client_for
+):
+    member = make_member(other_business, Membership.Role.OWNER)
+    client = client_for(member)
+    upload(client, "phone,business\n+14155550101,acme\n")
+    client.post(f"/customers/import/{ImportJob.objects.get().pk}/confirm/")
+
+    assert Customer.objects.get().business == other_business
+
+
+ADMIN_IMPORT = "/admin/customers/customer/import/"
+
+
+def test_the_admin_import_dry_runs_then_imports_into_the_users_business(business, owner, client_for):
+    client = client_for(owner)
+    file = SimpleUploadedFile("people.csv", "phone,first_name\n+14155550101,José\n".encode("cp1252"))
+
+    preview = client.post(ADMIN_IMPORT, {"import_file": file, "format": 0, "resource": 0})
+
+    assert preview.status_code == 200 and not Customer.objects.exists()
+    confirm = preview.context["confirm_form"]
+    done = client.post("/admin/customers/customer/process_import/", {**confirm.initial, "resource": 0})
+    assert done.status_code == 302
+    assert Customer.objects.get().first_name == "José" and Customer.objects.get().business == business
+
+
+def test_the_admin_import_shows_row_errors_and_imports_nothing(business, owner, client_for):
+    file = SimpleUploadedFile("people.csv", b"phone,first_name\n+14155550101,Ann\nxx,Bob\n")
+
+    preview = client_for(owner).post(ADMIN_IMPORT, {"import_file": file, "format": 0, "resource": 0})
+
+    [invalid] = preview.context["result"].invalid_rows
+    assert invalid.number == 3 and invalid.error_dict == {"phone": ["“xx” is not a phone number."]}
+    assert "confirm_form" not in preview.context and not Customer.objects.exists()
+
+
+def test_the_admin_import_needs_the_import_permission(support, client_for):
+    assert client_for(support).get(ADMIN_IMPORT).status_code == 403
+
+
+def test_import_file_command_prints_a_summary(business, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(GOOD)
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import_file", "customers", str(path), "--business", "acme", stdout=out, stderr=err)
+    call_command("import_file", "customers", str(path), "--business", "acme", stdout=out, stderr=err)
+
+    assert out.getvalue().splitlines() == [
+        "created=2 updated=0 unchanged=0 errors=0",
+        "created=0 updated=0 unchanged=2 errors=0",
+    ]
+    assert "2/2" in err.getvalue()
+
+
+def test_import_file_command_refuses_a_file_with_errors_unless_valid_only(business, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(ONE_BAD)
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_file", "customers", str(path), "--business", "acme", stdout=out, stderr=err)
+    call_command("import_file", "customers", str(path), "--business", "acme", "--valid-only", stdout=out)
+
+    assert "row 4: phone" in err.getvalue()
+    assert out.getvalue().splitlines()[-1] == "created=2 updated=0 unchanged=0 errors=1"
