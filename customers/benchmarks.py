@@ -71,6 +71,10 @@ class BenchContext:
     customers: int  # the size asked for with --customers
     repeat: int
     rng: object
+    only: tuple = ()  # name prefixes given with --only; empty: every figure
+
+    def wants(self, *names):
+        return not self.only or any(name.startswith(prefix) for name in names for prefix in self.only)
 
     def client_for(self, user):
         client = Client(HTTP_HOST=allowed_host())
@@ -146,9 +150,9 @@ def format_error(name, error):
     return f"{name:<{NAME_WIDTH}}ERROR {type(error).__name__}: {error}"
 
 
-def run_figures(figures, repeat, write):
-    """Measure each figure and write its line; a figure that fails writes an error line
-    and the others still run. Returns the number of failures."""
+def run_figures(figures, repeat, write, wanted=lambda name: True):
+    """Measure each wanted figure and write its line; a figure that fails writes an error
+    line and the others still run. Returns the number of failures."""
     failures = 0
     iterator = iter(figures)
     while True:
@@ -159,6 +163,8 @@ def run_figures(figures, repeat, write):
         except Exception as error:
             write(format_error("(preparing figures)", error))
             return failures + 1
+        if not wanted(figure.name):
+            continue
         try:
             write(format_result(measure(figure, repeat)))
         except Exception as error:
@@ -195,8 +201,11 @@ def figures(context):
     api_client = Client(HTTP_HOST=allowed_host())
     yield ingestion_figure(api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
     services.revoke_api_key(api_key=api_key, actor=None)
-    yield from merge_benchmarks.figures(context)
-    yield from import_benchmarks.figures(context)
+    # Both groups prepare a lot of data before their first figure.
+    if context.wants("merge", "duplicates"):
+        yield from merge_benchmarks.figures(context)
+    if context.wants("import", "export"):
+        yield from import_benchmarks.figures(context)
 
 
 def get_page(client, url):

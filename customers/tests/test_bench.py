@@ -93,3 +93,20 @@ def test_bench_extends_its_business_only_up_to_the_number_asked_for():
     call_command("bench", "--customers", "30", "--repeat", "1", stdout=out)
 
     assert "seed:" not in out.getvalue()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_only_runs_the_figures_named_by_prefix():
+    out = StringIO()
+
+    call_command("bench", "--customers", "30", "--repeat", "1", "--only", "list,api", stdout=out)
+
+    names = {line.split()[0] for line in out.getvalue().splitlines() if "p50=" in line}
+    assert names == {
+        "list.first_page",
+        "list.first_page.query",
+        "list.page_200",
+        "list.page_200.query",
+        "api.orders",
+    }

@@ -54,6 +54,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--repeat", type=int, default=50, help="Timed runs per figure (default 50).")
         parser.add_argument("--seed", type=int, default=42, help="Random seed for seeding and sampling.")
+        parser.add_argument(
+            "--only",
+            default="",
+            help="Comma-separated name prefixes of the figures to run, e.g. search,list,api (default: all).",
+        )
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -70,7 +75,12 @@ class Command(BaseCommand):
         self.stdout.write(f"VACUUM ANALYZE: {time.perf_counter() - started:.1f} s")
 
         context = benchmarks.BenchContext(
-            business=business, users=users, customers=options["customers"], repeat=options["repeat"], rng=rng
+            business=business,
+            users=users,
+            customers=options["customers"],
+            repeat=options["repeat"],
+            rng=rng,
+            only=tuple(prefix.strip() for prefix in options["only"].split(",") if prefix.strip()),
         )
         customers = Customer.objects.filter(business=business).count()
         self.stdout.write(
@@ -83,7 +93,9 @@ class Command(BaseCommand):
         storages = {**settings.STORAGES, "staticfiles": {"BACKEND": PLAIN_STATIC_STORAGE}}
         with override_settings(DEBUG=False, STORAGES=storages):
             for module in benchmark_modules():
-                failures += benchmarks.run_figures(module.figures(context), context.repeat, self.stdout.write)
+                failures += benchmarks.run_figures(
+                    module.figures(context), context.repeat, self.stdout.write, wanted=context.wants
+                )
         if failures:
             raise CommandError(f"{failures} figure(s) could not be measured.")
 
