@@ -576,16 +576,7 @@ def authenticate_api_key(secret):
 
 # Profile fields taken, one by one, from whichever record the user picks. The phone is not
 # among them: the survivor keeps its phone and the merged phones resolve to it.
-MERGE_FIELDS = [
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "email",
-    "date_of_birth",
-    "language",
-    "timezone",
-    "status",
-]
+MERGE_FIELDS = [field for field in CONTACT_FIELDS if field != "phone"]
 MOVE, SPECIAL, KEEP, RECEIVER = "move", "special", "keep", "receiver"
 # What a merge does with each foreign key to Customer ("app_label.Model.field"): MOVE
 # re-points the rows to the survivor and records their ids, so that an undo moves exactly
