@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
+PASSWORD = "pw-for-tests-1"
+
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL to a postgres:// URL)"
 )
@@ -49,7 +51,7 @@ def other_business(db):
 
 @pytest.fixture
 def make_member(django_user_model):
-    def make(business, role, username=None, password="pw-for-tests-1"):
+    def make(business, role, username=None, password=PASSWORD):
         user = django_user_model.objects.create_user(
             username=username or f"{business.slug}-{role}", password=password, is_staff=True
         )
@@ -102,3 +104,10 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def log_in(page, username, password=PASSWORD):
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")

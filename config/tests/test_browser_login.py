@@ -7,17 +7,10 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from conftest import log_in
 from customers.models import Membership
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pw-for-tests-1"
-
-
-def log_in(page, username, password=PASSWORD):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
 
 
 def test_owner_logs_in_sees_dashboard_switches_business_and_logs_out(page, business, other_business, owner):

@@ -5,11 +5,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from conftest import log_in
 from customers import services
 from customers.models import BlacklistEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pw-for-tests-1"
 
 
 def test_support_finds_a_customer_by_phone_blacklists_them_and_their_next_order_is_blocked(
@@ -27,10 +27,7 @@ def test_support_finds_a_customer_by_phone_blacklists_them_and_their_next_order_
         business=business, external_id="B-1", phone="+1 415 555 0199", amount="9", first_name="Bob"
     )
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", support.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, support.username)
     expect(page).to_have_url(re.compile(r"/customers/$"))
 
     page.fill("input[name=q]", "555-0101")

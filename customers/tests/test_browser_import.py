@@ -4,11 +4,11 @@ import pytest
 from django_q.conf import Conf
 from playwright.sync_api import expect
 
+from conftest import log_in
 from customers import services
 from customers.models import ImportJob
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pw-for-tests-1"
 HEADER = "phone,first_name,last_name,tags\n"
 WITH_A_BAD_ROW = HEADER + "+1 415 555 0101,Ann,Lee,vip\n415-555-01,Bob,Stone,\n"
 FIXED = HEADER + "+1 415 555 0101,Ann,Lee,vip\n415-555-0102,Bob,Stone,\n"
@@ -35,10 +35,7 @@ def test_an_owner_fixes_a_bad_row_imports_watches_progress_and_finds_the_custome
     # Every file goes through a background job, run here by the test.
     settings.IMPORT_SYNC_MAX_ROWS = 1
     monkeypatch.setattr(Conf, "SYNC", False)
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", owner.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, owner.username)
     page.goto("/customers/")
     page.get_by_role("link", name="Import").click()
     expect(page.locator("h1")).to_have_text("Import customers or orders")

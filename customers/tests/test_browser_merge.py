@@ -3,11 +3,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from conftest import log_in
 from customers import services
 from customers.models import Customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "pw-for-tests-1"
 
 
 def test_support_merges_a_duplicate_pair_taking_one_field_from_the_other_and_undoes_it(
@@ -34,10 +34,7 @@ def test_support_merges_a_duplicate_pair_taking_one_field_from_the_other_and_und
     services.detect_duplicates(business=business)
     ann = Customer.objects.get(phone="+14155550101")
 
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", support.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, support.username)
     page.get_by_role("link", name="Possible duplicates").click()
 
     row = page.locator("#duplicates tbody tr")
