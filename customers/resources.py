@@ -162,14 +162,8 @@ class CustomerResource(BusinessResource):
         model = Customer
         fields = [
             "id",
-            "phone",
-            "first_name",
-            "last_name",
-            "email",
-            "date_of_birth",
-            "language",
-            "tags",
-            *ADDRESS_PARTS,
+            # The import columns first, so that an export imports back as it is.
+            *imports.CUSTOMER_COLUMNS,
             "status",
             "is_blacklisted",
             "tier",
