@@ -410,9 +410,9 @@ class ChunkBuilder:
         rng = self.rng
         first, last = ascii_name(first), ascii_name(last)
         local = rng.choice([f"{first}.{last}", f"{first[0]}{last}", f"{first}{last[0]}", f"{first}_{last}"])
-        if rng.random() < 0.6:
-            local += str(rng.randrange(1, 100))
-        return f"{local}@{rng.choice(EMAIL_DOMAINS)}"
+        # The demo has few names; a number from a wide range keeps two people from sharing
+        # an address by chance, as they rarely do, so "same email" finds the planted duplicates.
+        return f"{local}{rng.randrange(1, 10_000)}@{rng.choice(EMAIL_DOMAINS)}"
 
     # Rows
 

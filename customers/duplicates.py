@@ -3,8 +3,8 @@
 Each reason is one set-based query over the whole business that returns pairs (a < b).
 Exact keys (emails, name plus address) run everywhere; trigram similarity of names and
 phones one digit apart need PostgreSQL's pg_trgm, so SQLite finds the exact reasons only.
-The queries stay near-linear at a million customers by joining only inside small blocks:
-an email, an address, a city and birthday, a first or last name, two thirds of a phone.
+The queries stay near-linear at a million customers by pairing only inside small blocks:
+an email, an address, a city and birthday, a first or last name, a phone but one segment.
 """
 
 from collections import defaultdict
@@ -34,75 +34,88 @@ NAME_SIMILARITY = 0.5
 # alike (Thomas, Thompson) are two families.
 RARE_NAME_CUSTOMERS = 3
 RARE_NAME_SIMILARITY = 0.6
+MAX_NAMESAKES = 3
 
 LIVE = "c.business_id = %(business)s AND c.deleted_at IS NULL AND c.anonymized_at IS NULL"
-FULL_NAME = "lower(trim(c.first_name)) || ' ' || lower(trim(c.last_name))"
 
+
+def full_name(alias):
+    return f"lower(trim({alias}.first_name)) || ' ' || lower(trim({alias}.last_name))"
+
+
+FULL_NAME = full_name("c")
+
+# Each exact key is first grouped, keeping groups of 2 to MAX_GROUP customers, and only
+# their members are paired: grouping a million rows is one pass, where joining them all
+# to each other would sort them twice.
 SAME_EMAIL_SQL = f"""
     WITH emails AS (
         SELECT c.id AS customer_id, lower(c.email) AS email, 0 AS from_account
         FROM customers_customer c WHERE {LIVE} AND c.email <> ''
-        UNION
+        UNION ALL
         SELECT c.id, lower(a.email), 1
         FROM customers_customeraccount a JOIN customers_customer c ON c.id = a.customer_id
         WHERE {LIVE} AND a.email <> ''
     ), owned AS (
-        SELECT customer_id, email, min(from_account) AS from_account,
-               count(*) OVER (PARTITION BY email) AS size
-        FROM emails GROUP BY customer_id, email
+        SELECT customer_id, email, min(from_account) AS from_account FROM emails GROUP BY customer_id, email
+    ), shared AS (
+        SELECT email FROM owned GROUP BY email HAVING count(*) BETWEEN 2 AND %(max_group)s
+    ), owners AS (
+        SELECT owned.* FROM owned JOIN shared ON shared.email = owned.email
     )
     SELECT a.customer_id, b.customer_id,
            CASE WHEN a.from_account + b.from_account = 0 THEN 'same_email' ELSE 'same_account_email' END
-    FROM owned a JOIN owned b ON a.email = b.email AND a.customer_id < b.customer_id
-    WHERE a.size <= %(max_group)s
+    FROM owners a JOIN owners b ON a.email = b.email AND a.customer_id < b.customer_id
 """
 
-LOCATED = f"""
-    SELECT DISTINCT c.id AS customer_id, d.address_key, {FULL_NAME} AS name
-    FROM customers_dropoff d JOIN customers_customer c ON c.id = d.customer_id
-    WHERE {LIVE} AND (c.first_name <> '' OR c.last_name <> '')
+RESIDENTS = f"""
+    located AS (
+        SELECT DISTINCT c.id AS customer_id, d.address_key, {FULL_NAME} AS name
+        FROM customers_dropoff d JOIN customers_customer c ON c.id = d.customer_id
+        WHERE {LIVE} AND (c.first_name <> '' OR c.last_name <> '')
+    ), shared AS (
+        SELECT address_key FROM located GROUP BY address_key HAVING count(*) BETWEEN 2 AND %(max_group)s
+    ), residents AS (
+        SELECT located.* FROM located JOIN shared ON shared.address_key = located.address_key
+    )
 """
 
 SAME_NAME_AND_ADDRESS_SQL = f"""
-    WITH located AS ({LOCATED}), sized AS (
-        SELECT *, count(*) OVER (PARTITION BY address_key, name) AS size FROM located
-    )
+    WITH {RESIDENTS}
     SELECT a.customer_id, b.customer_id, 'same_name_and_address'
-    FROM sized a JOIN sized b
-      ON a.address_key = b.address_key AND a.name = b.name AND a.customer_id < b.customer_id
-    WHERE a.size <= %(max_group)s
+    FROM residents a JOIN residents b ON a.address_key = b.address_key AND a.customer_id < b.customer_id
+    WHERE a.name = b.name
 """
 
-SIMILAR_NAME_SAME_ADDRESS_SQL = f"""
-    WITH located AS ({LOCATED}), sized AS (
-        SELECT *, count(*) OVER (PARTITION BY address_key) AS size FROM located
-    )
-    SELECT DISTINCT a.customer_id, b.customer_id, 'similar_name_same_address'
-    FROM sized a JOIN sized b ON a.address_key = b.address_key AND a.customer_id < b.customer_id
-    WHERE a.size <= %(max_group)s AND a.name <> b.name AND similarity(a.name, b.name) >= %(similarity)s
+# The same scan, also pairing similar names (PostgreSQL).
+NAME_AT_SAME_ADDRESS_SQL = f"""
+    WITH {RESIDENTS}
+    SELECT a.customer_id, b.customer_id,
+           CASE WHEN a.name = b.name THEN 'same_name_and_address' ELSE 'similar_name_same_address' END
+    FROM residents a JOIN residents b ON a.address_key = b.address_key AND a.customer_id < b.customer_id
+    WHERE a.name = b.name OR similarity(a.name, b.name) >= %(similarity)s
 """
 
-PEOPLE_IN_CITIES = f"""
-    SELECT DISTINCT c.id AS customer_id, upper(trim(d.city)) AS city, c.date_of_birth,
-           lower(trim(c.first_name)) AS first_part, lower(trim(c.last_name)) AS last_part, {FULL_NAME} AS name
-    FROM customers_dropoff d JOIN customers_customer c ON c.id = d.customer_id
-    WHERE {LIVE} AND d.city <> '' AND (c.first_name <> '' OR c.last_name <> '')
-"""
-
-# Same city and birthday: a tiny block, so any similar name (the same one included) counts.
-SIMILAR_NAME_SAME_CITY_AND_BIRTHDAY_SQL = f"""
-    WITH people AS ({PEOPLE_IN_CITIES})
-    SELECT DISTINCT a.customer_id, b.customer_id, 'similar_name_same_city+same_date_of_birth'
-    FROM people a JOIN people b
-      ON a.city = b.city AND a.date_of_birth = b.date_of_birth AND a.customer_id < b.customer_id
-    WHERE similarity(a.name, b.name) >= %(similarity)s
-"""
-
-# A rare name next to a similar one that shares its first or last name (a typo touches one
-# of them) in the same city, unless their birthdays differ. Trigrams miss a typo in a short
-# name ("Mia Baeur"), so one edit, or a swap of two letters, counts too (fuzzystrmatch).
-SIMILAR_RARE_NAME_SAME_CITY_SQL = f"""
-    WITH people AS MATERIALIZED ({PEOPLE_IN_CITIES}),
+# Two reasons from one scan of the people with an address in a city:
+# - same city and birthday: a tiny block, so any similar name (the same one included) counts;
+# - a rare name next to a similar one that shares its first or last name (a typo touches one
+#   of them) in the same city, unless their birthdays differ. Trigrams miss a typo in a short
+#   name ("Mia Baeur"), so one edit, or a swap of two letters, counts too (fuzzystrmatch).
+#   When the city has more than MAX_NAMESAKES people of the similar name, nothing tells
+#   which of them the rare one is, and pairing it with all of them is noise.
+SIMILAR_NAME_SAME_CITY_SQL = f"""
+    WITH people AS MATERIALIZED (
+        SELECT DISTINCT c.id AS customer_id, upper(trim(d.city)) AS city, c.date_of_birth,
+               lower(trim(c.first_name)) AS first_part, lower(trim(c.last_name)) AS last_part,
+               {FULL_NAME} AS name
+        FROM customers_dropoff d JOIN customers_customer c ON c.id = d.customer_id
+        WHERE {LIVE} AND d.city <> '' AND (c.first_name <> '' OR c.last_name <> '')
+    ),
+    birthdays AS (
+        SELECT city, date_of_birth FROM people WHERE date_of_birth IS NOT NULL
+        GROUP BY city, date_of_birth HAVING count(*) BETWEEN 2 AND %(max_group)s
+    ),
+    born AS (SELECT people.* FROM people JOIN birthdays USING (city, date_of_birth)),
     names AS (
         SELECT first_part, last_part, name, count(DISTINCT customer_id) AS customers
         FROM people GROUP BY first_part, last_part, name
@@ -124,64 +137,99 @@ SIMILAR_RARE_NAME_SAME_CITY_SQL = f"""
     rare_people AS MATERIALIZED (
         SELECT a.customer_id, a.city, a.date_of_birth, s.other
         FROM lookalikes s JOIN people a ON a.name = s.rare
+    ),
+    few_namesakes AS (
+        SELECT city, name FROM people GROUP BY city, name HAVING count(*) <= %(max_namesakes)s
     )
+    SELECT DISTINCT a.customer_id, b.customer_id, 'similar_name_same_city+same_date_of_birth'
+    FROM born a JOIN born b
+      ON a.city = b.city AND a.date_of_birth = b.date_of_birth AND a.customer_id < b.customer_id
+    WHERE similarity(a.name, b.name) >= %(similarity)s
+    UNION ALL
     SELECT DISTINCT LEAST(a.customer_id, b.customer_id), GREATEST(a.customer_id, b.customer_id),
            'similar_name_same_city'
-    FROM rare_people a JOIN people b ON b.name = a.other AND b.city = a.city
+    FROM rare_people a
+    JOIN few_namesakes n ON n.city = a.city AND n.name = a.other
+    JOIN people b ON b.name = a.other AND b.city = a.city
     WHERE a.date_of_birth IS NULL OR b.date_of_birth IS NULL OR a.date_of_birth = b.date_of_birth
 """
 
-# Two phones of the same length one digit apart share two of their three thirds exactly:
-# join on each pair of thirds, then count the differing digits.
+# Two phones of the same length one digit apart are equal but for one of four segments:
+# the last six digits in pairs of two, and what comes before them. Each phone gets four
+# keys, itself without one segment; phones sharing a key differ only in that segment,
+# where the digits are counted. The country and area code before the last six digits vary
+# little, so no key leaves out much of the rest of the number. No block is capped: one is
+# at most the hundred numbers of a two-digit segment, or the prefixes of six last digits.
 PHONE_ONE_DIGIT_APART_SQL = f"""
-    WITH phones AS (
-        SELECT c.id, substr(c.phone, 2) AS digits, length(c.phone) - 1 AS n, {FULL_NAME} AS name
-        FROM customers_customer c WHERE {LIVE}
+    WITH phones AS MATERIALIZED (
+        SELECT c.id, substr(c.phone, 2) AS digits FROM customers_customer c WHERE {LIVE}
     ), keyed AS (
-        SELECT id, digits, n, name, 1 AS part, substr(digits, n / 3 + 1) AS key FROM phones
-        UNION ALL
-        SELECT id, digits, n, name, 2, substr(digits, 1, n / 3) || substr(digits, 2 * (n / 3) + 1) FROM phones
-        UNION ALL
-        SELECT id, digits, n, name, 3, substr(digits, 1, 2 * (n / 3)) FROM phones
+        SELECT p.id, s.part, length(p.digits) AS n,
+               CASE WHEN s.part = 0 THEN right(p.digits, 6)
+                    ELSE left(p.digits, -6)
+                         || overlay(right(p.digits, 6) PLACING '' FROM 2 * s.part - 1 FOR 2)
+               END COLLATE "C" AS rest,
+               CASE WHEN s.part = 0 THEN left(p.digits, -6)
+                    ELSE substr(right(p.digits, 6), 2 * s.part - 1, 2) END AS segment
+        FROM phones p CROSS JOIN (VALUES (0), (1), (2), (3)) AS s (part)
+    ), blocks AS (
+        SELECT array_agg(id) AS ids, array_agg(segment) AS segments
+        FROM keyed GROUP BY part, n, rest HAVING count(*) > 1
+    ), pairs AS (
+        SELECT ids[x] AS a, ids[y] AS b, segments[x] AS segment_a, segments[y] AS segment_b
+        FROM blocks, generate_subscripts(ids, 1) AS x, generate_subscripts(ids, 1) AS y
+        WHERE ids[x] < ids[y]
     )
-    SELECT a.id, b.id, 'phone_one_digit_apart'
-    FROM keyed a JOIN keyed b ON a.part = b.part AND a.n = b.n AND a.key = b.key AND a.id < b.id
-    WHERE a.digits <> b.digits AND similarity(a.name, b.name) >= %(similarity)s
-      AND (SELECT count(*) FROM generate_series(1, a.n) AS i
-           WHERE substr(a.digits, i, 1) <> substr(b.digits, i, 1)) = 1
+    SELECT pairs.a, pairs.b, 'phone_one_digit_apart'
+    FROM pairs
+    JOIN customers_customer a ON a.id = pairs.a
+    JOIN customers_customer b ON b.id = pairs.b
+    WHERE (SELECT count(*) FROM generate_series(1, length(segment_a)) AS i
+           WHERE substr(segment_a, i, 1) <> substr(segment_b, i, 1)) = 1
+      AND similarity({full_name("a")}, {full_name("b")}) >= %(similarity)s
 """
-
-EXACT_QUERIES = [SAME_EMAIL_SQL, SAME_NAME_AND_ADDRESS_SQL]
-SIMILARITY_QUERIES = [
-    SIMILAR_NAME_SAME_ADDRESS_SQL,
-    SIMILAR_NAME_SAME_CITY_AND_BIRTHDAY_SQL,
-    SIMILAR_RARE_NAME_SAME_CITY_SQL,
-    PHONE_ONE_DIGIT_APART_SQL,
-]
 
 
 def candidate_queries():
     if connection.vendor == "postgresql":
-        return EXACT_QUERIES + SIMILARITY_QUERIES
-    return EXACT_QUERIES
+        return [
+            SAME_EMAIL_SQL,
+            NAME_AT_SAME_ADDRESS_SQL,
+            SIMILAR_NAME_SAME_CITY_SQL,
+            PHONE_ONE_DIGIT_APART_SQL,
+        ]
+    return [SAME_EMAIL_SQL, SAME_NAME_AND_ADDRESS_SQL]
 
 
-def find_duplicate_pairs(business):
-    """{(customer a id, customer b id): set of reasons} for the business's live customers.
-    A query names several reasons of a pair as "reason+reason"."""
-    params = {
+def query_params(business):
+    return {
         "business": business.pk,
         "max_group": MAX_GROUP,
         "similarity": NAME_SIMILARITY,
         "rare": RARE_NAME_CUSTOMERS,
         "rare_similarity": RARE_NAME_SIMILARITY,
+        "max_namesakes": MAX_NAMESAKES,
     }
+
+
+def tune_scan(cursor):
+    """Planner settings for the scan's transaction, on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return
+    # Right after a bulk load the planner has no statistics, takes each block for one row
+    # and picks nested loops that go quadratic; hash joins are right for a full scan.
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    # Compiling these one-off queries took about a second each and saved nothing.
+    cursor.execute("SET LOCAL jit = off")
+
+
+def find_duplicate_pairs(business):
+    """{(customer a id, customer b id): set of reasons} for the business's live customers.
+    A query names several reasons of a pair as "reason+reason"."""
+    params = query_params(business)
     pairs = defaultdict(set)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Right after a bulk load the planner has no statistics, takes each block for one
-            # row and picks nested loops that go quadratic; hash joins are right for a full scan.
-            cursor.execute("SET LOCAL enable_nestloop = off")
+        tune_scan(cursor)
         for sql in candidate_queries():
             cursor.execute(sql, params)
             for customer_a, customer_b, reasons in cursor.fetchall():

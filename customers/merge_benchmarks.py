@@ -137,15 +137,9 @@ def detection_figure(business):
 
     @transaction.atomic
     def raw(run):
-        params = {
-            "business": business.pk,
-            "max_group": duplicates.MAX_GROUP,
-            "similarity": duplicates.NAME_SIMILARITY,
-            "rare": duplicates.RARE_NAME_CUSTOMERS,
-            "rare_similarity": duplicates.RARE_NAME_SIMILARITY,
-        }
+        params = duplicates.query_params(business)
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_nestloop = off")
+            duplicates.tune_scan(cursor)
             for sql in duplicates.candidate_queries():
                 cursor.execute(sql, params)
                 cursor.fetchall()

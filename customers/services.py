@@ -67,9 +67,13 @@ CONTACT_FIELDS = [
 
 
 def log_activity(customer, kind, actor=None, **data):
-    return Activity.objects.create(
-        business_id=customer.business_id, customer=customer, kind=kind, actor=actor, data=data
-    )
+    activity = unsaved_activity(customer, kind, actor, **data)
+    activity.save()
+    return activity
+
+
+def unsaved_activity(customer, kind, actor=None, **data):
+    return Activity(business_id=customer.business_id, customer=customer, kind=kind, actor=actor, data=data)
 
 
 # Identity ---------------------------------------------------------------------------
@@ -122,6 +126,14 @@ def get_or_create_customer(*, business, phone, actor=None, for_update=False, **c
     """The customer for (business, phone), created if new. Safe when two requests bring
     the same new phone at once: the unique constraint lets one insert win. `for_update`
     returns it locked; a customer this call created is locked by its insert already."""
+    customer, created = find_or_insert_customer(business, phone, for_update, contact)
+    if created:
+        log_activity(customer, Activity.Kind.CREATED, actor, phone=customer.phone)
+    return customer, created
+
+
+def find_or_insert_customer(business, phone, for_update, contact):
+    """get_or_create_customer without its Activity, for callers that write theirs in bulk."""
     e164 = normalize_phone(phone, business.default_country)
     customer = find_customer_by_phone(business, e164, for_update)
     if customer is not None:
@@ -143,7 +155,6 @@ def get_or_create_customer(*, business, phone, actor=None, for_update=False, **c
     except IntegrityError:
         winner = Customer.objects.live().filter(business=business, phone=e164)
         return (winner.select_for_update() if for_update else winner).get(), False
-    log_activity(customer, Activity.Kind.CREATED, actor, phone=e164)
     return customer, True
 
 
@@ -187,12 +198,13 @@ def address_key(address):
     return "|".join(" ".join(re.sub(r"[^\w\s]", " ", str(part)).lower().split()) for part in parts)
 
 
-def dropoff_for(customer, address, kind=Dropoff.Kind.SHIPPING):
+def dropoff_for(customer, address, kind=Dropoff.Kind.SHIPPING, new_customer=False):
     """The customer's dropoff at this address, created if new (the customer row is locked).
     A customer has at most a few dropoffs: one query reads them all, to find the address,
-    count them and see whether the kind has a default."""
+    count them and see whether the kind has a default; a customer created in this
+    transaction has none to read."""
     key = address_key(address)
-    dropoffs = list(Dropoff.objects.filter(customer=customer).order_by())
+    dropoffs = [] if new_customer else list(Dropoff.objects.filter(customer=customer).order_by())
     for dropoff in dropoffs:
         if dropoff.kind == kind and dropoff.address_key == key:
             return dropoff
@@ -272,9 +284,7 @@ def _record_new_order(
     actor=None,
     **contact,
 ):
-    customer, customer_created = get_or_create_customer(
-        business=business, phone=phone, actor=actor, for_update=True, **contact
-    )
+    customer, customer_created = find_or_insert_customer(business, phone, True, contact)
     if not customer_created:
         fill_blank_contact(customer, contact)
     if customer.is_blacklisted:
@@ -291,21 +301,27 @@ def _record_new_order(
         source=source,
         completed_at=placed_at if status == Order.Status.COMPLETED else None,
         created_customer=customer_created,
-        dropoff=dropoff_for(customer, address) if address else None,
+        dropoff=dropoff_for(customer, address, new_customer=customer_created) if address else None,
     )
     OrderItem.objects.bulk_create(OrderItem(business=business, order=order, **item) for item in items)
     if status in Order.COUNTED_STATUSES:
         add_to_stats(customer, order)
-    log_activity(
-        customer,
-        Activity.Kind.ORDER_RECORDED,
-        actor,
-        order_id=order.pk,
-        external_id=external_id,
-        amount=str(order.amount),
-        currency=order.currency,
-        status=order.status,
-    )
+    activities = [
+        unsaved_activity(
+            customer,
+            Activity.Kind.ORDER_RECORDED,
+            actor,
+            order_id=order.pk,
+            external_id=external_id,
+            amount=str(order.amount),
+            currency=order.currency,
+            status=order.status,
+        )
+    ]
+    if customer_created:
+        activities.insert(0, unsaved_activity(customer, Activity.Kind.CREATED, actor, phone=customer.phone))
+    # One insert for both: this path runs for every order a storefront sends.
+    Activity.objects.bulk_create(activities)
     order_recorded.send(sender=Order, order=order, customer=customer)
     return RecordedOrder(order, created=True)
 
