@@ -168,6 +168,7 @@ IMPORT_SYNC_MAX_ROWS = env.int("IMPORT_SYNC_MAX_ROWS", default=1000)
 # Bigger exports are written to a file by a background job.
 EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=10_000)
 EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
+IMPORT_FILE_DAYS = env.int("IMPORT_FILE_DAYS", default=7)
 # A running job reports after every chunk; one silent this long lost its worker.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
 

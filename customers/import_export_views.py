@@ -80,7 +80,11 @@ def import_job_for(request, pk):
 def import_job(request, pk):
     services.fail_stale_jobs()
     job = import_job_for(request, pk)
-    context = {"job": job, "status_url": reverse("customers:import_job_status", args=[job.pk])}
+    context = {
+        "job": job,
+        "status_url": reverse("customers:import_job_status", args=[job.pk]),
+        "import_file_days": settings.IMPORT_FILE_DAYS,
+    }
     return render(request, "customers/import_job.html", context)
 
 

@@ -697,7 +697,7 @@ class ImportJob(Job):
     @property
     def can_confirm(self):
         checked = self.step == self.Step.CHECK and self.status == self.Status.DONE
-        return checked and (self.error_count == 0 or self.valid_only)
+        return checked and bool(self.file) and (self.error_count == 0 or self.valid_only)
 
 
 class ExportJob(Job):

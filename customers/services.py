@@ -253,15 +253,14 @@ def lock(customer):
 
 def record_order(*, business, external_id, **order):
     """Record an order once per external id: find or create the customer, reuse or add
-    the dropoff, store the items, keep the customer's stats exact and tell listeners."""
-    existing = Order.objects.filter(business=business, external_id=external_id).first()
-    if existing is not None:
-        return RecordedOrder(existing, created=False)
+    the dropoff, store the items, keep the customer's stats exact and tell listeners.
+
+    An external id already recorded (a storefront retrying, now or concurrently) fails at
+    the order's insert, which rolls back everything the attempt wrote, and the order
+    recorded first is returned. Asking first would cost every new order a query."""
     try:
         return _record_new_order(business=business, external_id=external_id, **order)
     except IntegrityError:
-        # A concurrent request recorded the same external id a moment ago; everything this
-        # one wrote (a new customer, an address) was rolled back with it.
         existing = Order.objects.filter(business=business, external_id=external_id).first()
         if existing is None:
             raise
@@ -1126,13 +1125,13 @@ def run_or_queue_import(job):
 
 def confirm_import(*, job, actor):
     """Import a checked file (the user confirmed the dry run)."""
-    confirmed = ImportJob.objects.filter(
-        pk=job.pk, step=ImportJob.Step.CHECK, status=ImportJob.Status.DONE
-    ).update(
+    check_upload_kept(job)
+    confirmable = ImportJob.objects.filter(pk=job.pk, step=ImportJob.Step.CHECK, status=ImportJob.Status.DONE)
+    confirmed = confirmable.filter(Q(error_count=0) | Q(valid_only=True)).update(
         step=ImportJob.Step.IMPORT, status=ImportJob.Status.QUEUED, rows_done=0, heartbeat_at=timezone.now(),
         finished_at=None,
     )
-    if not confirmed or not job.can_confirm:
+    if not confirmed:
         raise ValidationError("This file is not ready to be imported.")
     job.refresh_from_db()
     run_or_queue_import(job)
@@ -1142,6 +1141,8 @@ def confirm_import(*, job, actor):
 def retry_job(*, job, actor):
     """Run a failed import or export job again, from where its data stands now."""
     model = type(job)
+    if isinstance(job, ImportJob):
+        check_upload_kept(job)
     retried = model.objects.filter(pk=job.pk, status=model.Status.FAILED).update(
         status=model.Status.QUEUED, failure="", heartbeat_at=timezone.now(), finished_at=None, rows_done=0
     )
@@ -1153,6 +1154,14 @@ def retry_job(*, job, actor):
     else:
         transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
     return job
+
+
+def check_upload_kept(job):
+    if not job.file:
+        raise ValidationError(
+            f"The uploaded file was deleted {settings.IMPORT_FILE_DAYS} days after it was checked. "
+            "Upload it again."
+        )
 
 
 def claim_job(model, job_id):
@@ -1310,8 +1319,10 @@ def reporting_progress(rows, job):
 
 
 def fail_stale_jobs():
-    """Fail the jobs whose worker died (no heartbeat) and remove export files past their
-    retention. Runs on a schedule and whenever a job page is looked at."""
+    """Fail the jobs whose worker died (no heartbeat), and delete the files that hold
+    personal data once their retention is over: exports after EXPORT_FILE_DAYS, uploads
+    (with their rejected rows and the rows previewed) IMPORT_FILE_DAYS after they were
+    checked or imported. Runs on a schedule and whenever a job page is looked at."""
     now = timezone.now()
     running_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
     queued_before = running_before - timedelta(seconds=settings.Q_CLUSTER["retry"])
@@ -1323,3 +1334,8 @@ def fail_stale_jobs():
     for job in expired.exclude(file=""):
         job.file.delete(save=False)
         ExportJob.objects.filter(pk=job.pk).update(file="")
+    uploads = ImportJob.objects.filter(finished_at__lt=now - timedelta(days=settings.IMPORT_FILE_DAYS))
+    for job in uploads.exclude(file=""):
+        job.file.delete(save=False)
+        job.error_report.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk).update(file="", error_report="", preview=[])

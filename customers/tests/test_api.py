@@ -68,6 +68,15 @@ def test_a_new_order_answers_201_and_sending_it_again_answers_200_with_the_same_
     assert Order.objects.count() == 1
 
 
+
+def test_a_repeat_that_differs_leaves_nothing_of_itself(post, api_key, business):
+    first = post(valid_order(), api_key)
+    again = post(valid_order(phone="+1 212 555 0147", address={"street": "9 Elm St"}, amount="1.00"), api_key)
+
+    assert again.status_code == 200 and again.json() == first.json()
+    assert list(Customer.objects.values_list("phone", flat=True)) == ["+14155550101"]
+    assert Dropoff.objects.count() == 1 and Order.objects.get().amount == Decimal("42.50")
+
 def test_a_second_order_of_a_known_phone_does_not_create_a_customer(post, api_key):
     first = post(valid_order(), api_key).json()
     second = post(valid_order(external_id="A-1002", phone="(415) 555-0101"), api_key).json()

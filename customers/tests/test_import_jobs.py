@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -53,6 +54,8 @@ def test_a_file_with_a_bad_row_cannot_be_confirmed_and_offers_its_rejected_rows(
     assert "1 row cannot be imported" in page and ">4<" in page and "“555” is not a valid phone" in page
     assert "not ready to be imported" in confirm.content.decode()
     assert not Customer.objects.exists()
+    job.refresh_from_db()
+    assert (job.step, job.status) == (ImportJob.Step.CHECK, ImportJob.Status.DONE)
     assert rejected.decode("utf-8-sig").splitlines() == [
         "phone,first_name,tags,error",
         "555,Carl,,Row 4: phone: “555” is not a valid phone number for US.",
@@ -226,3 +229,25 @@ def test_import_file_command_refuses_a_file_with_errors_unless_valid_only(busine
 
     assert "row 4: phone" in err.getvalue()
     assert out.getvalue().splitlines()[-1] == "created=2 updated=0 unchanged=0 errors=1"
+
+
+def test_an_upload_is_deleted_with_its_rows_once_its_retention_is_over(owner, client_for, settings):
+    client = client_for(owner)
+    upload(client, ONE_BAD, valid_only="on")
+    upload(client, GOOD)
+    old, recent = ImportJob.objects.order_by("pk")
+    old_files = [old.file.path, old.error_report.path]
+    ImportJob.objects.filter(pk=old.pk).update(
+        finished_at=timezone.now() - dt.timedelta(days=settings.IMPORT_FILE_DAYS, minutes=1)
+    )
+
+    page = client.get(f"/customers/import/{old.pk}/").content.decode()
+    confirm = client.post(f"/customers/import/{old.pk}/confirm/", follow=True).content.decode()
+
+    old.refresh_from_db()
+    assert not old.file and not old.error_report and old.preview == []
+    assert not any(Path(path).exists() for path in old_files)
+    assert "+14155550101" not in page and "deleted 7 days after this check" in page
+    assert "Upload it again." in confirm and not Customer.objects.exists()
+    recent.refresh_from_db()
+    assert recent.file and Path(recent.file.path).exists() and recent.can_confirm
