@@ -237,6 +237,15 @@ def find_duplicate_pairs(business):
     return pairs
 
 
+def refresh_statistics():
+    """After the candidates were replaced: until autovacuum comes by, the planner would still
+    count the previous scan's rows and page the list by sorting every candidate, instead of
+    walking the score index (at a million customers, 260 ms for page 50 instead of 45 ms)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {DuplicateCandidate._meta.db_table}")
+
+
 def score(reasons):
     doubt = 1.0
     for reason in reasons:

@@ -11,12 +11,13 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from customers import benchmarks, demo, duplicates, services
+from customers import benchmarks, demo, duplicates, queries, services
 from customers.models import Activity, Customer, Order
 
 MERGE_ORDERS = 1000
 MERGE_WARMUP = 1
 DETECTION_RUNS = 1
+DEEP_DUPLICATES_PAGE = 50
 
 
 def figures(context):
@@ -24,6 +25,9 @@ def figures(context):
     api_key, secret = services.create_api_key(business=business, name="bench merge", actor=None)
     yield merge_figure(business, secret, runs=context.repeat)
     yield detection_figure(business)
+    client = context.client_for(context.users["support"])
+    for page in (1, DEEP_DUPLICATES_PAGE):
+        yield duplicates_page_figure(client, business, page)
     services.revoke_api_key(api_key=api_key, actor=None)
 
 
@@ -145,3 +149,33 @@ def detection_figure(business):
                 cursor.fetchall()
 
     return benchmarks.Figure("duplicates.detect", ours, raw, runs=DETECTION_RUNS, warmup=0)
+
+
+# The candidates the page lists, with both customers, in hand-written SQL.
+DUPLICATES_PAGE_SQL = """
+    SELECT candidate.id, candidate.score, candidate.reasons, a.id, a.phone, a.first_name, a.last_name,
+           a.email, b.id, b.phone, b.first_name, b.last_name, b.email
+    FROM customers_duplicatecandidate candidate
+    JOIN customers_customer a ON a.id = candidate.customer_a_id
+    JOIN customers_customer b ON b.id = candidate.customer_b_id
+    WHERE candidate.business_id = %(business)s AND a.deleted_at IS NULL AND b.deleted_at IS NULL
+    ORDER BY candidate.score DESC, candidate.id
+    LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+def duplicates_page_figure(client, business, page):
+    """A page of "Possible duplicates", after the scan above filled it."""
+    params = {
+        "business": business.pk,
+        "limit": queries.DUPLICATES_PER_PAGE + 1,
+        "offset": (page - 1) * queries.DUPLICATES_PER_PAGE,
+    }
+
+    def ours(run):
+        benchmarks.get_page(client, f"/customers/duplicates/?page={page}")
+
+    def raw(run):
+        benchmarks.fetch(DUPLICATES_PAGE_SQL, params)
+
+    return benchmarks.Figure(f"duplicates.page_{page}", ours, raw, count_queries=True)

@@ -1009,6 +1009,7 @@ def detect_duplicates(*, business, actor=None):
     ]
     DuplicateCandidate.objects.filter(business=business).delete()
     DuplicateCandidate.objects.bulk_create(candidates, batch_size=5000)
+    duplicates.refresh_statistics()
     return len(candidates)
 
 
