@@ -28,10 +28,11 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_filters",
     "import_export",
+    # Before django_q: its `qcluster` command replaces django-q2's.
+    "customers",
     "django_q",
     "axes",
     "csp",
-    "customers",
     "segments",
     "loyalty",
     "privacy",
