@@ -1160,7 +1160,7 @@ def retry_job(*, job, actor):
 def check_upload_kept(job):
     if not job.file:
         raise ValidationError(
-            f"The uploaded file was deleted {settings.IMPORT_FILE_DAYS} days after it was checked. "
+            f"The uploaded file was deleted: uploads are kept {settings.IMPORT_FILE_DAYS} days. "
             "Upload it again."
         )
 
