@@ -35,6 +35,9 @@ NAME_SIMILARITY = 0.5
 RARE_NAME_CUSTOMERS = 3
 RARE_NAME_SIMILARITY = 0.6
 MAX_NAMESAKES = 3
+# People of one city born the same day are paired only when their names are similar, so
+# the block can be larger than MAX_GROUP: a city of a million customers has up to about 45.
+MAX_BIRTHDAY_BLOCK = 100
 
 LIVE = "c.business_id = %(business)s AND c.deleted_at IS NULL AND c.anonymized_at IS NULL"
 
@@ -113,7 +116,7 @@ SIMILAR_NAME_SAME_CITY_SQL = f"""
     ),
     birthdays AS (
         SELECT city, date_of_birth FROM people WHERE date_of_birth IS NOT NULL
-        GROUP BY city, date_of_birth HAVING count(*) BETWEEN 2 AND %(max_group)s
+        GROUP BY city, date_of_birth HAVING count(*) BETWEEN 2 AND %(max_birthday_block)s
     ),
     born AS (SELECT people.* FROM people JOIN birthdays USING (city, date_of_birth)),
     names AS (
@@ -209,6 +212,7 @@ def query_params(business):
         "rare": RARE_NAME_CUSTOMERS,
         "rare_similarity": RARE_NAME_SIMILARITY,
         "max_namesakes": MAX_NAMESAKES,
+        "max_birthday_block": MAX_BIRTHDAY_BLOCK,
     }
 
 

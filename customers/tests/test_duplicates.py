@@ -83,6 +83,18 @@ def test_a_similar_name_in_the_same_city_born_the_same_day(business):
 
 
 @requires_postgres
+def test_a_big_city_still_pairs_similar_names_born_the_same_day(business):
+    born = date(1990, 5, 17)
+    for index in range(duplicates.MAX_GROUP + 5):
+        phone = demo.phone_for_index(index)
+        person(business, phone, f"Person{index}", "Zed", street=f"{index} Elm St", born=born)
+    mia = person(business, "+14155550101", "Mia", "Bauer", street="1 Oak St", born=born)
+    typo = person(business, "+14155550202", "Mia", "Bauerr", street="7 Pine St", born=born)
+
+    assert Reason.SAME_DATE_OF_BIRTH in reasons_between(business, mia, typo)
+
+
+@requires_postgres
 def test_a_rare_name_next_to_a_similar_one_in_the_same_city(business):
     mia = person(business, "+14155550101", "Mia", "Bauer", street="1 Oak St")
     typo = person(business, "+14155550202", "Mia", "Baeur", street="7 Pine St")
