@@ -95,22 +95,8 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
     list_select_related = ["business"]
     show_full_result_count = False
     ordering = ["-created_at", "-id"]
-    fields = [
-        *services.CONTACT_FIELDS,
-        "phone_verified",
-        "is_blacklisted",
-        "tier",
-        "points_balance",
-        "tags",
-        "order_count",
-        "total_spent",
-        "first_order_at",
-        "last_order_at",
-        "created_at",
-        "deleted_at",
-        "merged_into",
-        "anonymized_at",
-    ]
+    # Everything but the contact data changes through its own service (blacklist, tags,
+    # orders, merge), never through this form.
     readonly_fields = [
         "phone_verified",
         "is_blacklisted",
@@ -126,6 +112,7 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
         "merged_into",
         "anonymized_at",
     ]
+    fields = [*services.CONTACT_FIELDS, *readonly_fields]
     inlines = [AccountInline, DropoffInline, NoteInline]
     actions = ["blacklist_selected", "unblacklist_selected", "restore_selected", "merge_selected"]
 
