@@ -5,7 +5,7 @@ from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
-from customers import imports, resources
+from customers import imports, resources, services
 
 
 class BusinessImportExportMixin(ImportExportMixin):
@@ -19,7 +19,7 @@ class BusinessImportExportMixin(ImportExportMixin):
     skip_admin_log = True
 
     def get_resource_kwargs(self, request, *args, **kwargs):
-        return {"business": request.business, "actor": request.user}
+        return {"business": request.business, "actor": request.user, "import_rows": services.import_rows}
 
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, imports.ImportFileError):

@@ -34,7 +34,7 @@ from customers.models import (
     Tag,
     searchable,
 )
-from customers.services import address_key
+from customers.normalize import address_key
 
 CHUNK_SIZE = 5000
 HISTORY_DAYS = 730

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
+from customers.filters import CustomerFilter
 from customers.models import Customer, Order
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP ASVS 5.0, 1.2.10).
@@ -26,8 +27,6 @@ def neutralize(value):
 
 def customers_for(business, params):
     """The customers the list shows for these filters (query parameters), in its order."""
-    from customers.filters import CustomerFilter
-
     # Not queries.customer_list, which loads only the columns the list shows.
     customers = Customer.objects.filter(business=business).live().order_by("-created_at", "-id")
     request = SimpleNamespace(business=business)

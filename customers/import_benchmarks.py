@@ -1,5 +1,5 @@
 """Figures of imports and exports, run by `manage.py bench` with the customers figures (see
-customers/benchmarks.py for the harness).
+customers/bench_harness.py for the harness).
 
 Each figure is one run over 100,000 rows in a scratch business, against PostgreSQL COPY of
 the same rows into (or out of) the same table, with the peak memory of the process during
@@ -18,7 +18,7 @@ from django.db import connection
 from django.http import QueryDict
 from django.utils import timezone
 
-from customers import benchmarks, demo, exports, imports, services
+from customers import bench_harness, demo, exports, imports, services
 from customers.models import Activity, Customer, Dropoff, Order, OrderItem, Tag, searchable
 from customers.resources import CustomerResource
 
@@ -237,7 +237,7 @@ def import_figure(name, business, copy_business, kind, path, people):
     def raw(run):
         demo.CopyWriter().insert(model, rows if rows is not None else copy_rows(kind, copy_business, people))
 
-    return benchmarks.Figure(
+    return bench_harness.Figure(
         name, ours, raw, runs=1, warmup=0, unit="rows", per_run=len(people), note=lambda: memory.text
     )
 
@@ -279,7 +279,7 @@ def export_figure(business, path, rows):
             for block in copy:
                 file.write(block)
 
-    return benchmarks.Figure(
+    return bench_harness.Figure(
         "export.customers",
         ours,
         raw,

@@ -31,9 +31,10 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import services
+from customers import demo, queries
 from customers.exports import FORMULA_PREFIXES
 from customers.models import (
+    ADDRESS_LIMIT_EXCEEDED,
     Activity,
     Customer,
     CustomerAccount,
@@ -43,6 +44,7 @@ from customers.models import (
     Tag,
     searchable,
 )
+from customers.normalize import address_key, normalize_phone
 from customers.signals import orders_imported
 
 CHUNK_SIZE = 2000
@@ -319,7 +321,7 @@ class Row:
 
     def phone(self, country):
         try:
-            return services.normalize_phone(cell_text(self.cells.get("phone")), country)
+            return normalize_phone(cell_text(self.cells.get("phone")), country)
         except ValidationError as error:
             self.error("phone", " ".join(error.messages))
             return None
@@ -436,12 +438,15 @@ class Counts:
         )
 
 
-def run(*, business, kind, table, actor=None, dry_run, on_row=None, on_chunk=None):
+def run(*, business, kind, table, change_order, actor=None, dry_run, on_row=None, on_chunk=None):
     """Import the table's rows chunk by chunk; each chunk's writes commit together. A dry
     run writes nothing. `on_row(outcome, values)` sees every non-blank row, `on_chunk(counts)`
-    each chunk's end."""
+    each chunk's end. `change_order(order=, status=, address=, actor=)` changes a recorded
+    order's status and address as the services do: it is passed in because the services sit
+    above this engine and call it."""
     positions, _ = map_headers(table.headers, kind)
-    importer = (CustomerChunk if kind == "customers" else OrderChunk)(business, actor, dry_run)
+    chunk_class = CustomerChunk if kind == "customers" else OrderChunk
+    importer = chunk_class(business, actor, dry_run, change_order)
     counts = Counts()
     while chunk := list(itertools.islice(table.rows, CHUNK_SIZE)):
         counts.rows += len(chunk)
@@ -488,10 +493,11 @@ class Target:
 
 
 class ChunkBase:
-    def __init__(self, business, actor, dry_run):
+    def __init__(self, business, actor, dry_run, change_order):
         self.business = business
         self.actor = actor
         self.dry_run = dry_run
+        self.change_order = change_order
         self.now = timezone.now()
 
     def targets_for(self, phones, with_tags=False):
@@ -506,7 +512,7 @@ class ChunkBase:
             .values_list("phone", flat=True)
         )
         for phone in set(merged_phones):
-            survivor = services.find_customer_by_phone(self.business, phone)
+            survivor = queries.find_customer_by_phone(self.business, phone)
             if survivor is not None:
                 found[phone] = Customer.objects.filter(pk=survivor.pk).values(*fields).get()
         targets = {}
@@ -541,11 +547,11 @@ class ChunkBase:
     def plan_dropoff(self, row, target, address):
         """The dropoff this row needs (None when the target has that address already), as
         `dropoff_for` would make it; an 11th address is an error of the row."""
-        key = services.address_key(address)
+        key = address_key(address)
         if key in target.dropoff_ids:
             return None
         if target.dropoff_count >= Dropoff.MAX_PER_CUSTOMER:
-            row.error("street", services.ADDRESS_LIMIT_EXCEEDED)
+            row.error("street", ADDRESS_LIMIT_EXCEEDED)
             return None
         return {
             **{name: value for name, value in address.items() if value},
@@ -879,7 +885,7 @@ class OrderChunk(ChunkBase):
             row.error("status", "Orders are blocked by the blacklist, not by a file.")
         address = None
         if order.address:
-            key = services.address_key(order.address)
+            key = address_key(order.address)
             if target.dropoff_ids.get(key, -1) != existing["dropoff_id"]:
                 dropoff = self.plan_dropoff(row, target, order.address)
                 if dropoff:
@@ -905,7 +911,7 @@ class OrderChunk(ChunkBase):
                 Order.Status.BLOCKED if target.blacklisted else values["status"] or Order.Status.COMPLETED
             )
             placed_at = values["placed_at"] or self.now
-            dropoff_id = target.dropoff_ids[services.address_key(order.address)] if order.address else None
+            dropoff_id = target.dropoff_ids[address_key(order.address)] if order.address else None
             orders.append(
                 {
                     "business_id": self.business.pk,
@@ -962,10 +968,7 @@ class OrderChunk(ChunkBase):
             )
         for order_id, status, address in changes:
             order = Order.objects.select_related("customer").get(pk=order_id)
-            if status:
-                order = services.change_order_status(order=order, status=status, actor=self.actor)
-            if address:
-                services.change_order_address(order=order, address=address, actor=self.actor)
+            self.change_order(order=order, status=status, address=address, actor=self.actor)
 
 
 # Set-based writes -------------------------------------------------------------------------------
@@ -976,9 +979,6 @@ PREPARED_TYPES = {"DateTimeField", "DateField", "DecimalField", "JSONField"}
 
 def bulk_insert(model, rows, returning_ids=False):
     """Insert rows (dicts by attribute name): COPY on PostgreSQL, as the demo data does."""
-    # Imported here: customers.demo imports the services, which import this module.
-    from customers import demo
-
     if not rows:
         return []
     writer = demo.CopyWriter() if connection.vendor == "postgresql" else demo.BulkCreateWriter()

@@ -1,5 +1,5 @@
 """Figures of duplicate detection and merging, run by `manage.py bench` with the customers
-figures (see customers/benchmarks.py for the harness)."""
+figures (see customers/bench_harness.py for the harness)."""
 
 import itertools
 import json
@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from customers import benchmarks, demo, duplicates, queries, services
+from customers import bench_harness, demo, duplicates, queries, services
 from customers.models import Activity, Customer, Order
 
 MERGE_ORDERS = 1000
@@ -76,7 +76,7 @@ def merge_figure(business, secret, runs):
         ]
         for side in ("ours", "raw")
     }
-    client = Client(HTTP_HOST=benchmarks.allowed_host())
+    client = Client(HTTP_HOST=bench_harness.allowed_host())
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     used = {"ours": iter(pairs["ours"]), "raw": iter(pairs["raw"])}
 
@@ -91,7 +91,7 @@ def merge_figure(business, secret, runs):
         survivor, merged = next(used["raw"])
         raw_merge(survivor.pk, merged.pk)
 
-    return benchmarks.Figure("merge.two_1000_orders", ours, raw, runs=runs, warmup=MERGE_WARMUP)
+    return bench_harness.Figure("merge.two_1000_orders", ours, raw, runs=runs, warmup=MERGE_WARMUP)
 
 
 RAW_MERGE_SQL = [
@@ -148,7 +148,7 @@ def detection_figure(business):
                 cursor.execute(sql, params)
                 cursor.fetchall()
 
-    return benchmarks.Figure("duplicates.detect", ours, raw, runs=DETECTION_RUNS, warmup=0)
+    return bench_harness.Figure("duplicates.detect", ours, raw, runs=DETECTION_RUNS, warmup=0)
 
 
 # The candidates the page lists, with both customers, in hand-written SQL.
@@ -173,9 +173,9 @@ def duplicates_page_figure(client, business, page):
     }
 
     def ours(run):
-        benchmarks.get_page(client, f"/customers/duplicates/?page={page}")
+        bench_harness.get_page(client, f"/customers/duplicates/?page={page}")
 
     def raw(run):
-        benchmarks.fetch(DUPLICATES_PAGE_SQL, params)
+        bench_harness.fetch(DUPLICATES_PAGE_SQL, params)
 
-    return benchmarks.Figure(f"duplicates.page_{page}", ours, raw, count_queries=True)
+    return bench_harness.Figure(f"duplicates.page_{page}", ours, raw, count_queries=True)

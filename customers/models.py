@@ -235,6 +235,20 @@ class Customer(TenantModel):
         return self.total_spent / self.order_count if self.order_count else None
 
 
+# The fields of a customer that staff edit, and that a merge takes from the record chosen.
+CONTACT_FIELDS = [
+    "phone",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "date_of_birth",
+    "language",
+    "timezone",
+    "status",
+]
+
+
 class CustomerAccount(TenantModel):
     """A storefront login of the person; linked to the customer by phone."""
 
@@ -302,6 +316,9 @@ class Dropoff(TenantModel):
         return ", ".join(
             part for part in (self.street, self.street2, self.city, self.postal_code, self.country) if part
         )
+
+
+ADDRESS_LIMIT_EXCEEDED = f"ADDRESS_LIMIT_EXCEEDED: Too many addresses (max {Dropoff.MAX_PER_CUSTOMER})."
 
 
 class Order(TenantModel):

@@ -1,6 +1,7 @@
 """Reads of the customers app: search, lists, profile, dashboard figures."""
 
 import re
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from customers import services
+from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE
 from customers.models import (
     Activity,
     BlacklistEntry,
@@ -230,15 +231,91 @@ def rows_to_move(label, merged_ids, involved_ids):
     return model._meta.verbose_name_plural, rows.count()
 
 
+def default_field_choices(survivor, merged):
+    """For each merge field, the id of the record whose value is kept: the survivor's when it
+    has one, else the first merged record's that has one."""
+    choices = {}
+    for field in MERGE_FIELDS:
+        source = next((c for c in [survivor, *merged] if getattr(c, field) not in (None, "")), survivor)
+        choices[field] = source.pk
+    return choices
+
+
+def undo_blockers(record):
+    """Why `record` can no longer be undone faithfully (empty when it can)."""
+    if record.undone_at:
+        return [f"This merge was already undone on {record.undone_at:%Y-%m-%d %H:%M}."]
+    if timezone.now() > record.undo_deadline:
+        return [f"A merge can be undone within {MergeRecord.UNDO_DAYS} days; this one is older."]
+    customers = Customer.objects.in_bulk([record.survivor_id, *record.merged_ids])
+    survivor = customers[record.survivor_id]
+    blockers = []
+    if survivor.deleted_at or survivor.anonymized_at:
+        blockers.append(
+            f"#{survivor.pk} was deleted, anonymized or merged into another customer since; undo that first."
+        )
+    for pk in record.merged_ids:
+        customer = customers[pk]
+        if customer.merged_into_id != survivor.pk or customer.anonymized_at:
+            blockers.append(f"#{pk} changed since the merge.")
+        elif Customer.objects.live().filter(business_id=record.business_id, phone=customer.phone).exists():
+            blockers.append(f"Another customer now has the phone {customer.phone} of #{pk}.")
+    for label, by_owner in record.moved.items():
+        model_label, field_name = label.rsplit(".", 1)
+        model = apps.get_model(model_label)
+        column = model._meta.get_field(field_name).attname
+        ids = [pk for owner_ids in by_owner.values() for pk in owner_ids]
+        still_there = model._base_manager.filter(pk__in=ids, **{column: survivor.pk}).count()
+        if still_there != len(ids):
+            blockers.append(
+                f"{len(ids) - still_there} {model._meta.verbose_name_plural} that the merge moved "
+                "have since moved on or been removed."
+            )
+    return blockers + dropoff_undo_blockers(record)
+
+
+def dropoff_undo_blockers(record):
+    """Each order going back must point only at addresses going back to the same customer,
+    and no order placed since the merge may use an address that goes back."""
+    moved_orders = record.moved.get("customers.Order.customer", {})
+    moved_dropoffs = record.moved.get(DROPOFFS, {})
+    dropoffs = record.snapshot.get("dropoffs", {})
+    collapsed_into = {int(pk): kept for pk, kept in dropoffs.get("collapsed_into", {}).items()}
+    returning = defaultdict(set)
+    for owner, ids in moved_dropoffs.items():
+        returning[owner].update(ids)
+    for row in dropoffs.get("collapsed", []):
+        returning[str(row["customer_id"])].add(row["id"])
+    blockers = []
+    for owner, ids in moved_orders.items():
+        for pk, dropoff_id, original_id in Order.objects.filter(pk__in=ids).values_list(
+            "pk", "dropoff_id", "original_dropoff_id"
+        ):
+            before = dropoffs.get("orders", {}).get(str(pk))
+            if before:
+                merged_to = [collapsed_into.get(value, value) for value in before]
+                targets = before if merged_to == [dropoff_id, original_id] else [dropoff_id, original_id]
+            else:
+                targets = [dropoff_id, original_id]
+            if any(target is not None and target not in returning[owner] for target in targets):
+                blockers.append(f"The address of order #{pk} changed after the merge.")
+    all_moved_orders = [pk for ids in moved_orders.values() for pk in ids]
+    all_returning = [pk for ids in returning.values() for pk in ids if pk not in collapsed_into]
+    newer = Order.objects.filter(Q(dropoff_id__in=all_returning) | Q(original_dropoff_id__in=all_returning))
+    if newer.exclude(pk__in=all_moved_orders).exists():
+        blockers.append("Orders recorded since the merge use addresses that came with the merged customers.")
+    return blockers
+
+
 def merge_preview(survivor, merged):
     """What the merge page shows: every profile field side by side with the default choice,
     the rows that would move, and what needs attention."""
     customers = [survivor, *merged]
     merged_ids = [customer.pk for customer in merged]
     involved_ids = [survivor.pk, *merged_ids]
-    defaults = services.default_field_choices(survivor, merged)
+    defaults = default_field_choices(survivor, merged)
     fields = []
-    for name in services.MERGE_FIELDS:
+    for name in MERGE_FIELDS:
         values = [(customer, field_display(customer, name)) for customer in customers]
         distinct = {value for _, value in values if value not in (None, "")}
         fields.append(
@@ -252,8 +329,8 @@ def merge_preview(survivor, merged):
         )
     moves = [
         rows_to_move(label, merged_ids, involved_ids)
-        for label, handling in services.MERGE_HANDLING.items()
-        if handling == services.MOVE or label == services.DROPOFFS
+        for label, handling in MERGE_HANDLING.items()
+        if handling == MOVE or label == DROPOFFS
     ]
     survivor_tags = set(survivor.tags.values_list("pk", flat=True))
     new_tags = Tag.objects.filter(customers__in=merged_ids).exclude(pk__in=survivor_tags).distinct()
@@ -308,5 +385,25 @@ def merge_record_details(record):
         "merged": list(merged),
         "moved": counts,
         "field_choices": fields,
-        "undo_blockers": services.undo_blockers(record),
+        "undo_blockers": undo_blockers(record),
     }
+
+
+def find_customer_by_phone(business, phone, for_update=False):
+    """The live customer with this E.164 phone. A merged customer's phone resolves to the
+    survivor; an anonymized customer is never found, so the person comes back as new.
+    `for_update` locks the customer found (in the caller's transaction)."""
+    customers = Customer.objects.filter(business=business, phone=phone, anonymized_at__isnull=True)
+    live = customers.live()
+    # At most one: the phone is unique among live customers (and first() would add an ORDER BY).
+    customer = next(iter(live.select_for_update() if for_update else live), None)
+    if customer is not None:
+        return customer
+    merged = customers.filter(merged_into__isnull=False).order_by("-deleted_at").first()
+    seen = set()
+    while merged is not None and merged.merged_into_id and merged.pk not in seen:
+        seen.add(merged.pk)
+        merged = Customer.objects.get(pk=merged.merged_into_id)
+        if merged.deleted_at is None:
+            return Customer.objects.select_for_update().get(pk=merged.pk) if for_update else merged
+    return None

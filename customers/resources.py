@@ -2,8 +2,10 @@
 
 The columns are declared here once, for the admin's export and the app's exports. Imports
 do not go row by row through the resource: `import_data` hands the dataset to the import
-service, whose set-based engine (customers.imports) resolves phones, external ids and ids
-within the resource's business only, so that nothing of another business can be referred to.
+service (passed in as `import_rows` by the admin, since the services sit above this
+module and use its resources for the exports), whose set-based engine (customers.imports)
+resolves phones, external ids and ids within the resource's business only, so that nothing
+of another business can be referred to.
 """
 
 import io
@@ -18,7 +20,7 @@ from import_export.fields import Field
 from import_export.formats import base_formats
 from import_export.results import Error, Result, RowResult
 
-from customers import imports, services
+from customers import imports
 from customers.exports import neutralize
 from customers.models import Customer, Dropoff, Order
 
@@ -50,10 +52,11 @@ def default_dropoff(customer):
 class BusinessResource(resources.ModelResource):
     kind = None
 
-    def __init__(self, business=None, actor=None, **kwargs):
+    def __init__(self, business=None, actor=None, import_rows=None, **kwargs):
         super().__init__(**kwargs)
         self.business = business
         self.actor = actor
+        self.import_rows = import_rows
 
     def get_queryset(self):
         return super().get_queryset().filter(business=self.business)
@@ -91,7 +94,7 @@ class BusinessResource(resources.ModelResource):
             return NullContext(imports.Table(list(dataset.headers), rows))
 
         try:
-            services.import_rows(
+            self.import_rows(
                 business=self.business,
                 actor=self.actor,
                 kind=self.kind,

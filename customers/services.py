@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import io
 import logging
-import re
 import secrets
 import tempfile
 import uuid
@@ -18,7 +17,6 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import phonenumbers
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,7 +29,10 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from customers import duplicates, exports, imports, resources
+from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE
 from customers.models import (
+    ADDRESS_LIMIT_EXCEEDED,
+    CONTACT_FIELDS,
     Activity,
     ApiKey,
     BlacklistEntry,
@@ -50,20 +51,9 @@ from customers.models import (
     Tag,
     searchable,
 )
+from customers.normalize import address_key, normalize_phone
+from customers.queries import default_field_choices, find_customer_by_phone, undo_blockers
 from customers.signals import customers_merged, merge_undone, order_recorded, order_status_changed
-
-ADDRESS_LIMIT_EXCEEDED = f"ADDRESS_LIMIT_EXCEEDED: Too many addresses (max {Dropoff.MAX_PER_CUSTOMER})."
-CONTACT_FIELDS = [
-    "phone",
-    "first_name",
-    "last_name",
-    "preferred_name",
-    "email",
-    "date_of_birth",
-    "language",
-    "timezone",
-    "status",
-]
 
 
 def log_activity(customer, kind, actor=None, **data):
@@ -77,42 +67,6 @@ def unsaved_activity(customer, kind, actor=None, **data):
 
 
 # Identity ---------------------------------------------------------------------------
-
-
-def normalize_phone(raw, country):
-    """E.164 form of a phone number; numbers without +prefix are read in `country`."""
-    text = str(raw or "").strip()
-    if not text:
-        raise ValidationError({"phone": "A phone number is required."})
-    try:
-        number = phonenumbers.parse(text, (country or "US").upper())
-    except phonenumbers.NumberParseException:
-        raise ValidationError({"phone": f"“{text}” is not a phone number."}) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            {"phone": f"“{text}” is not a valid phone number for {country or 'its country'}."}
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def find_customer_by_phone(business, phone, for_update=False):
-    """The live customer with this E.164 phone. A merged customer's phone resolves to the
-    survivor; an anonymized customer is never found, so the person comes back as new.
-    `for_update` locks the customer found (in the caller's transaction)."""
-    customers = Customer.objects.filter(business=business, phone=phone, anonymized_at__isnull=True)
-    live = customers.live()
-    # At most one: the phone is unique among live customers (and first() would add an ORDER BY).
-    customer = next(iter(live.select_for_update() if for_update else live), None)
-    if customer is not None:
-        return customer
-    merged = customers.filter(merged_into__isnull=False).order_by("-deleted_at").first()
-    seen = set()
-    while merged is not None and merged.merged_into_id and merged.pk not in seen:
-        seen.add(merged.pk)
-        merged = Customer.objects.get(pk=merged.merged_into_id)
-        if merged.deleted_at is None:
-            return lock(merged) if for_update else merged
-    return None
 
 
 def update_search_text(customer):
@@ -190,13 +144,6 @@ def link_account(*, business, phone, provider, email="", external_id="", actor=N
 
 
 # Addresses --------------------------------------------------------------------------
-
-
-def address_key(address):
-    parts = [
-        address.get(name) or "" for name in ("street", "street2", "city", "state", "postal_code", "country")
-    ]
-    return "|".join(" ".join(re.sub(r"[^\w\s]", " ", str(part)).lower().split()) for part in parts)
 
 
 def dropoff_for(customer, address, kind=Dropoff.Kind.SHIPPING, new_customer=False):
@@ -410,6 +357,14 @@ def change_order_address(*, order, address, actor):
     return order
 
 
+def change_imported_order(*, order, status, address, actor):
+    """An import's change of a recorded order, made as by hand: its status, then its address."""
+    if status:
+        order = change_order_status(order=order, status=status, actor=actor)
+    if address:
+        change_order_address(order=order, address=address, actor=actor)
+
+
 # Blacklist --------------------------------------------------------------------------
 
 
@@ -594,34 +549,6 @@ def authenticate_api_key(secret):
 
 # Duplicates and merges --------------------------------------------------------------
 
-# Profile fields taken, one by one, from whichever record the user picks. The phone is not
-# among them: the survivor keeps its phone and the merged phones resolve to it.
-MERGE_FIELDS = [field for field in CONTACT_FIELDS if field != "phone"]
-MOVE, SPECIAL, KEEP, RECEIVER = "move", "special", "keep", "receiver"
-# What a merge does with each foreign key to Customer ("app_label.Model.field"): MOVE
-# re-points the rows to the survivor and records their ids, so that an undo moves exactly
-# those back; SPECIAL is handled in merge_customers itself; KEEP stays on the merged record
-# on purpose; RECEIVER belongs to another app, which moves its rows in a `customers_merged`
-# receiver (and back in a `merge_undone` one). Apps add their foreign keys here from
-# AppConfig.ready(); a test fails for any foreign key to Customer missing here.
-MERGE_HANDLING = {
-    "customers.Order.customer": MOVE,
-    "customers.CustomerAccount.customer": MOVE,
-    "customers.Note.customer": MOVE,
-    "customers.BlacklistEntry.customer": MOVE,
-    "customers.Activity.customer": MOVE,
-    "customers.Customer.referred_by": MOVE,
-    "customers.Customer.merged_into": MOVE,
-    "customers.Dropoff.customer": SPECIAL,
-    "customers.Customer_tags.customer": SPECIAL,
-    "customers.DuplicateCandidate.customer_a": SPECIAL,
-    "customers.DuplicateCandidate.customer_b": SPECIAL,
-    "customers.DuplicateDismissal.customer_a": KEEP,
-    "customers.DuplicateDismissal.customer_b": KEEP,
-    "customers.MergeRecord.survivor": KEEP,
-}
-DROPOFFS = "customers.Dropoff.customer"
-TAGS = "customers.Customer_tags.customer"
 CONFLICT = "conflict"
 TIERS = list(Customer.Tier.values)
 UNDO_SURVIVOR_FIELDS = "survivor_changes"
@@ -650,16 +577,6 @@ def lock_customers(ids):
     if missing:
         raise ValidationError(f"No customer #{missing[0]}.")
     return customers
-
-
-def default_field_choices(survivor, merged):
-    """For each merge field, the id of the record whose value is kept: the survivor's when it
-    has one, else the first merged record's that has one."""
-    choices = {}
-    for field in MERGE_FIELDS:
-        source = next((c for c in [survivor, *merged] if getattr(c, field) not in (None, "")), survivor)
-        choices[field] = source.pk
-    return choices
 
 
 def check_mergeable(survivor, merged):
@@ -842,72 +759,6 @@ def update_survivor(survivor, merged, customers, choices):
     return undo
 
 
-def undo_blockers(record):
-    """Why `record` can no longer be undone faithfully (empty when it can)."""
-    if record.undone_at:
-        return [f"This merge was already undone on {record.undone_at:%Y-%m-%d %H:%M}."]
-    if timezone.now() > record.undo_deadline:
-        return [f"A merge can be undone within {MergeRecord.UNDO_DAYS} days; this one is older."]
-    customers = Customer.objects.in_bulk([record.survivor_id, *record.merged_ids])
-    survivor = customers[record.survivor_id]
-    blockers = []
-    if survivor.deleted_at or survivor.anonymized_at:
-        blockers.append(
-            f"#{survivor.pk} was deleted, anonymized or merged into another customer since; undo that first."
-        )
-    for pk in record.merged_ids:
-        customer = customers[pk]
-        if customer.merged_into_id != survivor.pk or customer.anonymized_at:
-            blockers.append(f"#{pk} changed since the merge.")
-        elif Customer.objects.live().filter(business_id=record.business_id, phone=customer.phone).exists():
-            blockers.append(f"Another customer now has the phone {customer.phone} of #{pk}.")
-    for label, by_owner in record.moved.items():
-        model_label, field_name = label.rsplit(".", 1)
-        model = django_apps.get_model(model_label)
-        column = model._meta.get_field(field_name).attname
-        ids = [pk for owner_ids in by_owner.values() for pk in owner_ids]
-        still_there = model._base_manager.filter(pk__in=ids, **{column: survivor.pk}).count()
-        if still_there != len(ids):
-            blockers.append(
-                f"{len(ids) - still_there} {model._meta.verbose_name_plural} that the merge moved "
-                "have since moved on or been removed."
-            )
-    return blockers + dropoff_undo_blockers(record)
-
-
-def dropoff_undo_blockers(record):
-    """Each order going back must point only at addresses going back to the same customer,
-    and no order placed since the merge may use an address that goes back."""
-    moved_orders = record.moved.get("customers.Order.customer", {})
-    moved_dropoffs = record.moved.get(DROPOFFS, {})
-    dropoffs = record.snapshot.get("dropoffs", {})
-    collapsed_into = {int(pk): kept for pk, kept in dropoffs.get("collapsed_into", {}).items()}
-    returning = defaultdict(set)
-    for owner, ids in moved_dropoffs.items():
-        returning[owner].update(ids)
-    for row in dropoffs.get("collapsed", []):
-        returning[str(row["customer_id"])].add(row["id"])
-    blockers = []
-    for owner, ids in moved_orders.items():
-        for pk, dropoff_id, original_id in Order.objects.filter(pk__in=ids).values_list(
-            "pk", "dropoff_id", "original_dropoff_id"
-        ):
-            before = dropoffs.get("orders", {}).get(str(pk))
-            if before:
-                merged_to = [collapsed_into.get(value, value) for value in before]
-                targets = before if merged_to == [dropoff_id, original_id] else [dropoff_id, original_id]
-            else:
-                targets = [dropoff_id, original_id]
-            if any(target is not None and target not in returning[owner] for target in targets):
-                blockers.append(f"The address of order #{pk} changed after the merge.")
-    all_moved_orders = [pk for ids in moved_orders.values() for pk in ids]
-    all_returning = [pk for ids in returning.values() for pk in ids if pk not in collapsed_into]
-    newer = Order.objects.filter(Q(dropoff_id__in=all_returning) | Q(original_dropoff_id__in=all_returning))
-    if newer.exclude(pk__in=all_moved_orders).exists():
-        blockers.append("Orders recorded since the merge use addresses that came with the merged customers.")
-    return blockers
-
-
 @transaction.atomic
 def undo_merge(*, record, actor):
     """Bring the merged customers back with their fields, move back exactly the rows the
@@ -1081,6 +932,7 @@ def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=
             collector.start(step, table.headers)
             return imports.run(
                 business=business, kind=kind, table=table, actor=actor, dry_run=dry_run,
+                change_order=change_imported_order,
                 on_row=collector.row, on_chunk=lambda counts: collector.progress(step, counts.rows),
             )
 
