@@ -3,7 +3,7 @@
 #   make run     set up everything (virtualenv, .env, migrations, demo data) and serve
 #                on http://127.0.0.1:$(PORT)/ with a django-q2 worker; Ctrl-C stops both
 #   make test    run the test suite (PostgreSQL when DATABASE_URL points at one, else SQLite)
-#   make lint    ruff
+#   make lint    ruff and the import contracts (lint-imports)
 #   make bench   performance benchmarks (DATABASE_URL must point at PostgreSQL)
 #   make clean   remove the virtualenv, the SQLite database and var/
 
@@ -78,6 +78,7 @@ test: test-deps
 
 lint: test-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: venv
 	$(PY) manage.py bench $(BENCH_ARGS)
