@@ -550,7 +550,6 @@ def authenticate_api_key(secret):
 # Duplicates and merges --------------------------------------------------------------
 
 CONFLICT = "conflict"
-TIERS = list(Customer.Tier.values)
 UNDO_SURVIVOR_FIELDS = "survivor_changes"
 # A scan still unfinished after this long is taken for dead and a new one may start.
 DUPLICATE_SCAN_STALE = timedelta(hours=2)
@@ -736,12 +735,11 @@ def merge_tags(survivor, merged_ids, snapshot):
 
 def update_survivor(survivor, merged, customers, choices):
     """Apply the chosen fields and what the survivor inherits (the most restrictive blacklist
-    state, the highest tier, the earliest customer-since date, a referrer, the points).
-    Returns {field: [before, after]} for undo."""
+    state, the earliest customer-since date, a referrer; the loyalty app's receivers add the
+    tier and the points). Returns {field: [before, after]} for undo."""
     changes = {field: getattr(customers[source_id], field) for field, source_id in choices.items()}
     if any(customer.is_blacklisted for customer in merged):
         changes["is_blacklisted"] = True
-    changes["tier"] = max((c.tier for c in [survivor, *merged]), key=TIERS.index)
     changes["created_at"] = min(c.created_at for c in [survivor, *merged])
     involved = set(customers)
     referrers = [c.referred_by_id for c in [survivor, *merged] if c.referred_by_id not in involved | {None}]
@@ -753,9 +751,6 @@ def update_survivor(survivor, merged, customers, choices):
     for field, value in changes.items():
         setattr(survivor, field, value)
     survivor.save(update_fields=[*changes, "updated_at"])
-    points = sum(customer.points_balance for customer in merged)
-    if points:
-        Customer.objects.filter(pk=survivor.pk).update(points_balance=F("points_balance") + points)
     return undo
 
 
@@ -825,11 +820,6 @@ def restore_survivor(survivor, snapshot):
             setattr(survivor, field, Customer._meta.get_field(field).to_python(before))
             restored.append(field)
     survivor.save(update_fields=[*restored, "updated_at"])
-    points = sum(
-        state["points_balance"] for pk, state in snapshot["customers"].items() if int(pk) != survivor.pk
-    )
-    if points:
-        Customer.objects.filter(pk=survivor.pk).update(points_balance=F("points_balance") - points)
 
 
 @transaction.atomic

@@ -1,0 +1,39 @@
+"""The loyalty app's handlers of the customers app's domain signals, connected in
+LoyaltyConfig.ready()."""
+
+from django.db.models import F
+
+from customers.models import Customer, MergeRecord
+
+TIERS = list(Customer.Tier.values)
+# The survivor's tier before and after the merge, kept in the merge record's snapshot for undo.
+MERGE_TIER = "loyalty_tier"
+
+
+def merge_tiers_and_points(sender, record, survivor, merged, **kwargs):
+    """A merge gives the survivor the highest tier of the customers merged and all their points."""
+    tier = max((customer.tier for customer in [survivor, *merged]), key=TIERS.index)
+    if tier != survivor.tier:
+        Customer.objects.filter(pk=survivor.pk).update(tier=tier)
+        record.snapshot[MERGE_TIER] = [survivor.tier, tier]
+        MergeRecord.objects.filter(pk=record.pk).update(snapshot=record.snapshot)
+    points = sum(customer.points_balance for customer in merged)
+    if points:
+        Customer.objects.filter(pk=survivor.pk).update(points_balance=F("points_balance") + points)
+
+
+def give_back_tiers_and_points(sender, record, **kwargs):
+    """An undo takes back the merged customers' points, and the tier the merge gave unless the
+    survivor's tier changed since. (The merged customers get theirs back with the rest of
+    their state.)"""
+    snapshot = record.snapshot
+    if MERGE_TIER in snapshot:
+        before, after = snapshot[MERGE_TIER]
+        Customer.objects.filter(pk=record.survivor_id, tier=after).update(tier=before)
+    points = sum(
+        state["points_balance"]
+        for pk, state in snapshot["customers"].items()
+        if int(pk) != record.survivor_id
+    )
+    if points:
+        Customer.objects.filter(pk=record.survivor_id).update(points_balance=F("points_balance") - points)
