@@ -11,6 +11,7 @@ from customers.merge_views import MAX_MERGED_AT_ONCE
 from customers.models import (
     Activity,
     ApiKey,
+    AuditEntry,
     BlacklistEntry,
     Business,
     Customer,
@@ -318,7 +319,7 @@ class ApiKeyAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            ApiKey.objects.filter(pk=obj.pk).update(name=obj.name)
+            services.rename_api_key(api_key=obj, name=obj.name, actor=request.user)
             return
         api_key, secret = services.create_api_key(
             business=request.business, name=obj.name, actor=request.user
@@ -333,6 +334,18 @@ class ApiKeyAdmin(TenantAdminMixin, admin.ModelAdmin):
     def revoke_selected(self, request, queryset):
         for api_key in queryset:
             services.revoke_api_key(api_key=api_key, actor=request.user)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "target", "actor_or_system"]
+    list_filter = ["action"]
+    search_fields = ["target"]
+    list_select_related = ["actor"]
+
+    @admin.display(description="actor", ordering="actor")
+    def actor_or_system(self, entry):
+        return entry.actor or "system"
 
 
 @admin.register(MergeRecord)

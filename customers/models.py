@@ -491,6 +491,28 @@ class ApiKey(TenantModel):
         return f"{self.name} ({self.prefix}…)"
 
 
+class AuditEntry(TenantModel):
+    """A change to the business itself rather than to a customer (API keys, settings, tier
+    configuration): who made it, when, and what changed. Written by the services."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Empty for the system (commands, scheduled work)",
+    )
+    action = models.CharField(max_length=60, help_text="What was done, as thing.verb, e.g. api_key.revoked")
+    target = models.CharField(max_length=200, blank=True, help_text="What it was done to, as shown then")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["business", "-created_at"], name="auditentry_recent_idx")]
+
+    def __str__(self):
+        return f"{self.action} {self.target}".strip()
+
+
 # Duplicates and merges ------------------------------------------------------------------
 
 

@@ -36,6 +36,7 @@ ROLE_PERMISSIONS = {
         "customers.view_apikey",
         "customers.add_apikey",
         "customers.change_apikey",
+        "customers.view_auditentry",
         "customers.import_customer",
         "customers.export_customer",
         "customers.import_order",

@@ -35,6 +35,7 @@ from customers.models import (
     CONTACT_FIELDS,
     Activity,
     ApiKey,
+    AuditEntry,
     BlacklistEntry,
     Customer,
     CustomerAccount,
@@ -64,6 +65,13 @@ def log_activity(customer, kind, actor=None, **data):
 
 def unsaved_activity(customer, kind, actor=None, **data):
     return Activity(business_id=customer.business_id, customer=customer, kind=kind, actor=actor, data=data)
+
+
+def log_audit(*, business, actor, action, target="", **data):
+    """Record a change to the business itself (`actor` None: the system), in the caller's transaction."""
+    return AuditEntry.objects.create(
+        business=business, actor=actor, action=action, target=str(target)[:200], data=data
+    )
 
 
 # Identity ---------------------------------------------------------------------------
@@ -528,12 +536,40 @@ def create_api_key(*, business, name, actor):
     api_key = ApiKey.objects.create(
         business=business, name=name, prefix=prefix, hashed_secret=hash_secret(secret)
     )
+    log_audit(business=business, actor=actor, action="api_key.created", target=api_key, api_key_id=api_key.pk)
     return api_key, secret
 
 
 @transaction.atomic
+def rename_api_key(*, api_key, name, actor):
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "An API key needs a name."})
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    old_name = api_key.name
+    if name == old_name:
+        return api_key
+    api_key.name = name
+    api_key.save(update_fields=["name"])
+    log_audit(
+        business=api_key.business, actor=actor, action="api_key.renamed", target=api_key,
+        api_key_id=api_key.pk, old=old_name, new=name,
+    )
+    return api_key
+
+
+@transaction.atomic
 def revoke_api_key(*, api_key, actor):
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    if api_key.revoked_at is not None:
+        return api_key
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])
+    log_audit(
+        business=api_key.business, actor=actor, action="api_key.revoked", target=api_key,
+        api_key_id=api_key.pk,
+    )
+    return api_key
 
 
 def authenticate_api_key(secret):

@@ -65,6 +65,7 @@ def alpha(db, make_member):
     from customers.models import (
         Activity,
         ApiKey,
+        AuditEntry,
         BlacklistEntry,
         Customer,
         CustomerAccount,
@@ -109,6 +110,7 @@ def alpha(db, make_member):
         BlacklistEntry: customer.blacklist_entries.get(),
         Activity: customer.activities.get(kind=Activity.Kind.BLACKLISTED),
         ApiKey: services.create_api_key(business=business, name=MARKER, actor=owner)[0],
+        AuditEntry: AuditEntry.objects.get(business=business, action="api_key.created"),
         MergeRecord: merge,
         DuplicateCandidate: candidate,
     }
