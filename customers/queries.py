@@ -37,6 +37,8 @@ TIMELINE_PER_PAGE = 20
 # Keeps OFFSET far inside SQL's integer range whatever page number a URL asks for.
 LAST_PAGE_NUMBER = 1_000_000
 DASHBOARD_DAYS = 30
+# The timeline partial of a kind of activity that has none of its own.
+DEFAULT_ACTIVITY = "customers/includes/activity/default.html"
 
 
 def search_customers(queryset, text, country=None):
@@ -143,12 +145,14 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
 
 
 def describe_activities(activities, dropoffs, accounts):
-    """Give each timeline entry what its template needs beyond its JSON data: labels for
-    field names and reason codes, and the addresses and accounts its ids point to."""
+    """Give each timeline entry what its template needs beyond its JSON data: the partial of
+    its kind (a kind without one shows its name), labels for field names and reason codes, and
+    the addresses and accounts its ids point to."""
     contact_labels = {field.name: field.verbose_name for field in Customer._meta.fields}
     reasons = dict(BlacklistEntry.Reason.choices)
     for activity in activities:
         data = activity.data
+        activity.template_names = [f"customers/includes/activity/{activity.kind}.html", DEFAULT_ACTIVITY]
         if activity.kind == Activity.Kind.CONTACT_UPDATED:
             activity.changes = [
                 (contact_labels.get(field, field), old, new)

@@ -1,0 +1,106 @@
+import re
+
+import pytest
+from django.utils.html import strip_tags
+
+from customers import services
+from customers.models import Activity, Customer, Dropoff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ann(business):
+    customer, _ = services.get_or_create_customer(business=business, phone="+14155550101", first_name="Ann")
+    customer.activities.all().delete()
+    return customer
+
+
+def entries(client, customer):
+    """The text of each timeline entry (time and actor, then what happened), oldest first."""
+    body = client.get(f"/customers/{customer.pk}/").content.decode()
+    entry = r'<li class="timeline-item">(.*?)</li>\s*(?=<li class="timeline-item">|</ol>)'
+    items = re.findall(entry, body, re.S)
+    return [" ".join(strip_tags(item).split()) for item in reversed(items)], body
+
+
+def test_the_timeline_renders_every_kind_of_activity(client_for, support, business, ann):
+    dropoff = Dropoff.objects.create(business=business, customer=ann, street="1 Main St", city="Springfield")
+    account = services.link_account(
+        business=business, phone=ann.phone, provider="shop", email="ann@shop.example"
+    )
+    ann.activities.all().delete()
+    merged = [{"id": 5, "name": "Bob Lee", "phone": "+14155550202"}]
+    kinds = [
+        (Activity.Kind.CREATED, {"phone": ann.phone}, "Customer created with phone +14155550101"),
+        (
+            Activity.Kind.ORDER_RECORDED,
+            {"external_id": "A-1", "amount": "12.5", "currency": "USD", "status": "blocked"},
+            "Order A-1 recorded: 12.50 USD blocked",
+        ),
+        (
+            Activity.Kind.ORDER_STATUS_CHANGED,
+            {"external_id": "A-1", "old": "pending", "new": "completed"},
+            "Order A-1 status: pending → completed",
+        ),
+        (
+            Activity.Kind.ORDER_ADDRESS_CHANGED,
+            {"external_id": "A-1", "old_dropoff_id": dropoff.pk, "new_dropoff_id": dropoff.pk + 1000},
+            "Order A-1 address: 1 Main St, Springfield → an address since removed",
+        ),
+        (
+            Activity.Kind.ACCOUNT_LINKED,
+            {"provider": "shop", "account_id": account.pk},
+            "Account linked: shop (ann@shop.example)",
+        ),
+        (
+            Activity.Kind.CONTACT_UPDATED,
+            {"changes": {"first_name": ["Ann", "Anna"], "email": ["", "a@example.com"]}},
+            "Contact data updated first name: Ann → Anna email: — → a@example.com",
+        ),
+        (
+            Activity.Kind.BLACKLISTED,
+            {"reason": "fraud", "note": "Chargebacks"},
+            "Blacklisted Reason: Fraud · “Chargebacks”",
+        ),
+        (Activity.Kind.UNBLACKLISTED, {"reason": "other", "note": ""}, "Un-blacklisted Reason: Other"),
+        (Activity.Kind.NOTE_ADDED, {"note_id": 1}, "Note added"),
+        (Activity.Kind.TAGGED, {"tag": "vip"}, "Tag added: vip"),
+        (Activity.Kind.UNTAGGED, {"tag": "vip"}, "Tag removed: vip"),
+        (Activity.Kind.DELETED, {}, "Deleted"),
+        (Activity.Kind.RESTORED, {}, "Restored"),
+        (
+            Activity.Kind.MERGED,
+            {"record_id": 7, "merged": merged, "reason": "Same person"},
+            "Merged in #5 Bob Lee (+14155550202): “Same person” · merge #7",
+        ),
+        (Activity.Kind.MERGED_INTO, {"record_id": 7, "survivor_id": 5}, "Merged into customer #5 · merge #7"),
+        (
+            Activity.Kind.MERGE_UNDONE,
+            {"record_id": 7, "merged_ids": [5, 6]},
+            "Merge #7 undone: #5, #6 separate again",
+        ),
+        (
+            Activity.Kind.MERGE_UNDONE,
+            {"record_id": 8, "survivor_id": 5},
+            "Merge #8 undone: back from customer #5",
+        ),
+    ]
+    assert {kind for kind, _, _ in kinds} == set(Activity.Kind)
+    for kind, data, _ in kinds:
+        services.log_activity(ann, kind, support, **data)
+    unknown = services.log_activity(ann, "tier_changed", None, tier="GOLD")
+    Activity.objects.filter(pk=unknown.pk).update(kind="tier_changed")
+
+    texts, body = entries(client_for(support), ann)
+
+    actor = support.get_username()
+    for text, (_, _, expected) in zip(texts, kinds, strict=False):
+        assert text.endswith(f"{actor} {expected}"), (text, expected)
+    assert texts[-1].endswith("system tier_changed")
+    assert '<a href="/customers/merges/7/">merge #7</a>' in body
+    assert '<a href="/customers/5/">customer #5</a>' in body
+    assert '<span class="badge badge-danger">Blacklisted</span>' in body
+    assert '<span class="badge badge-success">Un-blacklisted</span>' in body
+    assert '<span class="badge badge-danger">blocked</span>' in body
+    assert Customer.objects.get(pk=ann.pk).activities.count() == len(kinds) + 1
