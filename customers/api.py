@@ -1,7 +1,7 @@
 """The order ingestion API that partner apps and storefront checkouts call.
 
 `POST /api/v1/orders` with `Authorization: Bearer <key>` and a JSON object; see the
-contract in DESIGN.md. The view authenticates, reads at most MAX_BODY_BYTES, lets
+contract under "Commands" in README.md. The view authenticates, reads at most MAX_BODY_BYTES, lets
 OrderForm check the payload and hands it to `services.record_order`.
 """
 
