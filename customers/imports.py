@@ -445,8 +445,7 @@ def run(*, business, kind, table, change_order, actor=None, dry_run, on_row=None
     order's status and address as the services do: it is passed in because the services sit
     above this engine and call it."""
     positions, _ = map_headers(table.headers, kind)
-    chunk_class = CustomerChunk if kind == "customers" else OrderChunk
-    importer = chunk_class(business, actor, dry_run, change_order)
+    importer = (CustomerChunk if kind == "customers" else OrderChunk)(business, actor, dry_run, change_order)
     counts = Counts()
     while chunk := list(itertools.islice(table.rows, CHUNK_SIZE)):
         counts.rows += len(chunk)

@@ -235,7 +235,7 @@ class Customer(TenantModel):
         return self.total_spent / self.order_count if self.order_count else None
 
 
-# The fields of a customer that staff edit, and that a merge takes from the record chosen.
+# The fields of a customer that staff edit; a merge takes each of them but the phone from the record chosen.
 CONTACT_FIELDS = [
     "phone",
     "first_name",
