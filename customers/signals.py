@@ -14,6 +14,7 @@ orders_imported = Signal()
 # Sent inside the merge transaction with record=<MergeRecord>, survivor=<Customer> and
 # merged=[<Customer> as they were before the merge]. Apps with their own data about a
 # customer (consents, points) move it to the survivor here, the most restrictive consent winning.
+# What a receiver needs to undo its part it keeps under its own key of record.snapshot.
 customers_merged = Signal()
 # Sent inside the undo transaction with record=<MergeRecord>.
 merge_undone = Signal()
