@@ -201,7 +201,7 @@ def import_export_cases(alpha):
         "customers:export_retry": [("post", f"{exported}retry/", {"confirm": "yes"})],
         "customers:export_cancel": [("post", f"{exported}cancel/", {"confirm": "yes"})],
         # A staff session is no API key: 401, whatever the job.
-        "api:job": [("get", f"/api/v1/jobs/{import_job.pk}", None), ("get", f"/api/v1/jobs/{export_job.pk}", None)],
+        "api:job": [("get", f"/api/v1/jobs/{job.pk}", None) for job in (import_job, export_job)],
         "customers:export_download": [("get", f"{exported}download/", None)],
     }
 
