@@ -37,8 +37,8 @@ from django.utils import timezone
 from customers.models import Job, lost_before
 
 STALE_JOB_MESSAGE = (
-    "The worker running this job stopped (it was restarted or killed). Retry it: rows already "
-    "imported are recognized and not imported twice."
+    "The worker running this job stopped (it was restarted or killed). Retry it: what it had "
+    "already done is recognized and not done twice."
 )
 LOST_JOB_MESSAGE = (
     "This job lost its worker: it has not reported for {minutes} minutes (the worker was "
@@ -122,6 +122,7 @@ def finish_job(job, failure=""):
 def finish_cancelled(job, outcome=""):
     """End a job the user cancelled, saying how far it went and what `outcome` it leaves."""
     total = f" of {job.total_rows:,}" if job.total_rows is not None else ""
+    job.cancel_requested_at = Job.objects.values_list("cancel_requested_at", flat=True).get(pk=job.pk)
     job.status = job.Status.CANCELLED
     job.failure = " ".join(filter(None, [f"Cancelled after {job.rows_done:,}{total} rows.", outcome]))
     job.finished_at = timezone.now()
