@@ -150,15 +150,18 @@ def cancel_job(*, job, actor):
 
 @transaction.atomic
 def retry_job(*, job, actor):
-    """Run a failed job, or one that lost its worker, again from where its data stands now.
+    """Run a failed or cancelled job, or one that lost its worker, again from where its data
+    stands now.
     Its kind's `start` may refuse (a ValidationError), which leaves the job as it was."""
-    retryable = Q(status=Job.Status.FAILED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=lost_before())
+    retryable = Q(status__in=[Job.Status.FAILED, Job.Status.CANCELLED]) | Q(
+        status=Job.Status.RUNNING, heartbeat_at__lt=lost_before()
+    )
     retried = Job.objects.filter(retryable, pk=job.pk).update(
         status=Job.Status.QUEUED, failure="", heartbeat_at=timezone.now(), finished_at=None, rows_done=0,
         cancel_requested_at=None,
     )
     if not retried:
-        raise ValidationError("Only a failed job, or one that lost its worker, can be retried.")
+        raise ValidationError("Only a failed or cancelled job, or one that lost its worker, can be retried.")
     kind = kind_of(job)
     job = kind.model.objects.get(pk=job.pk)
     kind.start(job)

@@ -682,7 +682,7 @@ class Job(TenantModel):
 
     @property
     def can_retry(self):
-        return self.status == self.Status.FAILED or self.is_lost
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED) or self.is_lost
 
     @property
     def state_label(self):

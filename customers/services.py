@@ -23,7 +23,7 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
@@ -1175,6 +1175,10 @@ class ImportJobCollector:
         self.passes = 2 if job.step == ImportJob.Step.IMPORT and not job.valid_only else 1
         self.pass_number = -1
         self.report = None
+        # Rows written inside a transaction opened by the import itself (all or nothing) go
+        # with it when a cancel stops it; rows of chunks that committed stay.
+        self.atomic_depth = len(connection.atomic_blocks)
+        self.writes_roll_back = False
 
     def start(self, step, headers):
         self.pass_number += 1
@@ -1205,6 +1209,7 @@ class ImportJobCollector:
     def progress(self, step, rows):
         total = self.job.total_rows or rows
         done = (self.pass_number * total + rows) // self.passes
+        self.writes_roll_back = len(connection.atomic_blocks) > self.atomic_depth
         report_progress(self.job, min(done, total))
 
     def save(self, job):
@@ -1254,7 +1259,8 @@ def run_import_job(job_id):
 
 
 def import_cancelled_outcome(job, collector):
-    if job.step == ImportJob.Step.CHECK or collector.pass_number < collector.passes - 1:
+    checking = job.step == ImportJob.Step.CHECK or collector.pass_number < collector.passes - 1
+    if checking or collector.writes_roll_back:
         return "Nothing was imported."
     return "The rows before it stopped were imported; retry to import the rest."
 

@@ -39,7 +39,8 @@ def test_cancel_on_a_running_job_ends_it_cancelled_saying_how_far_it_went(page, 
         jobs.report_progress(job, 4000)
     jobs.finish_cancelled(job, "No file was written.")
 
-    expect(page.get_by_role("status")).to_have_text("Cancelled after 4,000 of 11,200 rows. No file was written.")
+    outcome = "Cancelled after 4,000 of 11,200 rows. No file was written."
+    expect(page.get_by_role("status")).to_have_text(outcome)
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
 
 

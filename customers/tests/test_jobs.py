@@ -77,6 +77,32 @@ def test_a_cancelled_import_check_stores_nothing_and_says_so(business, owner, mo
     assert not Customer.objects.exists()
 
 
+def test_a_cancelled_import_of_valid_rows_keeps_the_chunks_it_stored_and_retry_imports_the_rest(
+    business, owner, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(imports, "CHUNK_SIZE", 2)
+    client = client_for(owner)
+    client.post("/customers/import/", {
+        "kind": "customers", "encoding": "auto", "valid_only": "on",
+        "file": SimpleUploadedFile("p.csv", PEOPLE.encode()),
+    })
+    job = ImportJob.objects.get()
+    with monkeypatch.context() as patch:
+        cancel_at_first_chunk(patch, owner)
+        client.post(f"/customers/import/{job.pk}/confirm/")
+    job.refresh_from_db()
+    assert (job.status, Customer.objects.count()) == ("cancelled", 2)
+    assert job.failure == (
+        "Cancelled after 2 of 5 rows. The rows before it stopped were imported; retry to import the rest."
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/customers/import/{job.pk}/retry/")
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count, job.unchanged_count, Customer.objects.count()) == ("done", 3, 2, 5)
+
+
 def test_a_queued_job_is_cancelled_at_once_and_never_runs(people, business, owner):
     job = export_job(business, owner)
 
@@ -97,7 +123,7 @@ def test_only_queued_or_running_jobs_can_be_cancelled_and_only_failed_or_lost_on
     with pytest.raises(ValidationError, match="queued or running"):
         jobs.cancel_job(job=done, actor=owner)
     for job in (done, running):
-        with pytest.raises(ValidationError, match="failed job, or one that lost its worker"):
+        with pytest.raises(ValidationError, match="failed or cancelled job, or one that lost its worker"):
             jobs.retry_job(job=job, actor=owner)
     ExportJob.objects.filter(pk=running.pk).update(heartbeat_at=long_ago(settings))
     with pytest.raises(ValidationError, match="queued or running"):
