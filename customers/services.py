@@ -1136,7 +1136,6 @@ def queue_export(job):
     transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
 
 
-
 def confirm_import(*, job, actor):
     """Import a checked file (the user confirmed the dry run)."""
     check_upload_kept(job)

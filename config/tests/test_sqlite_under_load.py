@@ -10,6 +10,7 @@ import http.cookiejar
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -114,11 +115,12 @@ def start(command, env, log):
 
 
 def stop(process):
+    """SIGTERM, as Ctrl-C under `make run`; the whole process group if it does not stop."""
     process.terminate()
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
