@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-pytestmark = pytest.mark.skipif(
+only_on_sqlite = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="runs in the SQLite pass (DATABASE_URL=sqlite:///...)"
 )
 
@@ -136,6 +136,27 @@ def wait_for(base, deadline):
     pytest.fail("runserver did not start")
 
 
+def database_options(url):
+    command = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS'))"
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {command}"],
+        cwd=settings.BASE_DIR, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True, text=True, check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_only_sqlite_gets_wal_immediate_transactions_and_a_busy_timeout(tmp_path):
+    sqlite = database_options(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    postgres = database_options("postgres://postgres@127.0.0.1:5432/anything")
+
+    assert "PRAGMA journal_mode=WAL" in sqlite and "'transaction_mode': 'IMMEDIATE'" in sqlite
+    assert "'timeout': 20" in sqlite
+    assert postgres in ("None", "{}")
+
+
+@only_on_sqlite
 def test_a_worker_exports_and_imports_20000_rows_while_a_user_logs_in_and_browses(tmp_path):
     database = tmp_path / "db.sqlite3"
     env = {
