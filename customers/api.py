@@ -18,10 +18,10 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from customers import services
-from customers.models import ApiKey, Customer, Order
+from customers import jobs, services
+from customers.models import ApiKey, Customer, Job, Order
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ITEMS = 500
@@ -350,3 +350,22 @@ def merge_customers(business, data):
             raise ApiError(400, error.message_dict) from None
         conflict = any(item.code == services.CONFLICT for item in error.error_list)
         raise ApiError(409 if conflict else 400, {NON_FIELD_ERRORS: error.messages}) from None
+
+
+# Jobs ---------------------------------------------------------------------------------
+
+
+@login_not_required
+@require_GET
+def job(request, pk):
+    """`GET /api/v1/jobs/{id}` -> 200 {"id", "kind", "status", "rows_done", "total_rows",
+    "failure"} for any job of the key's business, whatever its kind (see customers.jobs);
+    404 for another business's."""
+    try:
+        api_key = authenticate(request)
+        found = jobs.with_kinds(Job.objects.filter(business=api_key.business, pk=pk)).first()
+        if found is None:
+            raise ApiError(404, {"job": [f"No job {pk} in this business."]})
+    except ApiError as error:
+        return error.response()
+    return json_response(200, jobs.api_json(found))

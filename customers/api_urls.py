@@ -6,4 +6,5 @@ app_name = "api"
 urlpatterns = [
     path("orders", api.orders, name="orders"),
     path("customers/merge", api.merge, name="merge"),
+    path("jobs/<int:pk>", api.job, name="job"),
 ]

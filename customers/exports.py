@@ -6,6 +6,8 @@ import datetime as dt
 import io
 from types import SimpleNamespace
 
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.filters import CustomerFilter
@@ -46,8 +48,26 @@ def queryset_for(business, kind, params):
 def export_rows(resource, queryset):
     """The header, then one list of values per object, read in chunks (memory stays bounded)."""
     yield resource.get_export_headers()
-    for obj in resource.filter_export(queryset).iterator(chunk_size=EXPORT_CHUNK):
+    for obj in in_chunks(resource.filter_export(queryset)):
         yield resource.export_resource(obj, force_native_type=True)
+
+
+def in_chunks(queryset):
+    """The objects of a queryset ordered by ("-<a field>", "-id"), EXPORT_CHUNK at a time.
+    PostgreSQL streams them through a server-side cursor. SQLite has none: a cursor left
+    open between chunks keeps its connection's own writes (a job's progress) uncommitted,
+    and every other writer locked out, until the last row is read; so there each chunk is
+    a query of its own, continuing after the last row of the one before."""
+    if connection.vendor != "sqlite":
+        yield from queryset.iterator(chunk_size=EXPORT_CHUNK)
+        return
+    field = queryset.query.order_by[0].lstrip("-")
+    chunk = list(queryset[:EXPORT_CHUNK])
+    while chunk:
+        yield from chunk
+        value, pk = getattr(chunk[-1], field), chunk[-1].pk
+        after = Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk})
+        chunk = list(queryset.filter(after)[:EXPORT_CHUNK])
 
 
 def csv_value(value):

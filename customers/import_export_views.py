@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import exports, forms, imports, resources, services
+from customers import exports, forms, imports, jobs, resources, services
 from customers.models import ExportJob, ImportJob
 from customers.tenancy import scoped
 
@@ -77,31 +77,23 @@ def import_job_for(request, pk):
     return job
 
 
-def import_job(request, pk):
-    services.fail_stale_jobs()
-    job = import_job_for(request, pk)
-    context = {
-        "job": job,
-        "status_url": reverse("customers:import_job_status", args=[job.pk]),
-        "import_file_days": settings.IMPORT_FILE_DAYS,
+def job_urls(job, prefix):
+    """The URLs the progress component of an import or export job page needs."""
+    return {
+        "status_url": reverse(f"customers:{prefix}_job_status", args=[job.pk]),
+        "retry_url": reverse(f"customers:{prefix}_retry", args=[job.pk]),
+        "cancel_url": reverse(f"customers:{prefix}_cancel", args=[job.pk]),
     }
+
+
+def import_job(request, pk):
+    job = import_job_for(request, pk)
+    context = {"job": job, "import_file_days": settings.IMPORT_FILE_DAYS, **job_urls(job, "import")}
     return render(request, "customers/import_job.html", context)
 
 
 def import_job_status(request, pk):
-    services.fail_stale_jobs()
-    return JsonResponse(job_status(import_job_for(request, pk)))
-
-
-def job_status(job):
-    return {
-        "status": job.status,
-        "label": getattr(job, "state_label", job.get_status_display()),
-        "percent": job.percent,
-        "rows_done": job.rows_done,
-        "total_rows": job.total_rows,
-        "finished": job.is_finished,
-    }
+    return JsonResponse(jobs.progress_json(import_job_for(request, pk)))
 
 
 @require_POST
@@ -114,14 +106,22 @@ def import_confirm(request, pk):
     return redirect("customers:import_job", pk=job.pk)
 
 
-@require_POST
-def import_retry(request, pk):
-    job = import_job_for(request, pk)
+def act_on_job(request, job, action, page):
     try:
-        services.retry_job(job=job, actor=request.user)
+        action(job=job, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    return redirect("customers:import_job", pk=job.pk)
+    return redirect(page, pk=job.pk)
+
+
+@require_POST
+def import_retry(request, pk):
+    return act_on_job(request, import_job_for(request, pk), jobs.retry_job, "customers:import_job")
+
+
+@require_POST
+def import_cancel(request, pk):
+    return act_on_job(request, import_job_for(request, pk), jobs.cancel_job, "customers:import_job")
 
 
 def import_rejected_rows(request, pk):
@@ -173,25 +173,22 @@ def export_job_for(request, pk):
 
 
 def export_job(request, pk):
-    services.fail_stale_jobs()
     job = export_job_for(request, pk)
-    context = {"job": job, "status_url": reverse("customers:export_job_status", args=[job.pk])}
-    return render(request, "customers/export_job.html", context)
+    return render(request, "customers/export_job.html", {"job": job, **job_urls(job, "export")})
 
 
 def export_job_status(request, pk):
-    services.fail_stale_jobs()
-    return JsonResponse(job_status(export_job_for(request, pk)))
+    return JsonResponse(jobs.progress_json(export_job_for(request, pk)))
 
 
 @require_POST
 def export_retry(request, pk):
-    job = export_job_for(request, pk)
-    try:
-        services.retry_job(job=job, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("customers:export_job", pk=job.pk)
+    return act_on_job(request, export_job_for(request, pk), jobs.retry_job, "customers:export_job")
+
+
+@require_POST
+def export_cancel(request, pk):
+    return act_on_job(request, export_job_for(request, pk), jobs.cancel_job, "customers:export_job")
 
 
 def export_download(request, pk):

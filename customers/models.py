@@ -641,7 +641,7 @@ class MergeRecord(TenantModel):
         return self.created_at + timedelta(days=self.UNDO_DAYS)
 
 
-# Import and export jobs -------------------------------------------------------------------
+# Jobs: long work in the background (imports, exports, and whatever other apps register) ----
 
 
 class JobQuerySet(TenantQuerySet):
@@ -654,39 +654,50 @@ class JobQuerySet(TenantQuerySet):
         )
 
 
+def lost_before():
+    """A running job whose worker has not reported since this time has lost its worker."""
+    return now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+
+
 class Job(TenantModel):
-    """A file worked on in the background, with progress the page can show."""
+    """Long work run in the background with progress a page can show: the one table of every
+    kind of job, whose own model adds what its work needs (multi-table inheritance). How an
+    app runs its work as a job is told in `customers.jobs`."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
-    class Kind(models.TextChoices):
-        CUSTOMERS = "customers", "Customers"
-        ORDERS = "orders", "Orders"
-
-    kind = models.CharField(max_length=10, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)
-    failure = models.TextField(blank=True, help_text="Why the job failed, in words for the user")
+    failure = models.TextField(blank=True, help_text="Why the job failed or stopped, in words for the user")
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Written by the worker after every chunk; a job whose heartbeat stops is failed by the sweeper.
     heartbeat_at = models.DateTimeField(default=now)
+    # The worker stops at its next chunk once this is set.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 
     class Meta:
-        abstract = True
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["business", "-created_at"], name="job_recent_idx"),
+            models.Index(fields=["status", "heartbeat_at"], name="job_stale_idx"),
+        ]
+
+    def __str__(self):
+        return f"Job #{self.pk}"
 
     @property
     def percent(self):
@@ -695,12 +706,43 @@ class Job(TenantModel):
         return min(100, round(100 * self.rows_done / self.total_rows))
 
     @property
+    def is_lost(self):
+        """Running, but its worker stopped reporting (killed or restarted); the sweeper fails it later."""
+        return self.status == self.Status.RUNNING and self.heartbeat_at < lost_before()
+
+    @property
     def is_finished(self):
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        """Nothing more will happen without a user: done, failed, cancelled, or lost its worker."""
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED) or self.is_lost
+
+    @property
+    def can_cancel(self):
+        return not self.is_finished and self.cancel_requested_at is None
+
+    @property
+    def can_retry(self):
+        return self.status in (self.Status.FAILED, self.Status.CANCELLED) or self.is_lost
+
+    @property
+    def state_label(self):
+        if self.is_lost:
+            return "Lost its worker"
+        if self.cancel_requested_at and not self.is_finished:
+            return "Cancelling"
+        return self.get_status_display()
+
+
+class TableKind(models.TextChoices):
+    """What the file of an import or export holds."""
+
+    CUSTOMERS = "customers", "Customers"
+    ORDERS = "orders", "Orders"
 
 
 class ImportJob(Job):
     """An uploaded file: first checked (a dry run), then imported once the user confirms."""
+
+    Kind = TableKind
 
     class Step(models.TextChoices):
         CHECK = "check", "Check"
@@ -710,6 +752,7 @@ class ImportJob(Job):
     original_name = models.CharField(max_length=255)
     encoding = models.CharField(max_length=20, blank=True, help_text="Text encoding of a CSV file")
     valid_only = models.BooleanField(default=False, help_text="Import the valid rows and skip the others")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
     step = models.CharField(max_length=10, choices=Step.choices, default=Step.CHECK)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
@@ -719,18 +762,15 @@ class ImportJob(Job):
     ignored_columns = models.JSONField(default=list, blank=True)
     error_report = models.FileField(upload_to="imports/%Y/%m/", blank=True)
 
-    class Meta(Job.Meta):
-        indexes = [models.Index(fields=["business", "-created_at"], name="importjob_recent_idx")]
-
     def __str__(self):
         return f"Import of {self.original_name}"
 
     @property
     def state_label(self):
-        if self.status == self.Status.FAILED:
-            return "Failed"
         if self.status == self.Status.DONE:
             return "Checked" if self.step == self.Step.CHECK else "Imported"
+        if self.is_finished or self.cancel_requested_at:
+            return super().state_label
         return "Checking" if self.step == self.Step.CHECK else "Importing"
 
     @property
@@ -740,16 +780,16 @@ class ImportJob(Job):
 
 
 class ExportJob(Job):
+    Kind = TableKind
+
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "Excel (XLSX)"
 
+    kind = models.CharField(max_length=10, choices=Kind.choices)
     format = models.CharField(max_length=4, choices=Format.choices)
     filters = models.JSONField(default=dict, blank=True, help_text="The customer list's filters")
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
-
-    class Meta(Job.Meta):
-        indexes = [models.Index(fields=["business", "-created_at"], name="exportjob_recent_idx")]
 
     def __str__(self):
         return f"Export of {self.get_kind_display().lower()} ({self.format})"

@@ -21,14 +21,15 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from customers import duplicates, exports, imports, resources
+from customers import duplicates, exports, imports, jobs, resources
+from customers.jobs import JobCancelled, claim_job, finish_cancelled, finish_job, report_progress
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE
 from customers.models import (
     ADDRESS_LIMIT_EXCEEDED,
@@ -924,10 +925,6 @@ def run_duplicate_scan(*, scan):
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
 PREVIEW_ERRORS = 1000
-STALE_JOB_MESSAGE = (
-    "The worker running this job stopped (it was restarted or killed). Retry it: rows already "
-    "imported are recognized and not imported twice."
-)
 UNEXPECTED_JOB_ERROR = "An unexpected error stopped the job. Retry it; if it fails again, contact support."
 
 
@@ -1007,6 +1004,16 @@ def run_or_queue_import(job):
         transaction.on_commit(lambda: async_task("customers.tasks.run_import_job", job.pk, group="imports"))
 
 
+def restart_import(job):
+    """An import's retry: its upload must still be there; it runs once the retry commits."""
+    check_upload_kept(job)
+    transaction.on_commit(lambda: run_or_queue_import(job))
+
+
+def queue_export(job):
+    transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
+
+
 def confirm_import(*, job, actor):
     """Import a checked file (the user confirmed the dry run)."""
     check_upload_kept(job)
@@ -1022,41 +1029,12 @@ def confirm_import(*, job, actor):
     return job
 
 
-def retry_job(*, job, actor):
-    """Run a failed import or export job again, from where its data stands now."""
-    model = type(job)
-    if isinstance(job, ImportJob):
-        check_upload_kept(job)
-    retried = model.objects.filter(pk=job.pk, status=model.Status.FAILED).update(
-        status=model.Status.QUEUED, failure="", heartbeat_at=timezone.now(), finished_at=None, rows_done=0
-    )
-    if not retried:
-        raise ValidationError("Only a failed job can be retried.")
-    job.refresh_from_db()
-    if isinstance(job, ImportJob):
-        run_or_queue_import(job)
-    else:
-        transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
-    return job
-
-
 def check_upload_kept(job):
     if not job.file:
         raise ValidationError(
             f"The uploaded file was deleted: uploads are kept {settings.IMPORT_FILE_DAYS} days. "
             "Upload it again."
         )
-
-
-def claim_job(model, job_id):
-    """Mark a queued job running; False when it is not queued (already run, running
-    elsewhere, or failed by the sweeper), so a task delivered twice runs once."""
-    now = timezone.now()
-    return bool(
-        model.objects.filter(pk=job_id, status=model.Status.QUEUED).update(
-            status=model.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
-        )
-    )
 
 
 @contextmanager
@@ -1074,6 +1052,10 @@ class ImportJobCollector:
         self.passes = 2 if job.step == ImportJob.Step.IMPORT and not job.valid_only else 1
         self.pass_number = -1
         self.report = None
+        # Rows written inside a transaction opened by the import itself (all or nothing) go
+        # with it when a cancel stops it; rows of chunks that committed stay.
+        self.atomic_depth = len(connection.atomic_blocks)
+        self.writes_roll_back = False
 
     def start(self, step, headers):
         self.pass_number += 1
@@ -1104,9 +1086,8 @@ class ImportJobCollector:
     def progress(self, step, rows):
         total = self.job.total_rows or rows
         done = (self.pass_number * total + rows) // self.passes
-        ImportJob.objects.filter(pk=self.job.pk).update(
-            rows_done=min(done, total), heartbeat_at=timezone.now()
-        )
+        self.writes_roll_back = len(connection.atomic_blocks) > self.atomic_depth
+        report_progress(self.job, min(done, total))
 
     def save(self, job):
         job.preview, job.ignored_columns = self.preview, self.ignored
@@ -1121,7 +1102,7 @@ class ImportJobCollector:
 
 def run_import_job(job_id):
     """Check or import the job's file, as its step says. Safe to call twice."""
-    if not claim_job(ImportJob, job_id):
+    if not claim_job(job_id):
         return None
     job = ImportJob.objects.select_related("business", "actor").get(pk=job_id)
     with timezone.override(job.business.timezone):
@@ -1136,6 +1117,8 @@ def run_import_job(job_id):
             )
         except imports.ImportFileError as error:
             return finish_job(job, failure=str(error))
+        except JobCancelled:
+            return finish_cancelled(job, import_cancelled_outcome(job, collector))
         except Exception:
             logger.exception("Import job %s failed", job_id)
             return finish_job(job, failure=UNEXPECTED_JOB_ERROR)
@@ -1152,12 +1135,11 @@ def run_import_job(job_id):
     return finish_job(job, failure=failure)
 
 
-def finish_job(job, failure=""):
-    job.status = job.Status.FAILED if failure else job.Status.DONE
-    job.failure = failure
-    job.finished_at = timezone.now()
-    job.save()
-    return job
+def import_cancelled_outcome(job, collector):
+    checking = job.step == ImportJob.Step.CHECK or collector.pass_number < collector.passes - 1
+    if checking or collector.writes_roll_back:
+        return "Nothing was imported."
+    return "The rows before it stopped were imported; retry to import the rest."
 
 
 def request_export(*, business, actor, kind, file_format, params):
@@ -1165,13 +1147,13 @@ def request_export(*, business, actor, kind, file_format, params):
     job = ExportJob.objects.create(
         business=business, actor=actor, kind=kind, format=file_format, filters=dict(params.lists())
     )
-    transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
+    queue_export(job)
     return job
 
 
 def run_export_job(job_id):
     """Write the export file, reporting progress every chunk. Safe to call twice."""
-    if not claim_job(ExportJob, job_id):
+    if not claim_job(job_id):
         return None
     job = ExportJob.objects.select_related("business").get(pk=job_id)
     params = QueryDict(mutable=True)
@@ -1188,6 +1170,8 @@ def run_export_job(job_id):
                 write(reporting_progress(rows, job), output)
                 output.seek(0)
                 job.file.save(f"{uuid.uuid4().hex}.{job.format}", File(output), save=False)
+        except JobCancelled:
+            return finish_cancelled(job, "No file was written.")
         except Exception:
             logger.exception("Export job %s failed", job_id)
             return finish_job(job, failure=UNEXPECTED_JOB_ERROR)
@@ -1198,7 +1182,7 @@ def run_export_job(job_id):
 def reporting_progress(rows, job):
     for number, row in enumerate(rows):
         if number and number % exports.EXPORT_CHUNK == 0:
-            ExportJob.objects.filter(pk=job.pk).update(rows_done=number, heartbeat_at=timezone.now())
+            report_progress(job, number)
         yield row
 
 
@@ -1206,14 +1190,9 @@ def fail_stale_jobs():
     """Fail the jobs whose worker died (no heartbeat), and delete the files that hold
     personal data once their retention is over: exports after EXPORT_FILE_DAYS, uploads
     (with their rejected rows and the rows previewed) IMPORT_FILE_DAYS after they were
-    checked or imported. Runs on a schedule and whenever a job page is looked at."""
+    checked or imported. Runs on its schedule only."""
+    jobs.fail_stale_jobs()
     now = timezone.now()
-    running_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    queued_before = running_before - timedelta(seconds=settings.Q_CLUSTER["retry"])
-    for model in (ImportJob, ExportJob):
-        model.objects.stale(running_before=running_before, queued_before=queued_before).update(
-            status=model.Status.FAILED, failure=STALE_JOB_MESSAGE, finished_at=now
-        )
     expired = ExportJob.objects.filter(finished_at__lt=now - timedelta(days=settings.EXPORT_FILE_DAYS))
     for job in expired.exclude(file=""):
         job.file.delete(save=False)

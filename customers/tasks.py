@@ -57,6 +57,7 @@ def run_export_job(job_id):
 
 
 def fail_stale_jobs():
+    """The sweeper's schedule, and the only caller of the sweep."""
     services.fail_stale_jobs()
 
 

@@ -26,10 +26,12 @@ urlpatterns = [
     path("import/<int:pk>/status/", import_export_views.import_job_status, name="import_job_status"),
     path("import/<int:pk>/confirm/", import_export_views.import_confirm, name="import_confirm"),
     path("import/<int:pk>/retry/", import_export_views.import_retry, name="import_retry"),
+    path("import/<int:pk>/cancel/", import_export_views.import_cancel, name="import_cancel"),
     path("import/<int:pk>/rejected.csv", import_export_views.import_rejected_rows, name="import_rejected"),
     path("export/", import_export_views.export, name="export"),
     path("export/<int:pk>/", import_export_views.export_job, name="export_job"),
     path("export/<int:pk>/status/", import_export_views.export_job_status, name="export_job_status"),
     path("export/<int:pk>/retry/", import_export_views.export_retry, name="export_retry"),
+    path("export/<int:pk>/cancel/", import_export_views.export_cancel, name="export_cancel"),
     path("export/<int:pk>/download/", import_export_views.export_download, name="export_download"),
 ]

@@ -1,0 +1,215 @@
+"""The one way any app runs long work (imports, exports, recalculations, anonymization): a
+`Job` row with its status, progress, heartbeat, attempts, failure in words, retry and
+cancel, failed by a sweeper on a schedule when its worker dies, shown by one progress
+component, and followed by partners at `GET /api/v1/jobs/{id}`.
+
+How an app runs its work as a job:
+
+1. Its model extends `customers.models.Job` (multi-table inheritance: the `Job` row keeps
+   the state, the app's own table what the work needs), e.g.
+   `class SegmentRecalculation(Job): segment = models.ForeignKey(Segment, ...)`.
+2. It registers the kind in its `AppConfig.ready()`:
+   `jobs.register("segment_recalculation", model=SegmentRecalculation, start=queue)`, where
+   `start(job)` queues the work (`transaction.on_commit(lambda: async_task(path, job.pk))`);
+   Retry calls it again.
+3. Its task takes the job's id: `if not jobs.claim_job(job_id): return` (a task delivered
+   twice runs once), then works chunk by chunk, calling `jobs.report_progress(job, rows)`
+   after each chunk, outside any long transaction. That call raises `jobs.JobCancelled` once
+   the user cancelled: catch it and end with `jobs.finish_cancelled(job)`. End with
+   `jobs.finish_job(job)`, or `jobs.finish_job(job, failure="what went wrong, in words")`.
+4. Its page includes `components/job_progress.html` with the job and the URLs of its JSON
+   status (a view answering `JsonResponse(jobs.progress_json(job))`), retry and cancel (views
+   calling `jobs.retry_job` and `jobs.cancel_job`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.sql import UpdateQuery
+from django.db.models.sql.constants import ROW_COUNT
+from django.utils import timezone
+
+from customers.models import Job, lost_before
+
+STALE_JOB_MESSAGE = (
+    "The worker running this job stopped (it was restarted or killed). Retry it: what it had "
+    "already done is recognized and not done twice."
+)
+LOST_JOB_MESSAGE = (
+    "This job lost its worker: it has not reported for {minutes} minutes (the worker was "
+    "restarted or killed). Retry it."
+)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    model: type[Job]
+    start: Callable[[Job], None]
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(name, *, model, start):
+    """Make `model`'s jobs known to retry, the sweeper and the jobs API (from `AppConfig.ready()`)."""
+    KINDS[name] = JobKind(name, model, start)
+
+
+def kind_of(job):
+    """The registered kind of a job, whether `job` is a bare `Job` or its kind's own model."""
+    for kind in KINDS.values():
+        if isinstance(job, kind.model):
+            return kind
+    for kind in KINDS.values():
+        if hasattr(job, kind.model._meta.model_name):
+            return kind
+    raise LookupError(f"No job kind registered for job {job.pk}")
+
+
+def with_kinds(queryset):
+    """`Job` rows with their kind's own row joined, so `kind_of` needs no query."""
+    return queryset.select_related(*(kind.model._meta.model_name for kind in KINDS.values()))
+
+
+class JobCancelled(Exception):
+    """The user cancelled the job; the worker stops at the chunk it has reached."""
+
+
+def claim_job(job_id):
+    """Mark a queued job running; False when it is not queued (already run, running
+    elsewhere, cancelled, or failed by the sweeper), so a task delivered twice runs once."""
+    now = timezone.now()
+    return bool(
+        Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            status=Job.Status.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+def report_progress(job, rows_done, *, connection=None):
+    """Record the rows done and the heartbeat in a statement of its own; raise JobCancelled
+    when the user asked to cancel. Call it between chunks, outside any long transaction: a
+    write inside one shows only when it commits and locks the job's row until then (on
+    SQLite, the whole database). Work that must hold one transaction (an all-or-nothing
+    import on PostgreSQL) passes a `connection` of its own, in autocommit."""
+    job.rows_done = rows_done
+    pending = Job.objects.filter(pk=job.pk, cancel_requested_at=None)
+    values = {"rows_done": rows_done, "heartbeat_at": timezone.now()}
+    if connection is None:
+        updated = pending.update(**values)
+    else:
+        query = pending.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        updated = query.get_compiler(connection=connection).execute_sql(ROW_COUNT)
+    if not updated:
+        raise JobCancelled
+
+
+def finish_job(job, failure=""):
+    job.status = job.Status.FAILED if failure else job.Status.DONE
+    job.failure = failure
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def finish_cancelled(job, outcome=""):
+    """End a job the user cancelled, saying how far it went and what `outcome` it leaves."""
+    total = f" of {job.total_rows:,}" if job.total_rows is not None else ""
+    job.cancel_requested_at = Job.objects.values_list("cancel_requested_at", flat=True).get(pk=job.pk)
+    job.status = job.Status.CANCELLED
+    job.failure = " ".join(filter(None, [f"Cancelled after {job.rows_done:,}{total} rows.", outcome]))
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+@transaction.atomic
+def cancel_job(*, job, actor):
+    """Cancel a queued job at once, or ask a running one to stop at its next chunk."""
+    now = timezone.now()
+    queued = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, cancel_requested_at=None)
+    if queued.update(
+        status=Job.Status.CANCELLED, cancel_requested_at=now, finished_at=now,
+        failure="Cancelled before it started: nothing was done.",
+    ):
+        return job
+    running = Job.objects.filter(
+        pk=job.pk, status=Job.Status.RUNNING, cancel_requested_at=None, heartbeat_at__gte=lost_before()
+    )
+    if not running.update(cancel_requested_at=now):
+        raise ValidationError("Only a queued or running job can be cancelled.")
+    return job
+
+
+@transaction.atomic
+def retry_job(*, job, actor):
+    """Run a failed or cancelled job, or one that lost its worker, again from where its data
+    stands now.
+    Its kind's `start` may refuse (a ValidationError), which leaves the job as it was."""
+    retryable = Q(status__in=[Job.Status.FAILED, Job.Status.CANCELLED]) | Q(
+        status=Job.Status.RUNNING, heartbeat_at__lt=lost_before()
+    )
+    retried = Job.objects.filter(retryable, pk=job.pk).update(
+        status=Job.Status.QUEUED, failure="", heartbeat_at=timezone.now(), finished_at=None, rows_done=0,
+        cancel_requested_at=None,
+    )
+    if not retried:
+        raise ValidationError("Only a failed or cancelled job, or one that lost its worker, can be retried.")
+    kind = kind_of(job)
+    job = kind.model.objects.get(pk=job.pk)
+    kind.start(job)
+    return job
+
+
+def fail_stale_jobs():
+    """Fail the jobs of every business whose worker died (no heartbeat) or that no worker
+    picked up. Runs on its schedule only (customers.tasks.ensure_job_sweeper): a page reads a
+    job that lost its worker as such without sweeping."""
+    now = timezone.now()
+    running_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    queued_before = running_before - timedelta(seconds=settings.Q_CLUSTER["retry"])
+    return Job.objects.stale(running_before=running_before, queued_before=queued_before).update(
+        status=Job.Status.FAILED, failure=STALE_JOB_MESSAGE, finished_at=now
+    )
+
+
+def failure_text(job):
+    if job.is_lost:
+        return LOST_JOB_MESSAGE.format(minutes=settings.JOB_STALE_SECONDS // 60)
+    return job.failure
+
+
+def progress_json(job):
+    """What a job page's progress component polls."""
+    return {
+        "status": job.status,
+        "label": job.state_label,
+        "percent": job.percent,
+        "rows_done": job.rows_done,
+        "total_rows": job.total_rows,
+        "finished": job.is_finished,
+    }
+
+
+def api_json(job):
+    """`GET /api/v1/jobs/{id}`. The statuses are the documented four: a cancelled job, or one
+    that lost its worker, reads "failed" with the reason in `failure`."""
+    status = job.status
+    if status == Job.Status.CANCELLED or job.is_lost:
+        status = Job.Status.FAILED
+    return {
+        "id": job.pk,
+        "kind": kind_of(job).name,
+        "status": status,
+        "rows_done": job.rows_done,
+        "total_rows": job.total_rows,
+        "failure": failure_text(job),
+    }
+
