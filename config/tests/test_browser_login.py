@@ -37,7 +37,7 @@ def test_wrong_passwords_lock_the_login_until_the_lock_expires(page, business, o
     for _ in range(settings.AXES_FAILURE_LIMIT):
         log_in(page, owner.username, "not-the-password")
     log_in(page, owner.username)
-    expect(page.locator("body")).to_contain_text("Too many failed login attempts")
+    expect(page.locator("body")).to_contain_text("Too many failed attempts. Try again in 15 minutes.")
 
     cool_off = dt.timedelta(hours=settings.AXES_COOLOFF_TIME)
     AccessAttempt.objects.update(attempt_time=timezone.now() - cool_off - dt.timedelta(seconds=1))
