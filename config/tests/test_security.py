@@ -126,3 +126,14 @@ def test_the_lock_expires_after_the_cool_off(owner, client):
         LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1"
     )
     assert response.status_code == 302
+
+
+def test_logging_out_lands_on_the_login_page_saying_so(owner, client):
+    log_in(client, owner.username)
+
+    response = client.post("/accounts/logout/", follow=True)
+
+    assert response.redirect_chain[-1][0] == LOGIN
+    assert "You have been logged out." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert "You have been logged out." not in client.get(LOGIN).content.decode()
