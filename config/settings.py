@@ -201,5 +201,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
+    "loggers": {
+        # Django's own logging gives `django` a console handler too; its records also reach
+        # the root's, which printed each of them (such as runserver's "Watching for file
+        # changes") twice. Without a handler or level of its own, `django` follows the root.
+        "django": {"handlers": [], "level": "NOTSET"},
+        "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")},
+    },
 }
