@@ -29,6 +29,8 @@ def test_owner_logs_in_sees_dashboard_switches_business_and_logs_out(page, busin
     expect(page.locator("main")).to_contain_text(other_business.name)
 
     page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.locator("main")).to_contain_text("You have been logged out.")
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
 
