@@ -153,15 +153,19 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Login throttling: locks by username and by client address, whichever trips first.
-# The address is REMOTE_ADDR unless AXES_PROXY_COUNT trusted proxies sit in front,
-# so a client cannot dodge the lock by rotating X-Forwarded-For.
+# Login throttling (customers/login_throttle.py): a username is locked at one client address
+# after AXES_FAILURE_LIMIT failures there, and the address for every username only after
+# AXES_ADDRESS_FAILURE_LIMIT failures, so one person's typos never lock out the colleagues
+# who share an office's address. The address is REMOTE_ADDR unless AXES_PROXY_COUNT trusted
+# proxies sit in front, so a client cannot dodge the lock by rotating X-Forwarded-For.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=100)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "customers.login_throttle.LoginThrottle"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "customers.login_throttle.lockout_response"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.int("AXES_PROXY_COUNT", default=0) else ["REMOTE_ADDR"]
@@ -208,5 +212,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
+    "loggers": {
+        # Django's own logging gives `django` a console handler too; its records also reach
+        # the root's, which printed each of them (such as runserver's "Watching for file
+        # changes") twice. Without a handler or level of its own, `django` follows the root.
+        "django": {"handlers": [], "level": "NOTSET"},
+        "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")},
+    },
 }

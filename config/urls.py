@@ -9,6 +9,8 @@ admin.site.index_title = "Administration"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("switch-business/", views.switch_business, name="switch_business"),
     path("customers/", include("customers.urls")),

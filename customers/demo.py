@@ -71,10 +71,30 @@ def take_phones(business, start, count):
         wanted = count - len(phones)
         candidates = [phone_for_index(index) for index in range(start, start + wanted)]
         start += wanted
-        existing = Customer.objects.filter(business=business, phone__in=candidates)
-        taken = set(existing.values_list("phone", flat=True))
+        taken = taken_phones(business, candidates)
         phones += [phone for phone in candidates if phone not in taken]
     return phones, start
+
+
+# Each phone of the list looked up in the (business, phone) index. A `phone IN (...)` list
+# of a chunk's phones may instead be planned on the phone's trigram index, which answers `=`
+# too but takes seconds for thousands of phones.
+TAKEN_PHONES_SQL = f"""
+    SELECT wanted.phone FROM unnest(%s::varchar[]) AS wanted (phone)
+    WHERE EXISTS (
+        SELECT FROM {Customer._meta.db_table} c WHERE c.business_id = %s AND c.phone = wanted.phone
+    )
+"""
+
+
+def taken_phones(business, phones):
+    """The phones among `phones` that customers of the business have."""
+    if connection.vendor != "postgresql":
+        existing = Customer.objects.filter(business=business, phone__in=phones)
+        return set(existing.values_list("phone", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(TAKEN_PHONES_SQL, [phones, business.pk])
+        return {phone for (phone,) in cursor.fetchall()}
 
 
 # Reference data ----------------------------------------------------------------------

@@ -13,14 +13,19 @@ from customers.tenancy import scoped
 from customers.views import require_perm, run_service
 
 MAX_MERGED_AT_ONCE = 10
+# While a scan is queued or running, the duplicates page reloads itself this often.
+SCAN_REFRESH_SECONDS = 3
 
 
 def duplicates(request):
-    candidates = queries.duplicate_candidates(scoped(request, DuplicateCandidate))
+    candidates = scoped(request, DuplicateCandidate)
     require_perm(request, "customers.merge_customers")
+    listed = queries.duplicate_candidates(candidates)
     context = {
-        "page_obj": queries.page_of(candidates, request.GET.get("page"), queries.DUPLICATES_PER_PAGE),
+        "page_obj": queries.page_of(listed, request.GET.get("page"), queries.DUPLICATES_PER_PAGE),
+        "pairs": candidates.count(),
         "scan": queries.last_duplicate_scan(request.business),
+        "refresh_seconds": SCAN_REFRESH_SECONDS,
     }
     return render(request, "customers/duplicates.html", context)
 
@@ -30,7 +35,7 @@ def scan_duplicates(request):
     require_perm(request, "customers.merge_customers")
     scoped(request, Customer)
     services.request_duplicate_scan(business=request.business, actor=request.user)
-    messages.success(request, "The duplicate scan is queued; refresh this page in a moment.")
+    messages.success(request, "The duplicate scan is queued; this page follows it until it finishes.")
     return redirect("customers:duplicates")
 
 

@@ -2,7 +2,7 @@
 
 import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import phonenumbers
@@ -232,7 +232,13 @@ def rows_to_move(label, merged_ids, involved_ids):
     rows = model._base_manager.filter(**{f"{column}__in": merged_ids})
     if model is Customer:
         rows = rows.exclude(pk__in=involved_ids)
-    return model._meta.verbose_name_plural, rows.count()
+    count = rows.count()
+    return rows_label(model, count), count
+
+
+def rows_label(model, count):
+    """"1 order", "2 orders"."""
+    return model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
 
 
 def default_field_choices(survivor, merged):
@@ -338,7 +344,8 @@ def merge_preview(survivor, merged):
     ]
     survivor_tags = set(survivor.tags.values_list("pk", flat=True))
     new_tags = Tag.objects.filter(customers__in=merged_ids).exclude(pk__in=survivor_tags).distinct()
-    moves.append(("tags added", new_tags.count()))
+    tags_added = new_tags.count()
+    moves.append(("tag added" if tags_added == 1 else "tags added", tags_added))
     return {
         "fields": fields,
         "moves": [(label, count) for label, count in moves if count],
@@ -348,7 +355,9 @@ def merge_preview(survivor, merged):
 
 def field_display(customer, name):
     display = getattr(customer, f"get_{name}_display", None)
-    return display() if display else getattr(customer, name)
+    value = display() if display else getattr(customer, name)
+    # Dates as everywhere else in the app (YYYY-MM-DD), not in the locale's words.
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def merge_warnings(survivor, merged):
@@ -358,8 +367,12 @@ def merge_warnings(survivor, merged):
     merged_dropoffs = Dropoff.objects.filter(customer_id__in=merged_ids)
     merged_addresses = list(merged_dropoffs.values_list("kind", "address_key"))
     collapsing = len(merged_addresses) - len(set(merged_addresses) - survivor_addresses)
-    if collapsing:
-        warnings.append(f"{collapsing} identical address(es) collapse into one; their orders follow.")
+    if collapsing == 1:
+        warnings.append("1 address is identical to another and collapses into it; its orders follow.")
+    elif collapsing:
+        warnings.append(
+            f"{collapsing} addresses are identical to others and collapse into them; their orders follow."
+        )
     total_addresses = len(survivor_addresses | set(merged_addresses))
     if total_addresses > Dropoff.MAX_PER_CUSTOMER:
         warnings.append(
@@ -368,7 +381,8 @@ def merge_warnings(survivor, merged):
         )
     blacklisted = [f"#{customer.pk}" for customer in merged if customer.is_blacklisted]
     if blacklisted and not survivor.is_blacklisted:
-        warnings.append(f"{', '.join(blacklisted)} is blacklisted: the survivor will be blacklisted too.")
+        verb = "is" if len(blacklisted) == 1 else "are"
+        warnings.append(f"{', '.join(blacklisted)} {verb} blacklisted: the survivor will be blacklisted too.")
     phones = ", ".join(customer.phone for customer in merged)
     warnings.append(f"The survivor keeps the phone {survivor.phone}; {phones} will find it too.")
     return warnings
@@ -380,7 +394,7 @@ def merge_record_details(record):
     for label, by_owner in record.moved.items():
         moved = sum(len(ids) for ids in by_owner.values())
         if moved:
-            counts.append((apps.get_model(label.rsplit(".", 1)[0])._meta.verbose_name_plural, moved))
+            counts.append((rows_label(apps.get_model(label.rsplit(".", 1)[0]), moved), moved))
     fields = {
         Customer._meta.get_field(name).verbose_name: source for name, source in record.field_choices.items()
     }

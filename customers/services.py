@@ -502,6 +502,7 @@ def delete_customer(*, customer, actor):
     if customer.deleted_at is None:
         customer.deleted_at = timezone.now()
         customer.save(update_fields=["deleted_at", "updated_at"])
+        forget_duplicate_candidates([customer.pk])
         log_activity(customer, Activity.Kind.DELETED, actor)
     return customer
 
@@ -660,9 +661,7 @@ def merge_customers(*, survivor, merged, field_choices=None, reason, actor):
         if handling == MOVE:
             moved[label] = move_rows(label, merged_ids, survivor.pk, involved=customers)
     merge_tags(survivor, merged_ids, snapshot)
-    DuplicateCandidate.objects.filter(
-        Q(customer_a_id__in=merged_ids) | Q(customer_b_id__in=merged_ids)
-    ).delete()
+    forget_duplicate_candidates(merged_ids)
 
     now = timezone.now()
     Customer.objects.filter(pk__in=merged_ids).update(deleted_at=now, merged_into=survivor, updated_at=now)
@@ -857,6 +856,15 @@ def restore_survivor(survivor, snapshot):
             setattr(survivor, field, Customer._meta.get_field(field).to_python(before))
             restored.append(field)
     survivor.save(update_fields=[*restored, "updated_at"])
+
+
+def forget_duplicate_candidates(customer_ids):
+    """The candidate pairs hold live customers only (what the duplicates page lists and
+    counts): a merged or deleted customer's pairs go; the next scan finds them again if
+    the customer comes back."""
+    DuplicateCandidate.objects.filter(
+        Q(customer_a_id__in=customer_ids) | Q(customer_b_id__in=customer_ids)
+    ).delete()
 
 
 @transaction.atomic

@@ -29,6 +29,8 @@ def test_owner_logs_in_sees_dashboard_switches_business_and_logs_out(page, busin
     expect(page.locator("main")).to_contain_text(other_business.name)
 
     page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.locator("main")).to_contain_text("You have been logged out.")
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
 
@@ -37,7 +39,7 @@ def test_wrong_passwords_lock_the_login_until_the_lock_expires(page, business, o
     for _ in range(settings.AXES_FAILURE_LIMIT):
         log_in(page, owner.username, "not-the-password")
     log_in(page, owner.username)
-    expect(page.locator("body")).to_contain_text("Too many failed login attempts")
+    expect(page.locator("body")).to_contain_text("Too many failed attempts. Try again in 15 minutes.")
 
     cool_off = dt.timedelta(hours=settings.AXES_COOLOFF_TIME)
     AccessAttempt.objects.update(attempt_time=timezone.now() - cool_off - dt.timedelta(seconds=1))

@@ -58,7 +58,7 @@ def test_repeated_wrong_passwords_lock_the_login(owner, client):
         LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1"
     )
     assert response.status_code == 429
-    assert b"Too many failed login attempts" in response.content
+    assert "Too many failed attempts. Try again in 15 minutes." in response.content.decode()
 
 
 def test_rotating_forwarded_for_does_not_bypass_the_lock(owner, client):
@@ -73,13 +73,48 @@ def test_rotating_forwarded_for_does_not_bypass_the_lock(owner, client):
     assert response.status_code == 429
 
 
-def test_one_address_guessing_many_usernames_is_locked_too(owner, client):
-    for attempt in range(settings.AXES_FAILURE_LIMIT):
+def log_in(client, username, address="10.0.0.1"):
+    return client.post(LOGIN, {"username": username, "password": "pw-for-tests-1"}, REMOTE_ADDR=address)
+
+
+def test_failures_for_an_unknown_username_do_not_lock_out_colleagues_at_the_same_address(owner, client):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        wrong_password(client, "ghost")
+
+    assert log_in(client, owner.username).status_code == 302
+    assert log_in(client, "ghost").status_code == 429
+
+
+def test_a_username_locked_at_one_address_still_logs_in_from_another(owner, client):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        wrong_password(client, owner.username)
+
+    assert log_in(client, owner.username).status_code == 429
+    assert log_in(client, owner.username, address="10.0.0.2").status_code == 302
+
+
+def test_one_address_failing_for_many_usernames_is_locked_for_every_username(owner, client, settings):
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 3 * settings.AXES_FAILURE_LIMIT
+    for attempt in range(settings.AXES_ADDRESS_FAILURE_LIMIT - 1):
         wrong_password(client, f"guess-{attempt}")
-    response = client.post(
-        LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1"
-    )
+    assert log_in(client, owner.username).status_code == 302
+    client.logout()
+
+    assert wrong_password(client, "guess-last").status_code == 429
+    response = log_in(client, owner.username)
     assert response.status_code == 429
+    assert "Too many failed attempts." in response.content.decode()
+    assert log_in(client, owner.username, address="10.0.0.2").status_code == 302
+
+
+def test_the_lockout_page_says_how_many_minutes_to_wait(owner, client, settings):
+    settings.AXES_COOLOFF_TIME = 0.5
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        wrong_password(client, owner.username)
+
+    content = log_in(client, owner.username).content.decode()
+    assert "Too many failed attempts. Try again in 30 minutes." in content
+    assert "PT30M" not in content
 
 
 def test_the_lock_expires_after_the_cool_off(owner, client):
@@ -91,3 +126,14 @@ def test_the_lock_expires_after_the_cool_off(owner, client):
         LOGIN, {"username": owner.username, "password": "pw-for-tests-1"}, REMOTE_ADDR="10.0.0.1"
     )
     assert response.status_code == 302
+
+
+def test_logging_out_lands_on_the_login_page_saying_so(owner, client):
+    log_in(client, owner.username)
+
+    response = client.post("/accounts/logout/", follow=True)
+
+    assert response.redirect_chain[-1][0] == LOGIN
+    assert "You have been logged out." in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert "You have been logged out." not in client.get(LOGIN).content.decode()

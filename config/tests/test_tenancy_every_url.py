@@ -19,6 +19,7 @@ FRAGMENT = MARKER[:-3]
 # Patterns that show nothing of any business: (name or route) -> reason.
 NOT_TENANT_DATA = {
     "healthz": "health check",
+    "favicon": "static file",
     "login": "login page",
     "logout": "logout",
     "password_change": "own password",

@@ -1,8 +1,10 @@
+import datetime as dt
 import json
 import random
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from conftest import requires_postgres
 from customers import demo, services
@@ -44,6 +46,94 @@ def test_the_scan_finds_the_same_email_and_the_page_lists_it(
     assert "Possible duplicate of" in client.get(reverse("customers:detail", args=[ann.pk])).content.decode()
 
 
+def test_after_scan_now_the_page_shows_the_scan_queued_then_running_and_refreshes_until_it_is_done(
+    twins, support, client_for
+):
+    client = client_for(support)
+    refresh = '<meta http-equiv="refresh"'
+
+    client.post(reverse("customers:scan_duplicates"))
+    queued = client.get(reverse("customers:duplicates")).content.decode()
+    assert "Scan queued at" in queued and refresh in queued
+
+    scan = DuplicateScan.objects.get()
+    DuplicateScan.objects.filter(pk=scan.pk).update(started_at=timezone.now())
+    running = client.get(reverse("customers:duplicates")).content.decode()
+    assert "Scan running since" in running and refresh in running
+
+    services.run_duplicate_scan(scan=scan)
+    done = client.get(reverse("customers:duplicates")).content.decode()
+    assert "Last scan finished" in done and "1 pair to review" in done
+    assert refresh not in done
+
+
+def listed_pairs(page):
+    return page.count('href="/customers/merge/?ids=')
+
+
+def test_the_pair_count_is_the_lists_after_a_merge_its_undo_and_a_deletion(
+    twins, business, support, client_for
+):
+    ann, anne = twins
+    bob, _ = services.get_or_create_customer(business=business, phone="+14155550303", email="bob@example.com")
+    rob, _ = services.get_or_create_customer(business=business, phone="+14155550404", email="bob@example.com")
+    services.run_duplicate_scan(scan=services.request_duplicate_scan(business=business, actor=support))
+    client = client_for(support)
+    assert "2 pairs to review" in client.get(reverse("customers:duplicates")).content.decode()
+
+    record = services.merge_customers(survivor=ann, merged=[anne], reason="dupes", actor=support)
+    page = client.get(reverse("customers:duplicates")).content.decode()
+    assert listed_pairs(page) == 1 and "1 pair to review" in page
+
+    services.undo_merge(record=record, actor=support)
+    page = client.get(reverse("customers:duplicates")).content.decode()
+    assert listed_pairs(page) == 1 and "1 pair to review" in page
+
+    services.delete_customer(customer=rob, actor=support)
+    page = client.get(reverse("customers:duplicates")).content.decode()
+    assert listed_pairs(page) == 0 and "0 pairs to review" in page
+
+
+def test_the_duplicates_page_takes_the_same_queries_however_many_pairs_it_lists(
+    twins, business, support, client_for, django_assert_num_queries
+):
+    client = client_for(support)
+    services.detect_duplicates(business=business)
+    client.get(reverse("customers:duplicates"))
+    with django_assert_num_queries(QUERIES_OF_THE_DUPLICATES_PAGE):
+        client.get(reverse("customers:duplicates"))
+
+    for number in range(3):
+        phones = [f"+1415555{number}{twin}11" for twin in (1, 2)]
+        for phone in phones:
+            services.get_or_create_customer(business=business, phone=phone, email=f"twin{number}@example.com")
+    services.detect_duplicates(business=business)
+    with django_assert_num_queries(QUERIES_OF_THE_DUPLICATES_PAGE):
+        page = client.get(reverse("customers:duplicates")).content.decode()
+    assert listed_pairs(page) == 4
+
+
+# Session, user, membership, permissions, the pairs with their customers, their count, the
+# last scan.
+QUERIES_OF_THE_DUPLICATES_PAGE = 7
+
+
+def test_the_merge_page_counts_in_words_and_shows_dates_as_yyyy_mm_dd(twins, support, client_for):
+    ann, anne = twins
+    services.update_contact(customer=anne, date_of_birth=dt.date(1964, 12, 11), actor=support)
+    client = client_for(support)
+
+    preview = client.get(f"{reverse('customers:merge')}?ids={ann.pk},{anne.pk}&survivor={ann.pk}")
+    page = preview.content.decode()
+    assert "1964-12-11" in page and "Dec. 11, 1964" not in page
+    assert "<li>1 order</li>" in page
+    assert '<th class="not-sortable">' in page
+
+    record = services.merge_customers(survivor=ann, merged=[anne], reason="dupes", actor=support)
+    moved = client.get(reverse("customers:merge_record", args=[record.pk])).content.decode()
+    assert "<li>1 order</li>" in moved and "1 orders" not in moved
+
+
 def test_not_a_duplicate_dismisses_the_pair_for_good(twins, support, client_for):
     services.detect_duplicates(business=twins[0].business)
     candidate = DuplicateCandidate.objects.get()
@@ -61,7 +151,8 @@ def test_the_merge_page_previews_and_merges_with_a_field_from_the_other_record(t
     url = f"{reverse('customers:merge')}?ids={ann.pk},{anne.pk}&survivor={ann.pk}"
 
     preview = client.get(url).content.decode()
-    assert "1 orders" in preview and "differs" in preview and "Merge into #" in preview
+    assert "1 order<" in preview and "1 orders" not in preview
+    assert "differs" in preview and "Merge into #" in preview
 
     response = client.post(url, {"survivor": ann.pk, "field_first_name": anne.pk, "reason": "Same person"})
 
