@@ -23,9 +23,11 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
+from django.db.models.sql.constants import ROW_COUNT
 from django.http import QueryDict
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -1070,10 +1072,12 @@ def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=
 
     Every row is checked before the first one is written, so a file with a wrong row imports
     nothing unless `valid_only`. `open_table()` gives a context manager of a fresh Table for
-    each pass. The writes commit chunk by chunk rather than in one transaction, which would
-    lock every customer of the file until its end: a crash part-way leaves the chunks
-    already written, and running the file again completes it without writing anything twice.
-    Returns the counts of the last pass and whether it wrote."""
+    each pass. Without `valid_only` the import is all or nothing in fact: its writes run in
+    one transaction, so a failure at any row (the database refusing a value the check let
+    through, a crash) leaves nothing behind. With `valid_only` the writes commit chunk by
+    chunk, so as not to lock every customer of the file until its end: a crash part-way
+    leaves the chunks already written, and running the file again completes it without
+    writing anything twice. Returns the counts of the last pass and whether it wrote."""
     collector = collector or NullCollector()
 
     def run(step, dry_run):
@@ -1086,11 +1090,13 @@ def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=
 
     if dry_run:
         return run(ImportJob.Step.CHECK, dry_run=True), False
-    if not valid_only:
-        counts = run(ImportJob.Step.CHECK, dry_run=True)
-        if counts.errors:
-            return counts, False
-    return run(ImportJob.Step.IMPORT, dry_run=False), True
+    if valid_only:
+        return run(ImportJob.Step.IMPORT, dry_run=False), True
+    counts = run(ImportJob.Step.CHECK, dry_run=True)
+    if counts.errors:
+        return counts, False
+    with transaction.atomic():
+        return run(ImportJob.Step.IMPORT, dry_run=False), True
 
 
 def check_import_file(file, *, kind, encoding):
@@ -1196,6 +1202,15 @@ class ImportJobCollector:
         self.passes = 2 if job.step == ImportJob.Step.IMPORT and not job.valid_only else 1
         self.pass_number = -1
         self.report = None
+        # An all-or-nothing import holds one transaction to its end. Its progress and heartbeat
+        # go through a connection of their own on PostgreSQL, so the job page and the stale-job
+        # sweeper see them and the job's row is never locked by the import. SQLite has one
+        # writer at a time (a second connection would wait for the import): there they go in
+        # the import's transaction and show when it commits. Inside a caller's transaction
+        # (an import run at once by a request) the job's row may be locked by that
+        # transaction already, so they go in it as well.
+        self.progress_apart = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self.progress_connection = None
 
     def start(self, step, headers):
         self.pass_number += 1
@@ -1226,9 +1241,18 @@ class ImportJobCollector:
     def progress(self, step, rows):
         total = self.job.total_rows or rows
         done = (self.pass_number * total + rows) // self.passes
-        ImportJob.objects.filter(pk=self.job.pk).update(
-            rows_done=min(done, total), heartbeat_at=timezone.now()
-        )
+        job = ImportJob.objects.filter(pk=self.job.pk)
+        values = {"rows_done": min(done, total), "heartbeat_at": timezone.now()}
+        if self.progress_apart and connection.in_atomic_block:
+            if self.progress_connection is None:
+                self.progress_connection = connections.create_connection(DEFAULT_DB_ALIAS)
+            update_through(self.progress_connection, job, values)
+        else:
+            job.update(**values)
+
+    def close(self):
+        if self.progress_connection is not None:
+            self.progress_connection.close()
 
     def save(self, job):
         job.preview, job.ignored_columns = self.preview, self.ignored
@@ -1239,6 +1263,13 @@ class ImportJobCollector:
         else:
             job.error_report = ""
         self.report_text.close()
+
+
+def update_through(database, queryset, values):
+    """`queryset.update(**values)` on another connection to the same database, in autocommit."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    query.get_compiler(connection=database).execute_sql(ROW_COUNT)
 
 
 def run_import_job(job_id):
@@ -1252,10 +1283,13 @@ def run_import_job(job_id):
                 job.total_rows = imports.count_rows(file, encoding=job.encoding)
             ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
             collector = ImportJobCollector(job)
-            counts, written = import_rows(
-                business=job.business, actor=job.actor, kind=job.kind, open_table=lambda: job_table(job),
-                valid_only=job.valid_only, dry_run=job.step == ImportJob.Step.CHECK, collector=collector,
-            )
+            try:
+                counts, written = import_rows(
+                    business=job.business, actor=job.actor, kind=job.kind, open_table=lambda: job_table(job),
+                    valid_only=job.valid_only, dry_run=job.step == ImportJob.Step.CHECK, collector=collector,
+                )
+            finally:
+                collector.close()
         except imports.ImportFileError as error:
             return finish_job(job, failure=str(error))
         except Exception:

@@ -2,15 +2,19 @@
 
 import datetime as dt
 import io
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from django.utils import timezone
 
+from conftest import requires_postgres
 from customers import services
-from customers.models import Customer, ImportJob, Membership
+from customers.models import Activity, Customer, ImportJob, Membership, Order
 
 GOOD = "phone,first_name,tags\n+14155550101,Ann,vip\n+14155550102,Bob,\n"
 ONE_BAD = GOOD + "555,Carl,\n"
@@ -251,3 +255,71 @@ def test_an_upload_is_deleted_with_its_rows_once_its_retention_is_over(owner, cl
     assert "Upload it again." in confirm and not Customer.objects.exists()
     recent.refresh_from_db()
     assert recent.file and Path(recent.file.path).exists() and recent.can_confirm
+
+
+def orders_file(count):
+    lines = ["external_id,phone,amount"] + [f"A-{n},+1415555{n:04d},10.00" for n in range(count)]
+    return "\n".join(lines) + "\n"
+
+
+def fail_at_the_last_chunk(monkeypatch, chunks):
+    """Makes the chunk writer of orders raise on its last call, as the database refusing a row would."""
+    write = services.imports.OrderChunk.write
+    calls = []
+
+    def failing_write(self, *args):
+        calls.append(1)
+        if len(calls) == chunks:
+            raise IntegrityError("value too long")
+        return write(self, *args)
+
+    monkeypatch.setattr(services.imports.OrderChunk, "write", failing_write)
+    return calls
+
+
+def test_an_all_or_nothing_import_failing_at_its_last_chunk_leaves_nothing_behind(
+    owner, client_for, monkeypatch, settings
+):
+    monkeypatch.setattr(services.imports, "CHUNK_SIZE", 3)
+    settings.IMPORT_SYNC_MAX_ROWS = 100
+    client = client_for(owner)
+    upload(client, orders_file(9), kind="orders")
+    job = ImportJob.objects.get()
+    assert (job.status, job.created_count, job.error_count) == ("done", 9, 0)
+    calls = fail_at_the_last_chunk(monkeypatch, chunks=3)
+
+    client.post(f"/customers/import/{job.pk}/confirm/")
+
+    job.refresh_from_db()
+    assert len(calls) == 3
+    assert (job.step, job.status, job.failure) == ("import", "failed", services.UNEXPECTED_JOB_ERROR)
+    assert (Customer.objects.count(), Order.objects.count(), Activity.objects.count()) == (0, 0, 0)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_all_or_nothing_import_job_shows_its_progress_while_its_transaction_is_open(
+    business, owner, monkeypatch
+):
+    monkeypatch.setattr(services.imports, "CHUNK_SIZE", 3)
+    job = ImportJob(business=business, actor=owner, kind="orders", original_name="orders.csv", step="import")
+    job.file.save("orders.csv", ContentFile(orders_file(9).encode()), save=False)
+    job.save()
+    write = services.imports.OrderChunk.write
+    seen = []
+
+    def watching_write(self, *args):
+        # What the job page reads meanwhile, through a connection of its own.
+        with closing(connections.create_connection(DEFAULT_DB_ALIAS)) as watcher, watcher.cursor() as cursor:
+            cursor.execute(f"SELECT rows_done FROM {ImportJob._meta.db_table} WHERE id = %s", [job.pk])
+            seen.append(cursor.fetchone()[0])
+        return write(self, *args)
+
+    monkeypatch.setattr(services.imports.OrderChunk, "write", watching_write)
+
+    services.run_import_job(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count, Order.objects.count()) == ("done", 9, 9)
+    # Half the progress is the check; during the import the rows of the chunks written so far show.
+    assert seen == [4, 6, 7]
