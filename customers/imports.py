@@ -32,7 +32,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers import services
-from customers.exports import FORMULA_PREFIXES
 from customers.models import (
     Activity,
     Customer,
@@ -43,6 +42,7 @@ from customers.models import (
     Tag,
     searchable,
 )
+from customers.normalize import restore_formulas
 from customers.signals import orders_imported
 
 CHUNK_SIZE = 2000
@@ -281,10 +281,7 @@ def cell_text(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        text = value.strip()
-        if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
-            return text[1:]
-        return text
+        return restore_formulas(value.strip())
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():

@@ -1,6 +1,6 @@
 """django-import-export field mapping of customers and orders.
 
-The columns are declared here once, for the admin's export and the app's exports. Imports
+The columns are those of the app's exports (customers.exports), in the same order. Imports
 do not go row by row through the resource: `import_data` hands the dataset to the import
 service, whose set-based engine (customers.imports) resolves phones, external ids and ids
 within the resource's business only, so that nothing of another business can be referred to.
@@ -18,11 +18,10 @@ from import_export.fields import Field
 from import_export.formats import base_formats
 from import_export.results import Error, Result, RowResult
 
-from customers import imports, services
-from customers.exports import neutralize
+from customers import exports, imports, services
 from customers.models import Customer, Dropoff, Order
+from customers.normalize import neutralize
 
-ADDRESS_PARTS = ["street", "city", "state", "postal_code", "country"]
 # imports.Outcome's statuses
 IMPORT_TYPES = {
     "new": RowResult.IMPORT_TYPE_NEW,
@@ -160,20 +159,7 @@ class CustomerResource(BusinessResource):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            # The import columns first, so that an export imports back as it is.
-            *imports.CUSTOMER_COLUMNS,
-            "status",
-            "is_blacklisted",
-            "tier",
-            "points_balance",
-            "order_count",
-            "total_spent",
-            "first_order_at",
-            "last_order_at",
-            "created_at",
-        ]
+        fields = exports.CUSTOMER_COLUMNS
         export_order = fields
 
     def filter_export(self, queryset, **kwargs):
@@ -216,23 +202,7 @@ class OrderResource(BusinessResource):
 
     class Meta:
         model = Order
-        fields = [
-            "id",
-            "external_id",
-            "phone",
-            "first_name",
-            "last_name",
-            "email",
-            "amount",
-            "currency",
-            "placed_at",
-            "status",
-            "source",
-            *ADDRESS_PARTS,
-            "items",
-            "completed_at",
-            "created_at",
-        ]
+        fields = exports.ORDER_COLUMNS
         export_order = fields
 
     def filter_export(self, queryset, **kwargs):

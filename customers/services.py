@@ -32,7 +32,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from customers import duplicates, exports, imports, resources
+from customers import duplicates, exports, imports
 from customers.models import (
     Activity,
     ApiKey,
@@ -52,6 +52,7 @@ from customers.models import (
     Tag,
     searchable,
 )
+from customers.normalize import neutralize
 from customers.signals import customers_merged, merge_undone, order_recorded, order_status_changed
 
 ADDRESS_LIMIT_EXCEEDED = f"ADDRESS_LIMIT_EXCEEDED: Too many addresses (max {Dropoff.MAX_PER_CUSTOMER})."
@@ -1234,8 +1235,8 @@ class ImportJobCollector:
             )
         if is_error:
             self.errors += 1
-            cells = [exports.neutralize(imports.cell_text(value)) for value in values]
-            error = exports.neutralize(f"Row {outcome.number}: {outcome.message}")
+            cells = [neutralize(imports.cell_text(value)) for value in values]
+            error = neutralize(f"Row {outcome.number}: {outcome.message}")
             self.report_writer.writerow([*cells, error])
 
     def progress(self, step, rows):
@@ -1338,7 +1339,7 @@ def run_export_job(job_id):
             queryset = exports.queryset_for(job.business, job.kind, params)
             job.total_rows = queryset.count()
             ExportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
-            rows = exports.export_rows(resources.RESOURCES[job.kind](business=job.business), queryset)
+            rows = exports.export_rows(job.kind, queryset)
             write = exports.write_xlsx if job.format == ExportJob.Format.XLSX else exports.write_csv
             with tempfile.TemporaryFile() as output:
                 write(reporting_progress(rows, job), output)
