@@ -136,32 +136,71 @@ class Table:
     headers: list
     rows: object  # iterator of (row number, [cell values])
     encoding: str = ""
+    # What reading found wrong with single rows, {row number: [message]}: filled as the rows
+    # are read, taken by `run` into the rows' errors.
+    row_errors: dict = field(default_factory=dict)
+
+
+# A file with UTF-8 lines and lines that are not: each line is read in UTF-8 or, failing
+# that, in Windows-1252, and the rows of the latter are refused (read as a whole in
+# Windows-1252 the UTF-8 accents would be stored as "JosÃ©").
+MIXED_ENCODINGS = "utf-8 and cp1252"
+NOT_UTF8_ROW = (
+    "This row is not UTF-8 text, unlike other rows of the file: its accents would be read wrong. "
+    "Save the file as UTF-8 (or choose its encoding on the form)."
+)
+SWALLOWED_ROWS = (
+    "A cell of this row runs over several lines and holds what looks like a whole row: a quote (\") "
+    "is probably not closed. Check the quotes of this row."
+)
 
 
 def detect_encoding(file):
-    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else Windows-1252,
-    else Latin-1 (which decodes anything)."""
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8; MIXED_ENCODINGS when
+    some lines with accents are UTF-8 and others are not; else Windows-1252, else Latin-1
+    (which decodes anything)."""
     file.seek(0)
-    head = file.read(len(codecs.BOM_UTF8))
-    if head == codecs.BOM_UTF8:
-        return "utf-8-sig"
+    has_bom = file.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if not has_bom:
+        file.seek(0)
     decoder = codecs.getincrementaldecoder("utf-8")()
-    block = head
     try:
-        while block:
+        while block := file.read(1 << 20):
             decoder.decode(block)
-            block = file.read(1 << 20)
         decoder.decode(b"", final=True)
-        return "utf-8"
+        return "utf-8-sig" if has_bom else "utf-8"
     except UnicodeDecodeError:
         pass
     file.seek(0)
-    try:
-        while block := file.read(1 << 20):
-            block.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
+    utf8_lines, cp1252 = has_bom, True
+    for line in file:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines = True
+        except UnicodeDecodeError:
+            try:
+                line.decode("cp1252")
+            except UnicodeDecodeError:
+                cp1252 = False
+    file.seek(0)
+    if utf8_lines:
+        return MIXED_ENCODINGS
+    return "cp1252" if cp1252 else "latin-1"
+
+
+def lines_of_mixed_file(file, other_lines):
+    """The file's lines as text, each in UTF-8 or else in Windows-1252; the numbers of the
+    latter go into `other_lines`."""
+    file.seek(0)
+    for number, line in enumerate(file, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            other_lines.add(number)
+            text = line.decode("cp1252", errors="replace")
+        yield text.lstrip("\ufeff") if number == 1 else text
 
 
 def resolve_encoding(file, encoding):
@@ -203,12 +242,19 @@ def open_table(file, *, encoding="auto"):
 @contextmanager
 def csv_table(file, encoding):
     file.seek(0)
-    first_line = file.read(64 * 1024).decode(encoding, errors="replace").lstrip("\ufeff").split("\n", 1)[0]
+    readable = "utf-8" if encoding == MIXED_ENCODINGS else encoding
+    first_line = file.read(64 * 1024).decode(readable, errors="replace").lstrip("\ufeff").split("\n", 1)[0]
     file.seek(0)
     # Spreadsheets in many countries save CSV with semicolons.
     delimiter = max([",", ";", "\t"], key=first_line.count)
-    text = io.TextIOWrapper(file, encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter=delimiter)
+    other_lines = set()
+    if encoding == MIXED_ENCODINGS:
+        text = None
+        lines = lines_of_mixed_file(file, other_lines)
+    else:
+        text = lines = io.TextIOWrapper(file, encoding=encoding, newline="")
+    # Strict: a quote opened and never closed is an error, not a cell swallowing the rest.
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         try:
             headers = next(reader, None)
@@ -216,18 +262,50 @@ def csv_table(file, encoding):
             raise ImportFileError(f"The file cannot be read as CSV in {encoding}: {error}") from None
         if not headers:
             raise ImportFileError("The file is empty.")
-        yield Table(headers, limited(numbered_csv_rows(reader, encoding)), encoding)
+        table = Table(headers, None, encoding)
+        table.rows = limited(numbered_csv_rows(reader, table, delimiter, other_lines))
+        yield table
     finally:
         # The caller's file stays open: the wrapper would close it when collected.
-        text.detach()
+        if text is not None:
+            text.detach()
 
 
-def numbered_csv_rows(reader, encoding):
+def numbered_csv_rows(reader, table, delimiter, other_lines):
+    """The rows with their numbers; the errors found reading them go into `table.row_errors`."""
+    # A line of a cell holding as many delimiters as a whole row is most likely rows
+    # swallowed by a quote left open.
+    row_delimiters = max(len(table.headers) - 1, 1)
+    number = 1
     try:
-        yield from enumerate(reader, start=2)
-    except (UnicodeDecodeError, csv.Error) as error:
+        while True:
+            first_line = reader.line_num + 1
+            values = next(reader, None)
+            if values is None:
+                return
+            number += 1
+            errors = []
+            if any(line in other_lines for line in range(first_line, reader.line_num + 1)):
+                errors.append(NOT_UTF8_ROW)
+            if reader.line_num > first_line and any(
+                line.count(delimiter) >= row_delimiters
+                for value in values
+                for line in value.splitlines()[1:]
+            ):
+                errors.append(SWALLOWED_ROWS)
+            if errors:
+                table.row_errors[number] = errors
+            yield number, values
+    except csv.Error as error:
+        if "end of data" in str(error):
+            raise ImportFileError(
+                f"Row {number + 1} opens a quote (\") that is never closed, so it would swallow every "
+                "row after it. Close the quote or remove it."
+            ) from None
+        raise ImportFileError(f"Row {number + 1} cannot be read as CSV: {error}. Check its quotes.") from None
+    except UnicodeDecodeError as error:
         raise ImportFileError(
-            f"The file cannot be read as CSV in {encoding} after row {reader.line_num}: {error}. "
+            f"The file cannot be read as CSV in {table.encoding} at row {number + 1}: {error}. "
             "Choose its encoding on the form."
         ) from None
 
@@ -446,7 +524,10 @@ def run(*, business, kind, table, actor=None, dry_run, on_row=None, on_chunk=Non
         for number, values in chunk:
             if any(value not in (None, "") for value in values):
                 cells = {column: values[p] if p < len(values) else None for column, p in positions.items()}
-                rows.append((Row(number, cells), values))
+                row = Row(number, cells)
+                for message in table.row_errors.pop(number, ()):
+                    row.error("", message)
+                rows.append((row, values))
         outcomes = importer.process([row for row, _ in rows])
         for (_, values), outcome in zip(rows, outcomes, strict=True):
             counts.add(outcome)

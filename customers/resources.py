@@ -219,6 +219,13 @@ def dataset_from(data):
         dataset = tablib.Dataset(headers=[str(header or "") for header in table.headers])
         for _, values in table.rows:
             dataset.append((list(values) + [None] * width)[:width])
+    # The dataset keeps the cells only: a row the reading found wrong refuses the file here.
+    if table.row_errors:
+        number, messages = next(iter(table.row_errors.items()))
+        more = len(table.row_errors) - 1
+        raise imports.ImportFileError(
+            f"Row {number}: {' '.join(messages)}" + (f" (and {more} more rows)" if more else "")
+        )
     return dataset
 
 

@@ -303,3 +303,32 @@ def test_a_file_without_the_required_columns_is_refused(business):
         services.check_import_file(
             io.BytesIO(b"name,email\nAnn,a@example.com\n"), kind="customers", encoding="auto"
         )
+
+
+def test_a_file_with_utf8_rows_and_a_windows_1252_row_refuses_that_row_instead_of_storing_mojibake(business):
+    data = (
+        b"phone,first_name\n"
+        + "+14155550101,José\n".encode()
+        + "+14155550102,Zoë\n".encode("cp1252")
+        + b"+14155550103,Ann\n"
+    )
+
+    counts, written, outcomes = run_import(business, data, valid_only=True)
+
+    assert written and (counts.created, counts.errors) == (2, 1)
+    assert [outcome.number for outcome in outcomes if outcome.errors] == [3]
+    assert "not UTF-8" in outcomes[1].message
+    assert list(Customer.objects.order_by("phone").values_list("first_name", flat=True)) == ["José", "Ann"]
+
+
+def test_an_unterminated_quote_is_refused_naming_its_row_instead_of_swallowing_the_next_rows(business):
+    at_the_end = b'phone,first_name\n+14155550101,Ann\n+14155550102,"Bob\n+14155550103,Carl\n'
+    closed_later = b'phone,first_name\n+14155550101,"Ann\n+14155550102,Bob",\n+14155550103,Carl\n'
+
+    with pytest.raises(imports.ImportFileError, match="Row 3 opens a quote"):
+        run_import(business, at_the_end)
+    counts, written, outcomes = run_import(business, closed_later)
+
+    assert not written and counts.errors == 1
+    assert outcomes[0].number == 2 and "a quote" in outcomes[0].message
+    assert not Customer.objects.exists()
