@@ -24,6 +24,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from xml.parsers import expat
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -46,6 +47,8 @@ from customers.normalize import restore_formulas
 from customers.signals import orders_imported
 
 CHUNK_SIZE = 2000
+# The longest cell a file may have, CSV or XLSX: the csv module's default field limit.
+MAX_CELL_CHARS = 131_072
 # Rows per INSERT statement: well under SQLite's limit of bound parameters.
 INSERT_BATCH = 500
 ENCODINGS = {
@@ -297,6 +300,11 @@ def numbered_csv_rows(reader, table, delimiter, other_lines):
                 table.row_errors[number] = errors
             yield number, values
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise ImportFileError(
+                f"Row {number + 1} has a cell of more than {MAX_CELL_CHARS:,} characters, more than any "
+                "column can hold (or a quote opened there is never closed)."
+            ) from None
         if "end of data" in str(error):
             raise ImportFileError(
                 f"Row {number + 1} opens a quote (\") that is never closed, so it would swallow every "
@@ -315,13 +323,15 @@ def xlsx_table(file):
     import openpyxl
 
     try:
-        unpacked = sum(info.file_size for info in zipfile.ZipFile(file).infolist())
-    except zipfile.BadZipFile:
+        archive = zipfile.ZipFile(file)
+        unpacked = sum(info.file_size for info in archive.infolist())
+        # zipfile never inflates an entry past its declared size, so the declared sizes bound
+        # what openpyxl can unpack.
+        if unpacked > settings.IMPORT_MAX_XLSX_UNPACKED_BYTES:
+            raise ImportFileError("The XLSX file unpacks to more data than allowed; it may be a zip bomb.")
+        check_xlsx_cells(archive)
+    except (zipfile.BadZipFile, expat.ExpatError, EOFError, OSError):
         raise ImportFileError("The file is not a readable XLSX file.") from None
-    # zipfile never inflates an entry past its declared size, so the declared sizes bound
-    # what openpyxl can unpack.
-    if unpacked > settings.IMPORT_MAX_XLSX_UNPACKED_BYTES:
-        raise ImportFileError("The XLSX file unpacks to more data than allowed; it may be a zip bomb.")
     file.seek(0)
     try:
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
@@ -335,6 +345,50 @@ def xlsx_table(file):
         yield Table(list(headers), limited(enumerate(rows, start=2)))
     finally:
         workbook.close()
+
+
+def check_xlsx_cells(archive):
+    """Refuse a workbook holding a text longer than a cell may be (MAX_CELL_CHARS), reading
+    its XML parts as streams: openpyxl would first hold each whole text in memory (a 300 KB
+    file can hold a 300 MB shared string, or a cell padded with 300 MB of spaces). Every part
+    is read, since the content types may name any part the shared strings; the text between
+    two cells counts as well, since the XML parser keeps it too."""
+    for info in archive.infolist():
+        if info.filename.endswith((".xml", ".rels")):
+            with archive.open(info) as stream:
+                scan_xml_cells(stream)
+
+
+# Where a cell's text starts: a shared string, a sheet's cell.
+CELL_ELEMENTS = {"si", "c"}
+
+
+def scan_xml_cells(stream):
+    parser = expat.ParserCreate()
+    length = 0
+
+    def start(name, attributes):
+        nonlocal length
+        if name.rpartition(":")[2] in CELL_ELEMENTS:
+            length = 0
+
+    def text(data):
+        nonlocal length
+        length += len(data)
+        if length > MAX_CELL_CHARS:
+            raise ImportFileError(
+                f"The file has a cell of more than {MAX_CELL_CHARS:,} characters (spaces included), "
+                "more than any column can hold."
+            )
+
+    def refuse_doctype(*args):
+        # XLSX parts never declare one; entities defined there could expand without bound.
+        raise ImportFileError("The file is not a readable XLSX file.")
+
+    parser.StartElementHandler = start
+    parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    parser.ParseFile(stream)
 
 
 def limited(rows):

@@ -1050,6 +1050,11 @@ def run_duplicate_scan(*, scan):
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
 PREVIEW_ERRORS = 1000
+# What one cell or message of the preview and the rejected rows may hold: longer than any
+# column but the items, and short enough that a file quoting one long cell on every row
+# (an XLSX shared string) cannot blow up the report.
+REPORT_CELL_CHARS = 2000
+PREVIEW_CELL_CHARS = 200
 STALE_JOB_MESSAGE = (
     "The worker running this job stopped (it was restarted or killed). Retry it: rows already "
     "imported are recognized and not imported twice."
@@ -1221,6 +1226,7 @@ class ImportJobCollector:
         self.report_text = io.TextIOWrapper(self.report, encoding="utf-8-sig", newline="")
         self.report_writer = csv.writer(self.report_text)
         self.report_writer.writerow([*(imports.cell_text(header) for header in headers), "error"])
+        self.unlisted = 0
 
     def row(self, outcome, values):
         is_error = outcome.status == imports.Outcome.ERROR
@@ -1229,15 +1235,20 @@ class ImportJobCollector:
                 {
                     "row": outcome.number,
                     "status": outcome.status,
-                    "key": outcome.key,
-                    "message": outcome.message,
+                    "key": shortened(outcome.key, PREVIEW_CELL_CHARS),
+                    "message": shortened(outcome.message, REPORT_CELL_CHARS),
                 }
             )
         if is_error:
             self.errors += 1
-            cells = [neutralize(imports.cell_text(value)) for value in values]
-            error = neutralize(f"Row {outcome.number}: {outcome.message}")
+            # At most the size of a file one may upload, so that it can be fixed and uploaded again.
+            if self.report.tell() > settings.IMPORT_MAX_FILE_BYTES:
+                self.unlisted += 1
+                return
+            cells = [neutralize(shortened(imports.cell_text(value), REPORT_CELL_CHARS)) for value in values]
+            error = neutralize(f"Row {outcome.number}: {shortened(outcome.message, REPORT_CELL_CHARS)}")
             self.report_writer.writerow([*cells, error])
+            self.report_text.flush()
 
     def progress(self, step, rows):
         total = self.job.total_rows or rows
@@ -1258,12 +1269,18 @@ class ImportJobCollector:
     def save(self, job):
         job.preview, job.ignored_columns = self.preview, self.ignored
         if self.errors:
+            if self.unlisted:
+                self.report_writer.writerow([f"… and {self.unlisted:,} more rows with errors, unlisted."])
             self.report_text.flush()
             self.report.seek(0)
             job.error_report.save(f"{uuid.uuid4().hex}-rejected.csv", File(self.report), save=False)
         else:
             job.error_report = ""
         self.report_text.close()
+
+
+def shortened(text, length):
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def update_through(database, queryset, values):

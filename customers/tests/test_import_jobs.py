@@ -5,6 +5,7 @@ import io
 from contextlib import closing
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -323,3 +324,26 @@ def test_an_all_or_nothing_import_job_shows_its_progress_while_its_transaction_i
     assert (job.status, job.created_count, Order.objects.count()) == ("done", 9, 9)
     # Half the progress is the check; during the import the rows of the chunks written so far show.
     assert seen == [4, 6, 7]
+
+
+def test_the_rejected_rows_of_a_file_repeating_a_long_cell_stay_as_small_as_an_upload(
+    owner, client_for, settings
+):
+    settings.IMPORT_MAX_FILE_BYTES = 20_000
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["phone", "first_name"])
+    for _ in range(50):
+        workbook.active.append(["9" * 100_000, "Ann"])  # one shared string, 50 wrong phones
+    stream = io.BytesIO()
+    workbook.save(stream)
+
+    file = SimpleUploadedFile("people.xlsx", stream.getvalue())
+    client_for(owner).post("/customers/import/", {"kind": "customers", "file": file, "encoding": "auto"})
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.error_count) == ("done", 50)
+    rejected = job.error_report.read().decode("utf-8-sig").splitlines()
+    assert job.error_report.size < 2 * settings.IMPORT_MAX_FILE_BYTES
+    assert rejected[-1].startswith('"… and ') and rejected[-1].endswith(' more rows with errors, unlisted."')
+    assert all(len(line) < 5000 for line in rejected)
+    assert all(len(row["key"]) <= 200 and len(row["message"]) <= 2000 for row in job.preview)
