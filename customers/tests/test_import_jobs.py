@@ -2,6 +2,8 @@
 
 import datetime as dt
 import io
+import os
+import tempfile
 from contextlib import closing
 from pathlib import Path
 
@@ -347,3 +349,54 @@ def test_the_rejected_rows_of_a_file_repeating_a_long_cell_stay_as_small_as_an_u
     assert rejected[-1].startswith('"… and ') and rejected[-1].endswith(' more rows with errors, unlisted."')
     assert all(len(line) < 5000 for line in rejected)
     assert all(len(row["key"]) <= 200 and len(row["message"]) <= 2000 for row in job.preview)
+
+
+def admin_preview(client, text="phone,first_name\n+14155550101,Ann\n"):
+    file = SimpleUploadedFile("people.csv", text.encode())
+    preview = client.post(ADMIN_IMPORT, {"import_file": file, "format": 0, "resource": 0})
+    return preview.context["confirm_form"].initial
+
+
+def test_the_admin_import_keeps_its_upload_under_a_random_name_in_its_own_folder(owner, client_for, settings):
+    confirm = admin_preview(client_for(owner))
+
+    [kept] = (Path(settings.MEDIA_ROOT) / "admin-imports").iterdir()
+    assert kept.name in confirm["import_file_name"] and kept.read_text().startswith("phone,")
+    client_for(owner).post("/admin/customers/customer/process_import/", {**confirm, "resource": 0})
+    assert Customer.objects.count() == 1 and not kept.exists()
+
+
+def test_the_admin_import_refuses_a_file_name_pointing_at_another_file_of_the_temporary_folder(
+    owner, client_for
+):
+    client = client_for(owner)
+    confirm = admin_preview(client)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as planted:
+        planted.write("phone,first_name\n+14155550199,Mallory\n")
+    try:
+        for name in [Path(planted.name).name, planted.name, f"../../../..{planted.name}"]:
+            response = client.post(
+                "/admin/customers/customer/process_import/",
+                {**confirm, "import_file_name": name, "resource": 0},
+                follow=True,
+            )
+            assert "This upload is not yours or not known" in response.content.decode()
+    finally:
+        os.remove(planted.name)
+    assert not Customer.objects.exists()
+
+
+def test_the_admin_import_refuses_another_users_upload_and_one_already_imported(
+    business, owner, make_member, client_for
+):
+    confirm = admin_preview(client_for(owner))
+    other_owner = client_for(make_member(business, Membership.Role.OWNER, username="second-owner"))
+    process = "/admin/customers/customer/process_import/"
+
+    stolen = other_owner.post(process, {**confirm, "resource": 0}, follow=True)
+    client_for(owner).post(process, {**confirm, "resource": 0})
+    again = client_for(owner).post(process, {**confirm, "resource": 0}, follow=True)
+
+    assert "This upload is not yours or not known" in stolen.content.decode()
+    assert "imported already or is gone" in again.content.decode()
+    assert Customer.objects.count() == 1
