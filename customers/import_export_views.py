@@ -108,7 +108,9 @@ def job_status(job):
 def import_confirm(request, pk):
     job = import_job_for(request, pk)
     try:
-        services.confirm_import(job=job, actor=request.user)
+        services.confirm_import(
+            job=job, actor=request.user, valid_rows_only=request.POST.get("valid_rows_only") == "1"
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("customers:import_job", pk=job.pk)

@@ -543,7 +543,10 @@ class Outcome:
 
     @property
     def message(self):
-        return "; ".join(f"{column}: {message}" if column else message for column, message in self.errors)
+        """The errors in one sentence: "phone: not a phone number; email: not an email address."."""
+        parts = [f"{column}: {message}" if column else message for column, message in self.errors]
+        text = "; ".join(part.rstrip(".") for part in parts)
+        return text + "." if parts and parts[-1].endswith(".") else text
 
 
 @dataclass

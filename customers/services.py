@@ -1141,14 +1141,20 @@ def run_or_queue_import(job):
         transaction.on_commit(lambda: async_task("customers.tasks.run_import_job", job.pk, group="imports"))
 
 
-def confirm_import(*, job, actor):
-    """Import a checked file (the user confirmed the dry run)."""
+def confirm_import(*, job, actor, valid_rows_only=False):
+    """Import a checked file (the user confirmed the dry run). With `valid_rows_only` the
+    rows the check found wrong are skipped, from the file already uploaded."""
     check_upload_kept(job)
     confirmable = ImportJob.objects.filter(pk=job.pk, step=ImportJob.Step.CHECK, status=ImportJob.Status.DONE)
-    confirmed = confirmable.filter(Q(error_count=0) | Q(valid_only=True)).update(
-        step=ImportJob.Step.IMPORT, status=ImportJob.Status.QUEUED, rows_done=0, heartbeat_at=timezone.now(),
-        finished_at=None,
-    )
+    queued = {
+        "step": ImportJob.Step.IMPORT, "status": ImportJob.Status.QUEUED, "rows_done": 0,
+        "heartbeat_at": timezone.now(), "finished_at": None,
+    }  # fmt: skip
+    if valid_rows_only:
+        queued["valid_only"] = True
+    else:
+        confirmable = confirmable.filter(Q(error_count=0) | Q(valid_only=True))
+    confirmed = confirmable.update(**queued)
     if not confirmed:
         raise ValidationError("This file is not ready to be imported.")
     job.refresh_from_db()

@@ -400,3 +400,27 @@ def test_the_admin_import_refuses_another_users_upload_and_one_already_imported(
     assert "This upload is not yours or not known" in stolen.content.decode()
     assert "imported already or is gone" in again.content.decode()
     assert Customer.objects.count() == 1
+
+
+def test_a_strict_check_with_wrong_rows_offers_to_import_the_valid_rows_of_the_same_upload(owner, client_for):
+    client = client_for(owner)
+    response = upload(client, ONE_BAD)
+    job = ImportJob.objects.get()
+
+    page = client.get(response["Location"]).content.decode()
+    client.post(f"/customers/import/{job.pk}/confirm/", {"valid_rows_only": "1"})
+
+    assert "Import the 2 valid rows" in page
+    job.refresh_from_db()
+    assert (job.step, job.status, job.created_count, job.error_count) == ("import", "done", 2, 1)
+    assert sorted(Customer.objects.values_list("first_name", flat=True)) == ["Ann", "Bob"]
+    assert ImportJob.objects.count() == 1
+
+
+def test_the_errors_of_one_row_read_as_one_sentence(owner, client_for):
+    upload(client_for(owner), "phone,email\n555,not-an-email\n")
+
+    [row] = ImportJob.objects.get().preview
+    assert row["message"] == (
+        "phone: “555” is not a valid phone number for US; email: “not-an-email” is not an email address."
+    )
