@@ -11,11 +11,12 @@ import io
 import itertools
 import json
 from collections import defaultdict
+from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.models import Customer, Dropoff, Order, OrderItem
+from customers.models import Customer, Dropoff, Order, OrderItem, Tag
 from customers.normalize import neutralize
 
 EXPORT_CHUNK = 2000
@@ -97,6 +98,26 @@ def streamed(queryset, *fields):
             yield batch
 
 
+def among(column, ids):
+    """`column IN ids` as SQL and its parameters. On PostgreSQL one array, which is parsed
+    and planned several times faster than a list of thousands of values (and the ORM's
+    compiling of such a list would cost more than the query)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", ids
+
+
+def price_text(price):
+    """An item's price as the ORM gives it, with its two decimals (SQLite's driver gives a float)."""
+    return f"{Decimal(str(price)):.2f}"
+
+
+def fetch(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def text(value):
     return "" if value is None else neutralize(value)
 
@@ -116,25 +137,32 @@ def customer_rows(customers):
     for batch in streamed(customers, *fields):
         ids = [row[0] for row in batch]
         tags = defaultdict(list)
-        links = Customer.tags.through.objects.filter(customer_id__in=ids).order_by("tag__name")
-        for customer_id, name in links.values_list("customer_id", "tag__name"):
+        where, params = among("l.customer_id", ids)
+        for customer_id, name in fetch(
+            f"SELECT l.customer_id, t.name FROM {Customer.tags.through._meta.db_table} l "
+            f"JOIN {Tag._meta.db_table} t ON t.id = l.tag_id WHERE {where} ORDER BY t.name",
+            params,
+        ):
             tags[customer_id].append(name)
         addresses = {}
         # The default shipping address, else the first one, as the resource's prefetch.
-        dropoffs = Dropoff.objects.filter(customer_id__in=ids, kind=Dropoff.Kind.SHIPPING).order_by(
-            "customer_id", "-is_default", "created_at", "id"
-        )
-        for customer_id, *address in dropoffs.values_list("customer_id", *ADDRESS_PARTS):
+        where, params = among("customer_id", ids)
+        for customer_id, *address in fetch(
+            f"SELECT customer_id, {', '.join(ADDRESS_PARTS)} FROM {Dropoff._meta.db_table} "
+            f"WHERE {where} AND kind = %s ORDER BY customer_id, is_default DESC, created_at, id",
+            [*params, Dropoff.Kind.SHIPPING],
+        ):
             addresses.setdefault(customer_id, address)
         for (
             pk, phone, first_name, last_name, email, date_of_birth, language, status, blacklisted, tier,
             points, order_count, total_spent, first_order_at, last_order_at, created_at,
         ) in batch:  # fmt: skip
+            # The text columns of customers and dropoffs are never NULL.
             yield [
-                pk, text(phone), text(first_name), text(last_name), text(email), date_of_birth,
-                text(language), neutralize(";".join(tags.get(pk, ()))),
-                *map(text, addresses.get(pk, NO_ADDRESS)),
-                text(status), blacklisted, text(tier), points, order_count, total_spent,
+                pk, neutralize(phone), neutralize(first_name), neutralize(last_name), neutralize(email),
+                date_of_birth, neutralize(language), neutralize(";".join(tags.get(pk, ()))),
+                *map(neutralize, addresses.get(pk, NO_ADDRESS)),
+                neutralize(status), blacklisted, neutralize(tier), points, order_count, total_spent,
                 local(first_order_at, zone), local(last_order_at, zone), local(created_at, zone),
             ]  # fmt: skip
 
@@ -148,13 +176,14 @@ def order_rows(orders):
     ]  # fmt: skip
     for batch in streamed(orders, *fields):
         items = defaultdict(list)
-        lines = OrderItem.objects.filter(order_id__in=[row[0] for row in batch]).order_by("order_id", "id")
-        for order_id, sku, name, category, quantity, price in lines.values_list(
-            "order_id", "sku", "name", "category", "quantity", "price"
+        where, params = among("order_id", [row[0] for row in batch])
+        for order_id, sku, name, category, quantity, price in fetch(
+            f"SELECT order_id, sku, name, category, quantity, price FROM {OrderItem._meta.db_table} "
+            f"WHERE {where} ORDER BY order_id, id",
+            params,
         ):
-            items[order_id].append(
-                {"sku": sku, "name": name, "category": category, "quantity": quantity, "price": str(price)}
-            )
+            item = {"sku": sku, "name": name, "category": category, "quantity": quantity}
+            items[order_id].append({**item, "price": price_text(price)})
         for (
             pk, external_id, phone, first_name, last_name, email, amount, currency, placed_at, status, source,
             street, city, state, postal_code, country, completed_at, created_at,
@@ -169,14 +198,6 @@ def order_rows(orders):
             ]  # fmt: skip
 
 
-def csv_value(value):
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return value
-
-
 class Echo:
     def write(self, value):
         return value
@@ -188,8 +209,10 @@ def csv_lines(rows):
     "x;'=cmd" whole instead of splitting it into cells of its own."""
     writer = csv.writer(Echo(), quoting=csv.QUOTE_ALL)
     yield "\ufeff"
+    datetime = dt.datetime
     for row in rows:
-        yield writer.writerow([csv_value(value) for value in row])
+        # Inline rather than a function a cell: a million rows have twenty million cells.
+        yield writer.writerow([v.isoformat(" ", "seconds") if type(v) is datetime else v for v in row])
 
 
 def in_time_zone(name, lines):
