@@ -13,7 +13,8 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
+from django.db.models import DateTimeField, F, Func, Value
 from django.utils import timezone
 
 from customers.models import Customer, Dropoff, Order, OrderItem, Tag
@@ -88,14 +89,14 @@ def export_rows(kind, queryset):
     yield from (customer_rows if kind == "customers" else order_rows)(queryset)
 
 
-def streamed(queryset, *fields):
+def streamed(queryset, fields):
     """Batches of the queryset's rows (tuples of `fields`), read through one server-side
-    cursor: a transaction keeps PostgreSQL from materializing the whole result first, as it
-    does for a cursor that outlives its transaction."""
-    with transaction.atomic():
-        rows = queryset.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK)
-        while batch := list(itertools.islice(rows, EXPORT_CHUNK)):
-            yield batch
+    cursor. Outside a transaction, so that a job's progress writes between two batches show
+    at once: PostgreSQL then keeps the cursor's result on its side (spilling to disk) and
+    this process holds one batch at a time."""
+    rows = queryset.values_list(*fields).iterator(chunk_size=EXPORT_CHUNK)
+    while batch := list(itertools.islice(rows, EXPORT_CHUNK)):
+        yield batch
 
 
 def among(column, ids):
@@ -124,7 +125,31 @@ def text(value):
 
 def local(moment, zone):
     """A time as the resource exports it: in the current time zone, without its offset."""
-    return "" if moment is None else moment.astimezone(zone).replace(tzinfo=None)
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        return moment  # made local by the database
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def local_times(queryset, fields, zone):
+    """The queryset and its fields to read, with the times among them read as local times
+    without an offset, turned so by PostgreSQL: the driver reads those a few times faster
+    than times with a zone, which go through Django's loader in Python. (SQLite's are turned
+    by `local`.)"""
+    if connection.vendor != "postgresql":
+        return queryset, fields
+    model_fields = queryset.model._meta
+    times = [
+        name
+        for name in fields
+        if "__" not in name and model_fields.get_field(name).get_internal_type() == "DateTimeField"
+    ]
+    local_fields = {
+        f"{name}_local": Func(Value(zone.key), F(name), function="timezone", output_field=DateTimeField())
+        for name in times
+    }
+    return queryset.annotate(**local_fields), [f"{name}_local" if name in times else name for name in fields]
 
 
 def customer_rows(customers):
@@ -134,7 +159,7 @@ def customer_rows(customers):
         "is_blacklisted", "tier", "points_balance", "order_count", "total_spent", "first_order_at",
         "last_order_at", "created_at",
     ]  # fmt: skip
-    for batch in streamed(customers, *fields):
+    for batch in streamed(*local_times(customers, fields, zone)):
         ids = [row[0] for row in batch]
         tags = defaultdict(list)
         where, params = among("l.customer_id", ids)
@@ -174,7 +199,7 @@ def order_rows(orders):
         "customer__email", "amount", "currency", "placed_at", "status", "source",
         *(f"dropoff__{part}" for part in ADDRESS_PARTS), "completed_at", "created_at",
     ]  # fmt: skip
-    for batch in streamed(orders, *fields):
+    for batch in streamed(*local_times(orders, fields, zone)):
         items = defaultdict(list)
         where, params = among("order_id", [row[0] for row in batch])
         for order_id, sku, name, category, quantity, price in fetch(
