@@ -1147,9 +1147,12 @@ def confirm_import(*, job, actor, valid_rows_only=False):
     check_upload_kept(job)
     confirmable = ImportJob.objects.filter(pk=job.pk, step=ImportJob.Step.CHECK, status=ImportJob.Status.DONE)
     queued = {
-        "step": ImportJob.Step.IMPORT, "status": ImportJob.Status.QUEUED, "rows_done": 0,
-        "heartbeat_at": timezone.now(), "finished_at": None,
-    }  # fmt: skip
+        "step": ImportJob.Step.IMPORT,
+        "status": ImportJob.Status.QUEUED,
+        "rows_done": 0,
+        "heartbeat_at": timezone.now(),
+        "finished_at": None,
+    }
     if valid_rows_only:
         queued["valid_only"] = True
     else:
