@@ -3,12 +3,15 @@
 import csv
 import datetime as dt
 import io
+from contextlib import closing
 from decimal import Decimal
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DEFAULT_DB_ALIAS, connections
 
+from conftest import requires_postgres
 from customers import exports, services
 from customers.models import Customer, Dropoff, ExportJob, ImportJob, Membership, Order
 from customers.normalize import CELL_SEPARATORS, FORMULA_PREFIXES, PLAIN_NUMBER, neutralize
@@ -217,3 +220,32 @@ def test_the_set_based_export_gives_the_resources_rows(people, business, kind):
     ]
 
     assert list(exports.export_rows(kind, queryset)) == expected
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_export_job_shows_its_progress_while_it_streams(people, business, owner, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_CHUNK", 2)
+    job = ExportJob.objects.create(business=business, actor=owner, kind="customers", format="csv")
+    write_csv = exports.write_csv
+    seen = []
+
+    def watching(rows, stream):
+        def rows_watched():
+            for row in rows:
+                # What the job page reads meanwhile, through a connection of its own.
+                watcher = connections.create_connection(DEFAULT_DB_ALIAS)
+                with closing(watcher), watcher.cursor() as cursor:
+                    cursor.execute(f"SELECT rows_done FROM {ExportJob._meta.db_table} WHERE id = {job.pk}")
+                    seen.append(cursor.fetchone()[0])
+                yield row
+
+        write_csv(rows_watched(), stream)
+
+    monkeypatch.setattr(exports, "write_csv", watching)
+
+    services.run_export_job(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_done) == ("done", 5)
+    assert seen == [0, 0, 2, 2, 4, 4]  # at the header, then at each row
