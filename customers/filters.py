@@ -105,8 +105,15 @@ class CustomerFilter(django_filters.FilterSet):
         model = Customer
         fields = []
 
+    def __init__(self, data=None, queryset=None, *, business=None, **kwargs):
+        """The list passes its request; an export passes the business instead."""
+        super().__init__(data, queryset, **kwargs)
+        self.business = business or self.request.business
+        if business is not None:
+            self.filters["tag"].queryset = Tag.objects.filter(business=business)
+
     def search(self, queryset, name, value):
-        return queries.search_customers(queryset, value, country=self.request.business.default_country)
+        return queries.search_customers(queryset, value, country=self.business.default_country)
 
     def filter_blacklisted(self, queryset, name, value):
         return queryset.filter(is_blacklisted=value == "yes")

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import exports, forms, imports, jobs, resources, services
+from customers import exports, forms, imports, jobs, services
 from customers.models import ExportJob, ImportJob
 from customers.tenancy import scoped
 
@@ -100,7 +100,9 @@ def import_job_status(request, pk):
 def import_confirm(request, pk):
     job = import_job_for(request, pk)
     try:
-        services.confirm_import(job=job, actor=request.user)
+        services.confirm_import(
+            job=job, actor=request.user, valid_rows_only=request.POST.get("valid_rows_only") == "1"
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("customers:import_job", pk=job.pk)
@@ -153,7 +155,7 @@ def export(request):
             params=request.GET,
         )
         return redirect("customers:export_job", pk=job.pk)
-    rows = exports.export_rows(resources.RESOURCES[kind](business=request.business), queryset)
+    rows = exports.export_rows(kind, queryset)
     filename = exports.export_filename(kind, file_format)
     if file_format == "csv":
         lines = exports.in_time_zone(request.business.timezone, exports.csv_lines(rows))

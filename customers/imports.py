@@ -24,6 +24,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from xml.parsers import expat
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,7 +33,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers import demo, queries
-from customers.exports import FORMULA_PREFIXES
 from customers.models import (
     ADDRESS_LIMIT_EXCEEDED,
     Activity,
@@ -44,10 +44,12 @@ from customers.models import (
     Tag,
     searchable,
 )
-from customers.normalize import address_key, normalize_phone
+from customers.normalize import address_key, normalize_phone, restore_formulas
 from customers.signals import orders_imported
 
 CHUNK_SIZE = 2000
+# The longest cell a file may have, CSV or XLSX: the csv module's default field limit.
+MAX_CELL_CHARS = 131_072
 # Rows per INSERT statement: well under SQLite's limit of bound parameters.
 INSERT_BATCH = 500
 ENCODINGS = {
@@ -138,32 +140,71 @@ class Table:
     headers: list
     rows: object  # iterator of (row number, [cell values])
     encoding: str = ""
+    # What reading found wrong with single rows, {row number: [message]}: filled as the rows
+    # are read, taken by `run` into the rows' errors.
+    row_errors: dict = field(default_factory=dict)
+
+
+# A file with UTF-8 lines and lines that are not: each line is read in UTF-8 or, failing
+# that, in Windows-1252, and the rows of the latter are refused (read as a whole in
+# Windows-1252 the UTF-8 accents would be stored as "JosÃ©").
+MIXED_ENCODINGS = "utf-8 and cp1252"
+NOT_UTF8_ROW = (
+    "This row is not UTF-8 text, unlike other rows of the file: its accents would be read wrong. "
+    "Save the file as UTF-8 (or choose its encoding on the form)."
+)
+SWALLOWED_ROWS = (
+    "A cell of this row runs over several lines and holds what looks like a whole row: a quote (\") "
+    "is probably not closed. Check the quotes of this row."
+)
 
 
 def detect_encoding(file):
-    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8, else Windows-1252,
-    else Latin-1 (which decodes anything)."""
+    """UTF-8 (with or without BOM) when the whole file decodes as UTF-8; MIXED_ENCODINGS when
+    some lines with accents are UTF-8 and others are not; else Windows-1252, else Latin-1
+    (which decodes anything)."""
     file.seek(0)
-    head = file.read(len(codecs.BOM_UTF8))
-    if head == codecs.BOM_UTF8:
-        return "utf-8-sig"
+    has_bom = file.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if not has_bom:
+        file.seek(0)
     decoder = codecs.getincrementaldecoder("utf-8")()
-    block = head
     try:
-        while block:
+        while block := file.read(1 << 20):
             decoder.decode(block)
-            block = file.read(1 << 20)
         decoder.decode(b"", final=True)
-        return "utf-8"
+        return "utf-8-sig" if has_bom else "utf-8"
     except UnicodeDecodeError:
         pass
     file.seek(0)
-    try:
-        while block := file.read(1 << 20):
-            block.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
+    utf8_lines, cp1252 = has_bom, True
+    for line in file:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_lines = True
+        except UnicodeDecodeError:
+            try:
+                line.decode("cp1252")
+            except UnicodeDecodeError:
+                cp1252 = False
+    file.seek(0)
+    if utf8_lines:
+        return MIXED_ENCODINGS
+    return "cp1252" if cp1252 else "latin-1"
+
+
+def lines_of_mixed_file(file, other_lines):
+    """The file's lines as text, each in UTF-8 or else in Windows-1252; the numbers of the
+    latter go into `other_lines`."""
+    file.seek(0)
+    for number, line in enumerate(file, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            other_lines.add(number)
+            text = line.decode("cp1252", errors="replace")
+        yield text.lstrip("\ufeff") if number == 1 else text
 
 
 def resolve_encoding(file, encoding):
@@ -205,12 +246,19 @@ def open_table(file, *, encoding="auto"):
 @contextmanager
 def csv_table(file, encoding):
     file.seek(0)
-    first_line = file.read(64 * 1024).decode(encoding, errors="replace").lstrip("\ufeff").split("\n", 1)[0]
+    readable = "utf-8" if encoding == MIXED_ENCODINGS else encoding
+    first_line = file.read(64 * 1024).decode(readable, errors="replace").lstrip("\ufeff").split("\n", 1)[0]
     file.seek(0)
     # Spreadsheets in many countries save CSV with semicolons.
     delimiter = max([",", ";", "\t"], key=first_line.count)
-    text = io.TextIOWrapper(file, encoding=encoding, newline="")
-    reader = csv.reader(text, delimiter=delimiter)
+    other_lines = set()
+    if encoding == MIXED_ENCODINGS:
+        text = None
+        lines = lines_of_mixed_file(file, other_lines)
+    else:
+        text = lines = io.TextIOWrapper(file, encoding=encoding, newline="")
+    # Strict: a quote opened and never closed is an error, not a cell swallowing the rest.
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         try:
             headers = next(reader, None)
@@ -218,18 +266,55 @@ def csv_table(file, encoding):
             raise ImportFileError(f"The file cannot be read as CSV in {encoding}: {error}") from None
         if not headers:
             raise ImportFileError("The file is empty.")
-        yield Table(headers, limited(numbered_csv_rows(reader, encoding)), encoding)
+        table = Table(headers, None, encoding)
+        table.rows = limited(numbered_csv_rows(reader, table, delimiter, other_lines))
+        yield table
     finally:
         # The caller's file stays open: the wrapper would close it when collected.
-        text.detach()
+        if text is not None:
+            text.detach()
 
 
-def numbered_csv_rows(reader, encoding):
+def numbered_csv_rows(reader, table, delimiter, other_lines):
+    """The rows with their numbers; the errors found reading them go into `table.row_errors`."""
+    # A line of a cell holding as many delimiters as a whole row is most likely rows
+    # swallowed by a quote left open.
+    row_delimiters = max(len(table.headers) - 1, 1)
+    number = 1
     try:
-        yield from enumerate(reader, start=2)
-    except (UnicodeDecodeError, csv.Error) as error:
+        while True:
+            first_line = reader.line_num + 1
+            values = next(reader, None)
+            if values is None:
+                return
+            number += 1
+            errors = []
+            if any(line in other_lines for line in range(first_line, reader.line_num + 1)):
+                errors.append(NOT_UTF8_ROW)
+            if reader.line_num > first_line and any(
+                line.count(delimiter) >= row_delimiters
+                for value in values
+                for line in value.splitlines()[1:]
+            ):
+                errors.append(SWALLOWED_ROWS)
+            if errors:
+                table.row_errors[number] = errors
+            yield number, values
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise ImportFileError(
+                f"Row {number + 1} has a cell of more than {MAX_CELL_CHARS:,} characters, more than any "
+                "column can hold (or a quote opened there is never closed)."
+            ) from None
+        if "end of data" in str(error):
+            raise ImportFileError(
+                f"Row {number + 1} opens a quote (\") that is never closed, so it would swallow every "
+                "row after it. Close the quote or remove it."
+            ) from None
+        raise ImportFileError(f"Row {number + 1} cannot be read as CSV: {error}. Check its quotes.") from None
+    except UnicodeDecodeError as error:
         raise ImportFileError(
-            f"The file cannot be read as CSV in {encoding} after row {reader.line_num}: {error}. "
+            f"The file cannot be read as CSV in {table.encoding} at row {number + 1}: {error}. "
             "Choose its encoding on the form."
         ) from None
 
@@ -239,13 +324,15 @@ def xlsx_table(file):
     import openpyxl
 
     try:
-        unpacked = sum(info.file_size for info in zipfile.ZipFile(file).infolist())
-    except zipfile.BadZipFile:
+        archive = zipfile.ZipFile(file)
+        unpacked = sum(info.file_size for info in archive.infolist())
+        # zipfile never inflates an entry past its declared size, so the declared sizes bound
+        # what openpyxl can unpack.
+        if unpacked > settings.IMPORT_MAX_XLSX_UNPACKED_BYTES:
+            raise ImportFileError("The XLSX file unpacks to more data than allowed; it may be a zip bomb.")
+        check_xlsx_cells(archive)
+    except (zipfile.BadZipFile, expat.ExpatError, EOFError, OSError):
         raise ImportFileError("The file is not a readable XLSX file.") from None
-    # zipfile never inflates an entry past its declared size, so the declared sizes bound
-    # what openpyxl can unpack.
-    if unpacked > settings.IMPORT_MAX_XLSX_UNPACKED_BYTES:
-        raise ImportFileError("The XLSX file unpacks to more data than allowed; it may be a zip bomb.")
     file.seek(0)
     try:
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
@@ -259,6 +346,50 @@ def xlsx_table(file):
         yield Table(list(headers), limited(enumerate(rows, start=2)))
     finally:
         workbook.close()
+
+
+def check_xlsx_cells(archive):
+    """Refuse a workbook holding a text longer than a cell may be (MAX_CELL_CHARS), reading
+    its XML parts as streams: openpyxl would first hold each whole text in memory (a 300 KB
+    file can hold a 300 MB shared string, or a cell padded with 300 MB of spaces). Every part
+    is read, since the content types may name any part the shared strings; the text between
+    two cells counts as well, since the XML parser keeps it too."""
+    for info in archive.infolist():
+        if info.filename.endswith((".xml", ".rels")):
+            with archive.open(info) as stream:
+                scan_xml_cells(stream)
+
+
+# Where a cell's text starts: a shared string, a sheet's cell.
+CELL_ELEMENTS = {"si", "c"}
+
+
+def scan_xml_cells(stream):
+    parser = expat.ParserCreate()
+    length = 0
+
+    def start(name, attributes):
+        nonlocal length
+        if name.rpartition(":")[2] in CELL_ELEMENTS:
+            length = 0
+
+    def text(data):
+        nonlocal length
+        length += len(data)
+        if length > MAX_CELL_CHARS:
+            raise ImportFileError(
+                f"The file has a cell of more than {MAX_CELL_CHARS:,} characters (spaces included), "
+                "more than any column can hold."
+            )
+
+    def refuse_doctype(*args):
+        # XLSX parts never declare one; entities defined there could expand without bound.
+        raise ImportFileError("The file is not a readable XLSX file.")
+
+    parser.StartElementHandler = start
+    parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = refuse_doctype
+    parser.ParseFile(stream)
 
 
 def limited(rows):
@@ -283,10 +414,7 @@ def cell_text(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        text = value.strip()
-        if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
-            return text[1:]
-        return text
+        return restore_formulas(value.strip())
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -416,7 +544,10 @@ class Outcome:
 
     @property
     def message(self):
-        return "; ".join(f"{column}: {message}" if column else message for column, message in self.errors)
+        """The errors in one sentence: "phone: not a phone number; email: not an email address."."""
+        parts = [f"{column}: {message}" if column else message for column, message in self.errors]
+        text = "; ".join(part.rstrip(".") for part in parts)
+        return text + "." if parts and parts[-1].endswith(".") else text
 
 
 @dataclass
@@ -453,7 +584,10 @@ def run(*, business, kind, table, change_order, actor=None, dry_run, on_row=None
         for number, values in chunk:
             if any(value not in (None, "") for value in values):
                 cells = {column: values[p] if p < len(values) else None for column, p in positions.items()}
-                rows.append((Row(number, cells), values))
+                row = Row(number, cells)
+                for message in table.row_errors.pop(number, ()):
+                    row.error("", message)
+                rows.append((row, values))
         outcomes = importer.process([row for row, _ in rows])
         for (_, values), outcome in zip(rows, outcomes, strict=True):
             counts.add(outcome)

@@ -1,6 +1,6 @@
 """django-import-export field mapping of customers and orders.
 
-The columns are declared here once, for the admin's export and the app's exports. Imports
+The columns are those of the app's exports (customers.exports), in the same order. Imports
 do not go row by row through the resource: `import_data` hands the dataset to the import
 service (passed in as `import_rows` by the admin, since the services sit above this
 module and use its resources for the exports), whose set-based engine (customers.imports)
@@ -20,11 +20,10 @@ from import_export.fields import Field
 from import_export.formats import base_formats
 from import_export.results import Error, Result, RowResult
 
-from customers import imports
-from customers.exports import neutralize
+from customers import exports, imports
 from customers.models import Customer, Dropoff, Order
+from customers.normalize import neutralize
 
-ADDRESS_PARTS = ["street", "city", "state", "postal_code", "country"]
 # imports.Outcome's statuses
 IMPORT_TYPES = {
     "new": RowResult.IMPORT_TYPE_NEW,
@@ -163,20 +162,7 @@ class CustomerResource(BusinessResource):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            # The import columns first, so that an export imports back as it is.
-            *imports.CUSTOMER_COLUMNS,
-            "status",
-            "is_blacklisted",
-            "tier",
-            "points_balance",
-            "order_count",
-            "total_spent",
-            "first_order_at",
-            "last_order_at",
-            "created_at",
-        ]
+        fields = exports.CUSTOMER_COLUMNS
         export_order = fields
 
     def filter_export(self, queryset, **kwargs):
@@ -219,23 +205,7 @@ class OrderResource(BusinessResource):
 
     class Meta:
         model = Order
-        fields = [
-            "id",
-            "external_id",
-            "phone",
-            "first_name",
-            "last_name",
-            "email",
-            "amount",
-            "currency",
-            "placed_at",
-            "status",
-            "source",
-            *ADDRESS_PARTS,
-            "items",
-            "completed_at",
-            "created_at",
-        ]
+        fields = exports.ORDER_COLUMNS
         export_order = fields
 
     def filter_export(self, queryset, **kwargs):
@@ -252,6 +222,13 @@ def dataset_from(data):
         dataset = tablib.Dataset(headers=[str(header or "") for header in table.headers])
         for _, values in table.rows:
             dataset.append((list(values) + [None] * width)[:width])
+    # The dataset keeps the cells only: a row the reading found wrong refuses the file here.
+    if table.row_errors:
+        number, messages = next(iter(table.row_errors.items()))
+        more = len(table.row_errors) - 1
+        raise imports.ImportFileError(
+            f"Row {number}: {' '.join(messages)}" + (f" (and {more} more rows)" if more else "")
+        )
     return dataset
 
 

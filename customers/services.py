@@ -21,14 +21,14 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from customers import duplicates, exports, imports, jobs, resources
+from customers import duplicates, exports, imports, jobs
 from customers.jobs import JobCancelled, claim_job, finish_cancelled, finish_job, report_progress
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE
 from customers.models import (
@@ -53,7 +53,7 @@ from customers.models import (
     Tag,
     searchable,
 )
-from customers.normalize import address_key, normalize_phone
+from customers.normalize import address_key, neutralize, normalize_phone
 from customers.queries import default_field_choices, find_customer_by_phone, undo_blockers
 from customers.signals import customers_merged, merge_undone, order_recorded, order_status_changed
 
@@ -933,6 +933,11 @@ def run_duplicate_scan(*, scan):
 logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 100
 PREVIEW_ERRORS = 1000
+# What one cell or message of the preview and the rejected rows may hold: longer than any
+# column but the items, and short enough that a file quoting one long cell on every row
+# (an XLSX shared string) cannot blow up the report.
+REPORT_CELL_CHARS = 2000
+PREVIEW_CELL_CHARS = 200
 UNEXPECTED_JOB_ERROR = "An unexpected error stopped the job. Retry it; if it fails again, contact support."
 
 
@@ -952,10 +957,12 @@ def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=
 
     Every row is checked before the first one is written, so a file with a wrong row imports
     nothing unless `valid_only`. `open_table()` gives a context manager of a fresh Table for
-    each pass. The writes commit chunk by chunk rather than in one transaction, which would
-    lock every customer of the file until its end: a crash part-way leaves the chunks
-    already written, and running the file again completes it without writing anything twice.
-    Returns the counts of the last pass and whether it wrote."""
+    each pass. Without `valid_only` the import is all or nothing in fact: its writes run in
+    one transaction, so a failure at any row (the database refusing a value the check let
+    through, a crash) leaves nothing behind. With `valid_only` the writes commit chunk by
+    chunk, so as not to lock every customer of the file until its end: a crash part-way
+    leaves the chunks already written, and running the file again completes it without
+    writing anything twice. Returns the counts of the last pass and whether it wrote."""
     collector = collector or NullCollector()
 
     def run(step, dry_run):
@@ -969,11 +976,13 @@ def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=
 
     if dry_run:
         return run(ImportJob.Step.CHECK, dry_run=True), False
-    if not valid_only:
-        counts = run(ImportJob.Step.CHECK, dry_run=True)
-        if counts.errors:
-            return counts, False
-    return run(ImportJob.Step.IMPORT, dry_run=False), True
+    if valid_only:
+        return run(ImportJob.Step.IMPORT, dry_run=False), True
+    counts = run(ImportJob.Step.CHECK, dry_run=True)
+    if counts.errors:
+        return counts, False
+    with transaction.atomic():
+        return run(ImportJob.Step.IMPORT, dry_run=False), True
 
 
 def check_import_file(file, *, kind, encoding):
@@ -1022,14 +1031,23 @@ def queue_export(job):
     transaction.on_commit(lambda: async_task("customers.tasks.run_export_job", job.pk, group="exports"))
 
 
-def confirm_import(*, job, actor):
-    """Import a checked file (the user confirmed the dry run)."""
+def confirm_import(*, job, actor, valid_rows_only=False):
+    """Import a checked file (the user confirmed the dry run). With `valid_rows_only` the
+    rows the check found wrong are skipped, from the file already uploaded."""
     check_upload_kept(job)
     confirmable = ImportJob.objects.filter(pk=job.pk, step=ImportJob.Step.CHECK, status=ImportJob.Status.DONE)
-    confirmed = confirmable.filter(Q(error_count=0) | Q(valid_only=True)).update(
-        step=ImportJob.Step.IMPORT, status=ImportJob.Status.QUEUED, rows_done=0, heartbeat_at=timezone.now(),
-        finished_at=None,
-    )
+    queued = {
+        "step": ImportJob.Step.IMPORT,
+        "status": ImportJob.Status.QUEUED,
+        "rows_done": 0,
+        "heartbeat_at": timezone.now(),
+        "finished_at": None,
+    }
+    if valid_rows_only:
+        queued["valid_only"] = True
+    else:
+        confirmable = confirmable.filter(Q(error_count=0) | Q(valid_only=True))
+    confirmed = confirmable.update(**queued)
     if not confirmed:
         raise ValidationError("This file is not ready to be imported.")
     job.refresh_from_db()
@@ -1064,6 +1082,15 @@ class ImportJobCollector:
         # with it when a cancel stops it; rows of chunks that committed stay.
         self.atomic_depth = len(connection.atomic_blocks)
         self.writes_roll_back = False
+        # An all-or-nothing import holds one transaction to its end. Its progress and heartbeat
+        # go through a connection of their own on PostgreSQL, so the job page and the stale-job
+        # sweeper see them and the job's row is never locked by the import. SQLite has one
+        # writer at a time (a second connection would wait for the import): there they go in
+        # the import's transaction and show when it commits. Inside a caller's transaction
+        # (an import run at once by a request) the job's row may be locked by that
+        # transaction already, so they go in it as well.
+        self.progress_apart = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self.progress_connection = None
 
     def start(self, step, headers):
         self.pass_number += 1
@@ -1073,6 +1100,7 @@ class ImportJobCollector:
         self.report_text = io.TextIOWrapper(self.report, encoding="utf-8-sig", newline="")
         self.report_writer = csv.writer(self.report_text)
         self.report_writer.writerow([*(imports.cell_text(header) for header in headers), "error"])
+        self.unlisted = 0
 
     def row(self, outcome, values):
         is_error = outcome.status == imports.Outcome.ERROR
@@ -1081,31 +1109,51 @@ class ImportJobCollector:
                 {
                     "row": outcome.number,
                     "status": outcome.status,
-                    "key": outcome.key,
-                    "message": outcome.message,
+                    "key": shortened(outcome.key, PREVIEW_CELL_CHARS),
+                    "message": shortened(outcome.message, REPORT_CELL_CHARS),
                 }
             )
         if is_error:
             self.errors += 1
-            cells = [exports.neutralize(imports.cell_text(value)) for value in values]
-            error = exports.neutralize(f"Row {outcome.number}: {outcome.message}")
+            # At most the size of a file one may upload, so that it can be fixed and uploaded again.
+            if self.report.tell() > settings.IMPORT_MAX_FILE_BYTES:
+                self.unlisted += 1
+                return
+            cells = [neutralize(shortened(imports.cell_text(value), REPORT_CELL_CHARS)) for value in values]
+            error = neutralize(f"Row {outcome.number}: {shortened(outcome.message, REPORT_CELL_CHARS)}")
             self.report_writer.writerow([*cells, error])
+            self.report_text.flush()
 
     def progress(self, step, rows):
         total = self.job.total_rows or rows
         done = (self.pass_number * total + rows) // self.passes
         self.writes_roll_back = len(connection.atomic_blocks) > self.atomic_depth
-        report_progress(self.job, min(done, total))
+        apart = None
+        if self.progress_apart and connection.in_atomic_block:
+            if self.progress_connection is None:
+                self.progress_connection = connections.create_connection(DEFAULT_DB_ALIAS)
+            apart = self.progress_connection
+        report_progress(self.job, min(done, total), connection=apart)
+
+    def close(self):
+        if self.progress_connection is not None:
+            self.progress_connection.close()
 
     def save(self, job):
         job.preview, job.ignored_columns = self.preview, self.ignored
         if self.errors:
+            if self.unlisted:
+                self.report_writer.writerow([f"… and {self.unlisted:,} more rows with errors, unlisted."])
             self.report_text.flush()
             self.report.seek(0)
             job.error_report.save(f"{uuid.uuid4().hex}-rejected.csv", File(self.report), save=False)
         else:
             job.error_report = ""
         self.report_text.close()
+
+
+def shortened(text, length):
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def run_import_job(job_id):
@@ -1119,10 +1167,13 @@ def run_import_job(job_id):
                 job.total_rows = imports.count_rows(file, encoding=job.encoding)
             ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
             collector = ImportJobCollector(job)
-            counts, written = import_rows(
-                business=job.business, actor=job.actor, kind=job.kind, open_table=lambda: job_table(job),
-                valid_only=job.valid_only, dry_run=job.step == ImportJob.Step.CHECK, collector=collector,
-            )
+            try:
+                counts, written = import_rows(
+                    business=job.business, actor=job.actor, kind=job.kind, open_table=lambda: job_table(job),
+                    valid_only=job.valid_only, dry_run=job.step == ImportJob.Step.CHECK, collector=collector,
+                )
+            finally:
+                collector.close()
         except imports.ImportFileError as error:
             return finish_job(job, failure=str(error))
         except JobCancelled:
@@ -1172,7 +1223,7 @@ def run_export_job(job_id):
             queryset = exports.queryset_for(job.business, job.kind, params)
             job.total_rows = queryset.count()
             ExportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
-            rows = exports.export_rows(resources.RESOURCES[job.kind](business=job.business), queryset)
+            rows = exports.export_rows(job.kind, queryset)
             write = exports.write_xlsx if job.format == ExportJob.Format.XLSX else exports.write_csv
             with tempfile.TemporaryFile() as output:
                 write(reporting_progress(rows, job), output)

@@ -48,7 +48,8 @@ def test_an_owner_fixes_a_bad_row_imports_watches_progress_and_finds_the_custome
     expect(error_row).to_have_count(1)
     expect(error_row.locator("td").first).to_have_text("3")
     expect(error_row).to_contain_text("“415-555-01” is not a valid phone number")
-    expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
+    # The only import offered skips the wrong row.
+    expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_text(["Import the 1 valid row"])
 
     upload(page, FIXED)
     run_queued_job(page)
@@ -61,3 +62,19 @@ def test_an_owner_fixes_a_bad_row_imports_watches_progress_and_finds_the_custome
     expect(page.locator("table tbody tr")).to_have_count(2)
     expect(page.get_by_role("link", name="Ann Lee")).to_be_visible()
     expect(page.get_by_role("link", name="Bob Stone")).to_be_visible()
+
+
+def test_an_owner_imports_the_valid_rows_of_a_checked_file_without_uploading_it_again(
+    page, live_server, owner, settings, monkeypatch
+):
+    settings.IMPORT_SYNC_MAX_ROWS = 1
+    monkeypatch.setattr(Conf, "SYNC", False)
+    log_in(page, owner.username)
+
+    upload(page, WITH_A_BAD_ROW)
+    run_queued_job(page)
+    page.get_by_role("button", name="Import the 1 valid row").click()
+    run_queued_job(page)
+
+    expect(page.locator(".alert-success")).to_contain_text("created=1 updated=0 unchanged=0 errors=1")
+    assert ImportJob.objects.count() == 1

@@ -3,17 +3,21 @@
 import csv
 import datetime as dt
 import io
+from contextlib import closing
 from decimal import Decimal
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DEFAULT_DB_ALIAS, connections
 
+from conftest import requires_postgres
 from customers import exports, services
-from customers.models import Customer, ExportJob, ImportJob, Membership
-from customers.resources import CustomerResource
+from customers.models import Customer, Dropoff, ExportJob, ImportJob, Job, Membership, Order
+from customers.normalize import CELL_SEPARATORS, FORMULA_PREFIXES, PLAIN_NUMBER, neutralize
+from customers.resources import RESOURCES, CustomerResource
 
-NASTY = ["=1+1", "==HYPERLINK(x)", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "\0x"]
+NASTY = ["=1+1", "==HYPERLINK(x)", "+1+cmd", "-2-x", "@SUM(A1)", "\tx", "\rx", "\0x"]
 # What a database and an XLSX file keep as it is (no NUL, no lone CR).
 STORED_NASTY = NASTY[:6]
 
@@ -52,11 +56,26 @@ def xlsx_rows(body):
     return [list(row) for row in openpyxl.load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True)]
 
 
+def would_run_a_formula(cell):
+    """Whether a spreadsheet would run this cell, or a part of it that a semicolon or comma
+    locale splits off, as a formula."""
+    return isinstance(cell, str) and any(
+        fragment and fragment[0] in FORMULA_PREFIXES and not PLAIN_NUMBER.fullmatch(fragment)
+        for fragment in CELL_SEPARATORS.split(cell)
+    )
+
+
 @pytest.mark.parametrize("value", [*NASTY, "=", "=="])
 def test_neutralize_quotes_every_formula_start_and_leaves_other_values(value):
-    assert exports.neutralize(value) == "'" + value
-    for other in ["Ann", "", None, 12, Decimal("-3.5"), dt.date(2026, 1, 1), True]:
-        assert exports.neutralize(other) == other
+    assert neutralize(value) == "'" + value
+    for other in ["Ann", "", None, 12, Decimal("-3.5"), dt.date(2026, 1, 1), True, "+12159478995", "-3.50"]:
+        assert neutralize(other) == other
+
+
+def test_neutralize_quotes_every_fragment_a_semicolon_or_comma_locale_would_split_off():
+    assert neutralize("x;=cmd|' /C calc'!A0") == "x;'=cmd|' /C calc'!A0"
+    assert neutralize("vip;=evil,@x") == "vip;'=evil,'@x"
+    assert neutralize("1 Main St, -2") == "1 Main St, -2"
 
 
 def test_no_exported_cell_starts_with_a_formula_character(people, owner, client_for):
@@ -72,8 +91,23 @@ def test_no_exported_cell_starts_with_a_formula_character(people, owner, client_
         assert table
         for row in table:
             for cell in row:
-                assert not (isinstance(cell, str) and cell[:1] in exports.FORMULA_PREFIXES and cell), row
+                assert not would_run_a_formula(cell), row
     assert "'=1+1" in {cell for row in tables[0] for cell in row}
+
+
+def test_a_cell_with_a_formula_after_a_semicolon_is_quoted_with_each_fragment_neutralized(
+    people, owner, client_for
+):
+    ann = Customer.objects.get(first_name="Ann")
+    services.tag_customer(customer=ann, name="=HYPERLINK(x)", actor=owner)
+    Customer.objects.filter(pk=ann.pk).update(last_name="x;=cmd|' /C calc'!A0")
+
+    _, body = export(client_for(owner), query="?q=Ann")
+
+    text = body.decode("utf-8-sig")
+    assert '"x;\'=cmd|\' /C calc\'!A0"' in text
+    assert '"\'-vip;\'=HYPERLINK(x)"' in text
+    assert '"+14155550101"' in text  # a phone is no formula: it exports as itself
 
 
 def test_xlsx_keeps_numbers_dates_and_empty_cells_as_such(people, owner, client_for):
@@ -142,4 +176,76 @@ def test_the_admin_export_is_scoped_and_neutralized(people, other_business, owne
     rows = csv_rows(response.content)
     assert len(rows) == 6
     assert "'=1+1" in {cell for row in rows for cell in row}
-    assert not any(cell.startswith(tuple(exports.FORMULA_PREFIXES)) for row in rows for cell in row if cell)
+    assert not any(would_run_a_formula(cell) for row in rows for cell in row)
+
+
+def table_of_customers():
+    customers = Customer.objects.order_by("pk").values_list(
+        "pk", "phone", "first_name", "last_name", "email", "date_of_birth", "language", "updated_at"
+    )
+    tags = Customer.tags.through.objects.order_by("pk").values_list("customer_id", "tag__name")
+    dropoffs = Dropoff.objects.order_by("pk").values_list("customer_id", "street", "city", "country")
+    return list(customers), list(tags), list(dropoffs), list(Order.objects.values_list("pk", "status"))
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_customers_exported_then_imported_back_change_nothing(people, owner, client_for, file_format):
+    ann = Customer.objects.get(first_name="Ann")
+    services.tag_customer(customer=ann, name="=HYPERLINK(x)", actor=owner)
+    Customer.objects.filter(pk=ann.pk).update(last_name="x;=cmd|' /C calc'!A0", email="ann@example.com")
+    before = table_of_customers()
+    client = client_for(owner)
+
+    _, body = export(client, "customers", file_format)
+    client.post(
+        "/customers/import/",
+        {"kind": "customers", "file": SimpleUploadedFile(f"export.{file_format}", body), "encoding": "auto"},
+    )
+    job = ImportJob.objects.get()
+    client.post(f"/customers/import/{job.pk}/confirm/")
+
+    job.refresh_from_db()
+    assert (job.status, job.unchanged_count, job.error_count) == ("done", 5, 0), job.preview
+    assert table_of_customers() == before
+
+
+@pytest.mark.parametrize("kind", ["customers", "orders"])
+def test_the_set_based_export_gives_the_resources_rows(people, business, kind):
+    Customer.objects.filter(first_name="Ann").update(date_of_birth=dt.date(1980, 2, 29))
+    resource = RESOURCES[kind](business=business)
+    queryset = exports.queryset_for(business, kind, {})
+    expected = [resource.get_export_headers()] + [
+        resource.export_resource(obj, force_native_type=True)
+        for obj in resource.filter_export(queryset)
+    ]
+
+    assert list(exports.export_rows(kind, queryset)) == expected
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_export_job_shows_its_progress_while_it_streams(people, business, owner, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_CHUNK", 2)
+    job = ExportJob.objects.create(business=business, actor=owner, kind="customers", format="csv")
+    write_csv = exports.write_csv
+    seen = []
+
+    def watching(rows, stream):
+        def rows_watched():
+            for row in rows:
+                # What the job page reads meanwhile, through a connection of its own.
+                watcher = connections.create_connection(DEFAULT_DB_ALIAS)
+                with closing(watcher), watcher.cursor() as cursor:
+                    cursor.execute(f"SELECT rows_done FROM {Job._meta.db_table} WHERE id = {job.pk}")
+                    seen.append(cursor.fetchone()[0])
+                yield row
+
+        write_csv(rows_watched(), stream)
+
+    monkeypatch.setattr(exports, "write_csv", watching)
+
+    services.run_export_job(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.rows_done) == ("done", 5)
+    assert seen == [0, 0, 2, 2, 4, 4]  # at the header, then at each row

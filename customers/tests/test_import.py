@@ -1,6 +1,7 @@
 """Importing customers and orders: dry run, row errors, encodings, upserts, tenancy, limits."""
 
 import io
+import tracemalloc
 import zipfile
 from contextlib import contextmanager
 from decimal import Decimal
@@ -303,3 +304,96 @@ def test_a_file_without_the_required_columns_is_refused(business):
         services.check_import_file(
             io.BytesIO(b"name,email\nAnn,a@example.com\n"), kind="customers", encoding="auto"
         )
+
+
+def test_a_file_with_utf8_rows_and_a_windows_1252_row_refuses_that_row_instead_of_storing_mojibake(business):
+    data = (
+        b"phone,first_name\n"
+        + "+14155550101,José\n".encode()
+        + "+14155550102,Zoë\n".encode("cp1252")
+        + b"+14155550103,Ann\n"
+    )
+
+    counts, written, outcomes = run_import(business, data, valid_only=True)
+
+    assert written and (counts.created, counts.errors) == (2, 1)
+    assert [outcome.number for outcome in outcomes if outcome.errors] == [3]
+    assert "not UTF-8" in outcomes[1].message
+    assert list(Customer.objects.order_by("phone").values_list("first_name", flat=True)) == ["José", "Ann"]
+
+
+def test_an_unterminated_quote_is_refused_naming_its_row_instead_of_swallowing_the_next_rows(business):
+    at_the_end = b'phone,first_name\n+14155550101,Ann\n+14155550102,"Bob\n+14155550103,Carl\n'
+    closed_later = b'phone,first_name\n+14155550101,"Ann\n+14155550102,Bob",\n+14155550103,Carl\n'
+
+    with pytest.raises(imports.ImportFileError, match="Row 3 opens a quote"):
+        run_import(business, at_the_end)
+    counts, written, outcomes = run_import(business, closed_later)
+
+    assert not written and counts.errors == 1
+    assert outcomes[0].number == 2 and "a quote" in outcomes[0].message
+    assert not Customer.objects.exists()
+
+
+SHARED_STRINGS = (
+    '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+    "<si><t>{}</t></si></sst>"
+)
+
+
+def xlsx_with_a_long_cell(text, shared):
+    """An XLSX of one customer whose first name is `text`, as a shared string or in the
+    cell itself: a few KB zipped."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["phone", "first_name"])
+    workbook.active.append(["+14155550101", "PLACEHOLDER"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    cell = b'<c r="B2" t="inlineStr"><is><t>PLACEHOLDER</t></is></c>'
+    namespace = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    stream = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            if not shared:
+                data = data.replace(b"PLACEHOLDER", text.encode())
+            elif info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(cell, b'<c r="B2" t="s"><v>0</v></c>')
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                link = f'<Relationship Type="{namespace.decode()}" Target="sharedStrings.xml" Id="rId9" />'
+                data = data.replace(b"</Relationships>", link.encode() + b"</Relationships>")
+            elif info.filename == "[Content_Types].xml":
+                kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+                override = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kind}" />'
+                data = data.replace(b"</Types>", override.encode() + b"</Types>")
+            archive.writestr(info.filename, data)
+        if shared:
+            archive.writestr("xl/sharedStrings.xml", SHARED_STRINGS.format(text))
+    return stream.getvalue()
+
+
+def test_an_xlsx_with_its_strings_shared_imports(business):
+    counts, written, _ = run_import(business, xlsx_with_a_long_cell("Ann", shared=True))
+
+    assert written and counts.created == 1
+    assert Customer.objects.get().first_name == "Ann"
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("text", ["x" * 30_000_000, "Ann" + " " * 30_000_000])
+def test_an_xlsx_cell_longer_than_a_csv_cell_may_be_is_refused_while_memory_stays_bounded(
+    business, text, shared
+):
+    data = xlsx_with_a_long_cell(text, shared)
+    assert len(data) < 100_000
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(imports.ImportFileError, match="a cell of more than 131,072 characters"):
+            run_import(business, data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 5_000_000
+    assert not Customer.objects.exists()

@@ -2,15 +2,22 @@
 
 import datetime as dt
 import io
+import os
+import tempfile
+from contextlib import closing
 from pathlib import Path
 
+import openpyxl
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from django.utils import timezone
 
+from conftest import requires_postgres
 from customers import services, tasks
-from customers.models import Customer, ImportJob, Membership
+from customers.models import Activity, Customer, ImportJob, Job, Membership, Order
 
 GOOD = "phone,first_name,tags\n+14155550101,Ann,vip\n+14155550102,Bob,\n"
 ONE_BAD = GOOD + "555,Carl,\n"
@@ -255,3 +262,169 @@ def test_an_upload_is_deleted_with_its_rows_once_its_retention_is_over(owner, cl
     assert "Upload it again." in confirm and not Customer.objects.exists()
     recent.refresh_from_db()
     assert recent.file and Path(recent.file.path).exists() and recent.can_confirm
+
+
+def orders_file(count):
+    lines = ["external_id,phone,amount"] + [f"A-{n},+1415555{n:04d},10.00" for n in range(count)]
+    return "\n".join(lines) + "\n"
+
+
+def fail_at_the_last_chunk(monkeypatch, chunks):
+    """Makes the chunk writer of orders raise on its last call, as the database refusing a row would."""
+    write = services.imports.OrderChunk.write
+    calls = []
+
+    def failing_write(self, *args):
+        calls.append(1)
+        if len(calls) == chunks:
+            raise IntegrityError("value too long")
+        return write(self, *args)
+
+    monkeypatch.setattr(services.imports.OrderChunk, "write", failing_write)
+    return calls
+
+
+def test_an_all_or_nothing_import_failing_at_its_last_chunk_leaves_nothing_behind(
+    owner, client_for, monkeypatch, settings
+):
+    monkeypatch.setattr(services.imports, "CHUNK_SIZE", 3)
+    settings.IMPORT_SYNC_MAX_ROWS = 100
+    client = client_for(owner)
+    upload(client, orders_file(9), kind="orders")
+    job = ImportJob.objects.get()
+    assert (job.status, job.created_count, job.error_count) == ("done", 9, 0)
+    calls = fail_at_the_last_chunk(monkeypatch, chunks=3)
+
+    client.post(f"/customers/import/{job.pk}/confirm/")
+
+    job.refresh_from_db()
+    assert len(calls) == 3
+    assert (job.step, job.status, job.failure) == ("import", "failed", services.UNEXPECTED_JOB_ERROR)
+    assert (Customer.objects.count(), Order.objects.count(), Activity.objects.count()) == (0, 0, 0)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_all_or_nothing_import_job_shows_its_progress_while_its_transaction_is_open(
+    business, owner, monkeypatch
+):
+    monkeypatch.setattr(services.imports, "CHUNK_SIZE", 3)
+    job = ImportJob(business=business, actor=owner, kind="orders", original_name="orders.csv", step="import")
+    job.file.save("orders.csv", ContentFile(orders_file(9).encode()), save=False)
+    job.save()
+    write = services.imports.OrderChunk.write
+    seen = []
+
+    def watching_write(self, *args):
+        # What the job page reads meanwhile, through a connection of its own.
+        with closing(connections.create_connection(DEFAULT_DB_ALIAS)) as watcher, watcher.cursor() as cursor:
+            cursor.execute(f"SELECT rows_done FROM {Job._meta.db_table} WHERE id = %s", [job.pk])
+            seen.append(cursor.fetchone()[0])
+        return write(self, *args)
+
+    monkeypatch.setattr(services.imports.OrderChunk, "write", watching_write)
+
+    services.run_import_job(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count, Order.objects.count()) == ("done", 9, 9)
+    # Half the progress is the check; during the import the rows of the chunks written so far show.
+    assert seen == [4, 6, 7]
+
+
+def test_the_rejected_rows_of_a_file_repeating_a_long_cell_stay_as_small_as_an_upload(
+    owner, client_for, settings
+):
+    settings.IMPORT_MAX_FILE_BYTES = 20_000
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["phone", "first_name"])
+    for _ in range(50):
+        workbook.active.append(["9" * 100_000, "Ann"])  # one shared string, 50 wrong phones
+    stream = io.BytesIO()
+    workbook.save(stream)
+
+    file = SimpleUploadedFile("people.xlsx", stream.getvalue())
+    client_for(owner).post("/customers/import/", {"kind": "customers", "file": file, "encoding": "auto"})
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.error_count) == ("done", 50)
+    rejected = job.error_report.read().decode("utf-8-sig").splitlines()
+    assert job.error_report.size < 2 * settings.IMPORT_MAX_FILE_BYTES
+    assert rejected[-1].startswith('"… and ') and rejected[-1].endswith(' more rows with errors, unlisted."')
+    assert all(len(line) < 5000 for line in rejected)
+    assert all(len(row["key"]) <= 200 and len(row["message"]) <= 2000 for row in job.preview)
+
+
+def admin_preview(client, text="phone,first_name\n+14155550101,Ann\n"):
+    file = SimpleUploadedFile("people.csv", text.encode())
+    preview = client.post(ADMIN_IMPORT, {"import_file": file, "format": 0, "resource": 0})
+    return preview.context["confirm_form"].initial
+
+
+def test_the_admin_import_keeps_its_upload_under_a_random_name_in_its_own_folder(owner, client_for, settings):
+    confirm = admin_preview(client_for(owner))
+
+    [kept] = (Path(settings.MEDIA_ROOT) / "admin-imports").iterdir()
+    assert kept.name in confirm["import_file_name"] and kept.read_text().startswith("phone,")
+    client_for(owner).post("/admin/customers/customer/process_import/", {**confirm, "resource": 0})
+    assert Customer.objects.count() == 1 and not kept.exists()
+
+
+def test_the_admin_import_refuses_a_file_name_pointing_at_another_file_of_the_temporary_folder(
+    owner, client_for
+):
+    client = client_for(owner)
+    confirm = admin_preview(client)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as planted:
+        planted.write("phone,first_name\n+14155550199,Mallory\n")
+    try:
+        for name in [Path(planted.name).name, planted.name, f"../../../..{planted.name}"]:
+            response = client.post(
+                "/admin/customers/customer/process_import/",
+                {**confirm, "import_file_name": name, "resource": 0},
+                follow=True,
+            )
+            assert "This upload is not yours or not known" in response.content.decode()
+    finally:
+        os.remove(planted.name)
+    assert not Customer.objects.exists()
+
+
+def test_the_admin_import_refuses_another_users_upload_and_one_already_imported(
+    business, owner, make_member, client_for
+):
+    confirm = admin_preview(client_for(owner))
+    other_owner = client_for(make_member(business, Membership.Role.OWNER, username="second-owner"))
+    process = "/admin/customers/customer/process_import/"
+
+    stolen = other_owner.post(process, {**confirm, "resource": 0}, follow=True)
+    client_for(owner).post(process, {**confirm, "resource": 0})
+    again = client_for(owner).post(process, {**confirm, "resource": 0}, follow=True)
+
+    assert "This upload is not yours or not known" in stolen.content.decode()
+    assert "imported already or is gone" in again.content.decode()
+    assert Customer.objects.count() == 1
+
+
+def test_a_strict_check_with_wrong_rows_offers_to_import_the_valid_rows_of_the_same_upload(owner, client_for):
+    client = client_for(owner)
+    response = upload(client, ONE_BAD)
+    job = ImportJob.objects.get()
+
+    page = client.get(response["Location"]).content.decode()
+    client.post(f"/customers/import/{job.pk}/confirm/", {"valid_rows_only": "1"})
+
+    assert "Import the 2 valid rows" in page
+    job.refresh_from_db()
+    assert (job.step, job.status, job.created_count, job.error_count) == ("import", "done", 2, 1)
+    assert sorted(Customer.objects.values_list("first_name", flat=True)) == ["Ann", "Bob"]
+    assert ImportJob.objects.count() == 1
+
+
+def test_the_errors_of_one_row_read_as_one_sentence(owner, client_for):
+    upload(client_for(owner), "phone,email\n555,not-an-email\n")
+
+    [row] = ImportJob.objects.get().preview
+    assert row["message"] == (
+        "phone: “555” is not a valid phone number for US; email: “not-an-email” is not an email address."
+    )
