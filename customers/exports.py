@@ -6,6 +6,7 @@ import datetime as dt
 import io
 from types import SimpleNamespace
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import Customer, Order
@@ -31,7 +32,11 @@ def customers_for(business, params):
     # Not queries.customer_list, which loads only the columns the list shows.
     customers = Customer.objects.filter(business=business).live().order_by("-created_at", "-id")
     request = SimpleNamespace(business=business)
-    return CustomerFilter(params, queryset=customers, request=request).qs
+    customer_filter = CustomerFilter(params, queryset=customers, request=request)
+    # The list ignores a wrong filter (and shows its error); an export must not quietly export more.
+    if not customer_filter.is_valid():
+        raise ValidationError(customer_filter.errors)
+    return customer_filter.qs
 
 
 def orders_for(business, params):

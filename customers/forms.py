@@ -17,7 +17,7 @@ class ContactForm(forms.Form):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
     preferred_name = forms.CharField(max_length=100, required=False)
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(max_length=Customer._meta.get_field("email").max_length, required=False)
     date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     language = forms.CharField(max_length=10, required=False, help_text="e.g. en, es, de-CH")
     timezone = forms.CharField(max_length=64, required=False, help_text="e.g. America/New_York")
