@@ -4,48 +4,16 @@ import customers.normalize
 import datetime
 from django.db import migrations, models
 
-EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-LATEST = datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc)
-
-
-def move_times_into_range(apps, schema_editor):
-    """Times outside what the pages can show (stored through the API before it checked
-    them; Python cannot even read some of them) move into the window the constraints
-    below keep: an order's placed_at to when it was recorded, its completed_at to its
-    placed_at, and its customer's first and last order to those of the orders."""
-    connection = schema_editor.connection
-    bounds = [connection.ops.adapt_datetimefield_value(value) for value in (EARLIEST, LATEST)]
-    now = connection.ops.adapt_datetimefield_value(datetime.datetime.now(datetime.timezone.utc))
-    order = connection.ops.quote_name(apps.get_model("customers", "Order")._meta.db_table)
-    customer = connection.ops.quote_name(apps.get_model("customers", "Customer")._meta.db_table)
-
-    def outside(column):
-        return f"NOT ({column} >= %s AND {column} < %s)"
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {order} SET placed_at = CASE WHEN {outside('created_at')} THEN %s ELSE created_at END "
-            f"WHERE {outside('placed_at')}",
-            [*bounds, now, *bounds],
-        )
-        cursor.execute(f"UPDATE {order} SET completed_at = placed_at WHERE {outside('completed_at')}", bounds)
-        counted = f"FROM {order} WHERE customer_id = {customer}.id AND status = 'completed'"
-        cursor.execute(
-            f"UPDATE {customer} SET first_order_at = (SELECT MIN(placed_at) {counted}), "
-            f"last_order_at = (SELECT MAX(placed_at) {counted}) "
-            f"WHERE {outside('first_order_at')} OR {outside('last_order_at')}",
-            [*bounds, *bounds],
-        )
-
 
 class Migration(migrations.Migration):
+    # Apart from the data migration before it: PostgreSQL cannot alter a table in the
+    # transaction that updated its rows twice.
 
     dependencies = [
-        ('customers', '0006_import_export_jobs'),
+        ('customers', '0007_move_order_times_into_range'),
     ]
 
     operations = [
-        migrations.RunPython(move_times_into_range, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='customer',
             name='date_of_birth',
