@@ -94,8 +94,11 @@ PHONES = st.sampled_from(["+1 415 555 0101", "+14155550102", "(415) 555-0103", "
 
 
 def changes_of(valid):
-    """One to three of the fields of `valid` set to anything."""
-    return st.dictionaries(st.sampled_from(sorted(valid)), ANYTHING, min_size=1, max_size=3)
+    """One field of `valid` set to anything (most often: then the others pass), or two."""
+    one = st.dictionaries(st.sampled_from(sorted(valid)), ANYTHING, min_size=1, max_size=1)
+    return st.one_of(
+        one, one, st.dictionaries(st.sampled_from(sorted(valid)), ANYTHING, min_size=1, max_size=2)
+    )
 
 
 NOTHING = st.just({})
@@ -131,8 +134,14 @@ ORDERS = bodies(
         mutated(VALID_ORDER, NEW_ORDER),
         mutated(VALID_ORDER, NEW_ORDER),
         mutated(VALID_ORDER, NEW_ORDER),
-        st.builds(lambda order, address: {**order, "address": address}, NEW_ORDER, mutated(VALID_ADDRESS)),
-        st.builds(lambda order, item: {**order, "items": [item]}, NEW_ORDER, mutated(VALID_ITEM)),
+        st.builds(
+            lambda order, address: {**VALID_ORDER, **order, "address": address},
+            NEW_ORDER,
+            mutated(VALID_ADDRESS),
+        ),
+        st.builds(
+            lambda order, item: {**VALID_ORDER, **order, "items": [item]}, NEW_ORDER, mutated(VALID_ITEM)
+        ),
     ],
     ["external_id", *VALID_ORDER],
 )
