@@ -258,6 +258,7 @@ def contact(customer, **changes):
     [
         ({"date_of_birth": "1899-12-31"}, "date_of_birth"),
         ({"date_of_birth": "2999-01-01"}, "date_of_birth"),
+        ({"date_of_birth": "١٩٩٠-05-17"}, "date_of_birth"),
         ({"email": LONG_EMAIL}, "email"),
     ],
 )
@@ -280,9 +281,10 @@ def test_the_contact_form_takes_a_date_of_birth_of_today(client_for, support, an
     assert ann.date_of_birth == today
 
 
-def test_the_admin_refuses_a_date_of_birth_in_the_future(client_for, support, ann):
+@pytest.mark.parametrize("date_of_birth", ["2999-01-01", "1899-12-31", "١٩٩٠-05-17"])
+def test_the_admin_refuses_a_date_of_birth_outside_1900_to_today(client_for, support, ann, date_of_birth):
     data = {field: getattr(ann, field) or "" for field in services.CONTACT_FIELDS}
-    data.update(date_of_birth="2999-01-01", **_empty_inlines())
+    data.update(date_of_birth=date_of_birth, **_empty_inlines())
 
     response = client_for(support).post(f"/admin/customers/customer/{ann.pk}/change/", data)
 
