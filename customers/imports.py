@@ -306,7 +306,8 @@ class Row:
         self.errors = []
 
     def error(self, column, message):
-        self.errors.append((column, message))
+        # Messages quote cells, and end up in the job's preview and the rejected rows' file.
+        self.errors.append((column, normalize.printable(message)))
 
     def refuse(self, column, error):
         self.error(column, " ".join(error.messages))
@@ -675,7 +676,7 @@ class CustomerChunk(ChunkBase):
                 row.error("id", f"No customer with id {record_id} and this phone in this business.")
             dropoff = self.plan_dropoff(row, target, address) if target and address else None
             if row.errors:
-                key = phone or cell_text(row.cells.get("phone"))
+                key = phone or normalize.printable(cell_text(row.cells.get("phone")))
                 outcomes.append(Outcome(row.number, Outcome.ERROR, key=key, errors=row.errors))
                 continue
             outcomes.append(Outcome(row.number, self.apply(target, contact, tags, dropoff), key=phone))

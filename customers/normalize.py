@@ -44,6 +44,12 @@ def validate_text(value):
         ) from None
 
 
+def printable(text):
+    """`text` as a message may quote it: without the NUL characters and lone surrogates no
+    column stores (they become nothing and "?")."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def parse_decimal(value):
     """A number from JSON (an int or a float) or text written with the digits 0-9."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):

@@ -6,10 +6,11 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from customers import services
-from customers.models import Customer, MergeRecord, Order, OrderItem
+from customers.models import Customer, ImportJob, MergeRecord, Order, OrderItem
 from customers.tests.test_admin import _empty_inlines
 from customers.tests.test_import import csv_bytes, run_import
 from customers.tests.test_merge_pages_and_api import post_merge, twins  # noqa: F401
@@ -323,3 +324,24 @@ def test_filters_beyond_what_the_columns_hold_are_form_errors_on_the_list_and_re
     assert export.status_code == 302 and export["Location"].startswith("/customers/?")
     listed = client.get(export["Location"])
     assert "Correct the filters to export the list." in listed.content.decode()
+
+
+@pytest.mark.parametrize(
+    "kind, text",
+    [
+        (
+            "customers",
+            "phone,first_name,date_of_birth\n+1415555\x000101,Ann,\n+14155550102,Bob\x00,1990-01-01\x00\n",
+        ),
+        ("orders", "external_id,phone,amount\nA-\x001,+14155550101,1\nA-2,+14155550101,1\x00\n"),
+    ],
+)
+def test_an_uploaded_file_with_nul_characters_is_checked_with_row_errors(client_for, owner, kind, text):
+    client = client_for(owner)
+    file = SimpleUploadedFile("rows.csv", text.encode())
+
+    response = client.post("/customers/import/", {"kind": kind, "file": file, "encoding": "auto"})
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.error_count) == ("done", 2)
+    assert client.get(response["Location"]).status_code == 200
