@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from customers import services
 from customers.admin_mixins import BusinessImportExportMixin
+from customers.forms import IsoDateField
 from customers.merge_views import MAX_MERGED_AT_ONCE
 from customers.models import (
     Activity,
@@ -114,6 +116,7 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
         "anonymized_at",
     ]
     fields = [*services.CONTACT_FIELDS, *readonly_fields]
+    formfield_overrides = {models.DateField: {"form_class": IsoDateField}}
     inlines = [AccountInline, DropoffInline, NoteInline]
     actions = ["blacklist_selected", "unblacklist_selected", "restore_selected", "merge_selected"]
 

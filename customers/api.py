@@ -3,6 +3,11 @@
 `POST /api/v1/orders` with `Authorization: Bearer <key>` and a JSON object; see the
 contract under "Commands" in README.md. The view authenticates, reads at most MAX_BODY_BYTES, lets
 OrderForm check the payload and hands it to `services.record_order`.
+
+Every field is checked against what its column holds (customers/normalize.py), so bad
+input is a 400 and never a 500: `placed_at` lies between 1970-01-01 and a day from now,
+with a UTC offset of at most ±15:59; texts hold no NUL character or lone surrogate;
+numbers use the digits 0-9 and fit their column. See the README's API section.
 """
 
 import json
@@ -16,12 +21,11 @@ from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.http import JsonResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import jobs, services
-from customers.models import ApiKey, Customer, Job, Order
+from customers import jobs, normalize, services
+from customers.models import ApiKey, Customer, Dropoff, Job, Order, OrderItem
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ITEMS = 500
@@ -33,35 +37,59 @@ COORDINATE_PLACES = Decimal("0.000001")
 # Fields that take JSON values as they come -------------------------------------------
 
 
-class TextField(forms.CharField):
-    """A JSON string. Django's CharField would turn a number, list or object into text;
-    here that is a client error."""
+class JsonStringMixin:
+    """A JSON string (or null). Django's fields would turn a number, list or object into
+    text, or take `[]` and `{}` for an empty value; here that is a client error. The text
+    must be storable (normalize.validate_text)."""
 
     def to_python(self, value):
-        if value is not None and not isinstance(value, str):
-            raise ValidationError("Enter a string.", code="invalid")
+        if value is not None:
+            if not isinstance(value, str):
+                raise ValidationError("Enter a string.", code="invalid")
+            normalize.validate_text(value)
         return super().to_python(value)
+
+
+class TextField(JsonStringMixin, forms.CharField):
+    pass
 
 
 class EmailTextField(TextField, forms.EmailField):
     pass
 
 
-class IsoDateTimeField(forms.DateTimeField):
-    """ISO 8601 only, not the locale formats of form input; a time without offset is read in TIME_ZONE."""
+class TextChoiceField(JsonStringMixin, forms.ChoiceField):
+    pass
+
+
+class NumberField(forms.DecimalField):
+    """A JSON number, or a string of the digits 0-9 (not "٤٢", not true)."""
 
     def to_python(self, value):
-        if value in self.empty_values:
+        if value in (None, ""):
             return None
-        try:
-            parsed = parse_datetime(value.strip()) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None:
+        return super().to_python(normalize.parse_decimal(value))
+
+
+class WholeNumberField(forms.IntegerField):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        return super().to_python(normalize.parse_whole_number(value))
+
+
+class IsoDateTimeField(forms.DateTimeField):
+    """An ISO 8601 string only, not the locale formats of form input (normalize.parse_datetime);
+    a time without offset is read in TIME_ZONE."""
+
+    def to_python(self, value):
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
             raise ValidationError(
                 "Enter an ISO 8601 date and time, e.g. 2026-11-01T12:00:00Z.", code="invalid"
             )
-        return super().to_python(parsed)
+        return super().to_python(normalize.parse_datetime(value))
 
 
 class NestedFormField(forms.Field):
@@ -119,15 +147,26 @@ country_code = RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter ISO 3166 cou
 currency_code = RegexValidator(r"^[A-Za-z]{3}$", "Enter a three-letter ISO 4217 currency code.")
 
 
+def text(model, name, **kwargs):
+    """A TextField as long as the model field's column."""
+    return TextField(max_length=model._meta.get_field(name).max_length, **kwargs)
+
+
+def number(model, name, **kwargs):
+    """A NumberField with the model field's digits and decimals."""
+    column = model._meta.get_field(name)
+    return NumberField(max_digits=column.max_digits, decimal_places=column.decimal_places, **kwargs)
+
+
 class AddressForm(forms.Form):
-    street = TextField(max_length=200)
-    street2 = TextField(max_length=200, required=False)
-    city = TextField(max_length=100, required=False)
-    state = TextField(max_length=100, required=False)
-    postal_code = TextField(max_length=20, required=False)
-    country = TextField(max_length=2, required=False, validators=[country_code])
-    lat = forms.DecimalField(min_value=-90, max_value=90, required=False)
-    lng = forms.DecimalField(min_value=-180, max_value=180, required=False)
+    street = text(Dropoff, "street")
+    street2 = text(Dropoff, "street2", required=False)
+    city = text(Dropoff, "city", required=False)
+    state = text(Dropoff, "state", required=False)
+    postal_code = text(Dropoff, "postal_code", required=False)
+    country = text(Dropoff, "country", required=False, validators=[country_code])
+    lat = NumberField(min_value=-90, max_value=90, required=False)
+    lng = NumberField(min_value=-180, max_value=180, required=False)
 
     def clean_lat(self):
         return self._coordinate("lat")
@@ -142,11 +181,11 @@ class AddressForm(forms.Form):
 
 
 class ItemForm(forms.Form):
-    sku = TextField(max_length=64, required=False)
-    name = TextField(max_length=200)
-    category = TextField(max_length=100, required=False)
-    quantity = forms.IntegerField(min_value=1, max_value=1_000_000)
-    price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    sku = text(OrderItem, "sku", required=False)
+    name = text(OrderItem, "name")
+    category = text(OrderItem, "category", required=False)
+    quantity = WholeNumberField(min_value=1, max_value=OrderItem.MAX_QUANTITY)
+    price = number(OrderItem, "price", min_value=0)
 
 
 class OrderForm(forms.Form):
@@ -154,16 +193,16 @@ class OrderForm(forms.Form):
         (status, label) for status, label in Order.Status.choices if status != Order.Status.BLOCKED
     ]
 
-    external_id = TextField(max_length=100)
+    external_id = text(Order, "external_id")
     phone = TextField(max_length=50)
-    first_name = TextField(max_length=100, required=False)
-    last_name = TextField(max_length=100, required=False)
-    email = EmailTextField(required=False)
-    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    currency = TextField(max_length=3, required=False, validators=[currency_code])
-    placed_at = IsoDateTimeField(required=False)
-    status = forms.ChoiceField(choices=CALLER_STATUSES, required=False)
-    source = TextField(max_length=50, required=False)
+    first_name = text(Customer, "first_name", required=False)
+    last_name = text(Customer, "last_name", required=False)
+    email = EmailTextField(max_length=Customer._meta.get_field("email").max_length, required=False)
+    amount = number(Order, "amount", min_value=0)
+    currency = text(Order, "currency", required=False, validators=[currency_code])
+    placed_at = IsoDateTimeField(required=False, validators=[normalize.validate_order_time])
+    status = TextChoiceField(choices=CALLER_STATUSES, required=False)
+    source = text(Order, "source", required=False)
     address = NestedFormField(AddressForm, required=False)
     items = NestedFormListField(ItemForm, max_length=MAX_ITEMS, required=False)
 
@@ -277,13 +316,28 @@ def json_response(status, data):
 # Merge --------------------------------------------------------------------------------
 
 
+# Ids are JSON integers, as the API returns them: not "7", 7.0 or true.
+MAX_ID = 2**63 - 1
+
+
+def is_id(value):
+    return type(value) is int and 0 < value <= MAX_ID
+
+
+class CustomerIdField(forms.Field):
+    def to_python(self, value):
+        if value is not None and not is_id(value):
+            raise ValidationError("Enter a whole number.", code="invalid")
+        return value
+
+
 class IdListField(forms.Field):
     """A JSON list of customer ids."""
 
     def to_python(self, value):
         if value in (None, []):
             return []
-        if not isinstance(value, list) or not all(type(pk) is int and pk > 0 for pk in value):
+        if not isinstance(value, list) or not all(is_id(pk) for pk in value):
             raise ValidationError("Enter a list of customer ids.", code="invalid")
         if len(value) > MAX_MERGED:
             raise ValidationError(f"Merge at most {MAX_MERGED} customers at once.", code="max_length")
@@ -296,7 +350,7 @@ class FieldChoicesField(forms.Field):
     def to_python(self, value):
         if value is None:
             return {}
-        if not isinstance(value, dict) or not all(type(pk) is int for pk in value.values()):
+        if not isinstance(value, dict) or not all(is_id(pk) for pk in value.values()):
             raise ValidationError("Enter an object of field names and customer ids.", code="invalid")
         unknown = sorted(set(value) - set(services.MERGE_FIELDS))
         if unknown:
@@ -305,7 +359,7 @@ class FieldChoicesField(forms.Field):
 
 
 class MergeForm(forms.Form):
-    survivor_id = forms.IntegerField(min_value=1)
+    survivor_id = CustomerIdField()
     merged_ids = IdListField()
     reason = TextField(max_length=1000)
     field_choices = FieldChoicesField(required=False)

@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import DateTimeField, F, Func, Q, Value
 from django.utils import timezone
@@ -69,7 +70,11 @@ def customers_for(business, params):
     """The customers the list shows for these filters (query parameters), in its order."""
     # Not queries.customer_list, which loads only the columns the list shows.
     customers = Customer.objects.filter(business=business).live().order_by("-created_at", "-id")
-    return CustomerFilter(params, queryset=customers, business=business).qs
+    customer_filter = CustomerFilter(params, queryset=customers, business=business)
+    # The list ignores a wrong filter (and shows its error); an export must not quietly export more.
+    if not customer_filter.is_valid():
+        raise ValidationError(customer_filter.errors)
+    return customer_filter.qs
 
 
 def orders_for(business, params):

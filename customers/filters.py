@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from customers import queries
+from customers import normalize, queries
 from customers.models import Customer, Dropoff, Tag
 from customers.tenancy import scoped
 
@@ -34,6 +34,13 @@ FIRST_CLICK = {
 }
 
 
+# A bound beyond what the column holds is a form error, not a number the database refuses.
+SPENT_DIGITS = {
+    "max_digits": Customer._meta.get_field("total_spent").max_digits,
+    "decimal_places": Customer._meta.get_field("total_spent").decimal_places,
+}
+
+
 def business_tags(request):
     return scoped(request, Tag)
 
@@ -43,12 +50,22 @@ def list_filter(request, customers):
     return CustomerFilter(request.GET, queryset=queries.customer_list(customers), request=request)
 
 
+# Every stored time lies in these days (the constraints of the order times); a bound
+# outside them would overflow when turned into a time of the current time zone.
+FIRST_DAY = normalize.EARLIEST_TIME.date()
+LAST_DAY = (normalize.LATEST_STORED_TIME - timedelta(days=1)).date()
+
+
+def validate_day(day):
+    normalize.validate_day_between(day, FIRST_DAY, LAST_DAY)
+
+
 class DayFilter(django_filters.DateFilter):
     """A day bound on a datetime column, in the current time zone; an upper bound
     (lookup `lt`) includes its whole day."""
 
     def __init__(self, **kwargs):
-        super().__init__(widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+        super().__init__(widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day], **kwargs)
 
     def filter(self, qs, value):
         if value is None:
@@ -85,10 +102,10 @@ class CustomerFilter(django_filters.FilterSet):
     city = django_filters.CharFilter(method="filter_dropoffs", label="City")
     country = django_filters.CharFilter(method="filter_dropoffs", label="Country", max_length=2)
     spent_min = django_filters.NumberFilter(
-        field_name="total_spent", lookup_expr="gte", label="Total spent from"
+        field_name="total_spent", lookup_expr="gte", label="Total spent from", **SPENT_DIGITS
     )
     spent_max = django_filters.NumberFilter(
-        field_name="total_spent", lookup_expr="lte", label="Total spent to"
+        field_name="total_spent", lookup_expr="lte", label="Total spent to", **SPENT_DIGITS
     )
     last_order_from = DayFilter(field_name="last_order_at", lookup_expr="gte", label="Last order from")
     last_order_to = DayFilter(field_name="last_order_at", lookup_expr="lt", label="Last order to")

@@ -2,9 +2,19 @@ from django import forms
 from django.conf import settings
 from django.forms.models import model_to_dict
 
+from customers import normalize
 from customers.imports import ENCODINGS
 from customers.models import BlacklistEntry, Customer, ImportJob
 from customers.services import CONTACT_FIELDS
+
+
+class IsoDateField(forms.DateField):
+    """A date as a date input sends it, YYYY-MM-DD in the digits 0-9 (normalize.parse_date)."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            value = normalize.parse_date(value)
+        return super().to_python(value)
 
 
 class ContactForm(forms.Form):
@@ -17,8 +27,8 @@ class ContactForm(forms.Form):
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
     preferred_name = forms.CharField(max_length=100, required=False)
-    email = forms.EmailField(required=False)
-    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    email = forms.EmailField(max_length=Customer._meta.get_field("email").max_length, required=False)
+    date_of_birth = IsoDateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     language = forms.CharField(max_length=10, required=False, help_text="e.g. en, es, de-CH")
     timezone = forms.CharField(max_length=64, required=False, help_text="e.g. America/New_York")
     status = forms.ChoiceField(choices=Customer.Status.choices)

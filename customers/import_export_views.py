@@ -145,7 +145,11 @@ def export(request):
     require_perm(request, EXPORT_PERMISSIONS[kind])
     if request.business is None:
         raise Http404("You are not a member of any business.")
-    queryset = exports.queryset_for(request.business, kind, request.GET)
+    try:
+        queryset = exports.queryset_for(request.business, kind, request.GET)
+    except ValidationError:
+        messages.error(request, "Correct the filters to export the list.")
+        return redirect(f"{reverse('customers:list')}?{request.GET.urlencode()}")
     if queryset.count() > settings.EXPORT_SYNC_MAX_ROWS:
         job = services.request_export(
             business=request.business,

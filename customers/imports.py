@@ -23,7 +23,7 @@ import zipfile
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from xml.parsers import expat
 
 from django.conf import settings
@@ -32,7 +32,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import demo, queries
+from customers import demo, normalize, queries
 from customers.models import (
     ADDRESS_LIMIT_EXCEEDED,
     Activity,
@@ -436,10 +436,19 @@ class Row:
         self.errors = []
 
     def error(self, column, message):
-        self.errors.append((column, message))
+        # Messages quote cells, and end up in the job's preview and the rejected rows' file.
+        self.errors.append((column, normalize.printable(message)))
+
+    def refuse(self, column, error):
+        self.error(column, " ".join(error.messages))
 
     def text(self, column, max_length, required=False):
         value = cell_text(self.cells.get(column))
+        try:
+            normalize.validate_text(value)
+        except ValidationError as error:
+            self.refuse(column, error)
+            return ""
         if required and not value:
             self.error(column, "This cell is required.")
         elif len(value) > max_length:
@@ -449,9 +458,11 @@ class Row:
 
     def phone(self, country):
         try:
-            return normalize_phone(cell_text(self.cells.get("phone")), country)
+            text = cell_text(self.cells.get("phone"))
+            normalize.validate_text(text)
+            return normalize_phone(text, country)
         except ValidationError as error:
-            self.error("phone", " ".join(error.messages))
+            self.refuse("phone", error)
             return None
 
     def email(self):
@@ -464,33 +475,37 @@ class Row:
                 return ""
         return value
 
-    def date(self, column):
-        value = self.cells.get(column)
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date) or value in (None, ""):
-            return value or None
-        text = cell_text(value)
+    def date_of_birth(self):
+        value = self.cells.get("date_of_birth")
         try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            self.error(column, f"“{text}” is not a date; write it as YYYY-MM-DD.")
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            elif not isinstance(value, dt.date):
+                text = cell_text(value)
+                if not text:
+                    return None
+                value = normalize.parse_date(text)
+            normalize.validate_date_of_birth(value)
+        except ValidationError as error:
+            self.refuse("date_of_birth", error)
             return None
+        return value
 
-    def moment(self, column):
-        """A date and time; without a time zone it is the business's (the current one)."""
-        value = self.cells.get(column)
+    def placed_at(self):
+        """A time between 1970-01-01 and a day from now; without a time zone it is the
+        business's (the current one)."""
+        value = self.cells.get("placed_at")
         if value in (None, ""):
             return None
-        if not isinstance(value, dt.datetime):
-            text = cell_text(value)
-            try:
-                value = dt.datetime.fromisoformat(text)
-            except ValueError:
-                self.error(column, f"“{text}” is not a date and time; write it as YYYY-MM-DD HH:MM:SS.")
-                return None
-        if timezone.is_naive(value):
-            value = timezone.make_aware(value)
+        try:
+            if not isinstance(value, dt.datetime):
+                value = normalize.parse_datetime(cell_text(value))
+            if timezone.is_naive(value):
+                value = timezone.make_aware(value)
+            normalize.validate_order_time(value)
+        except ValidationError as error:
+            self.refuse("placed_at", error)
+            return None
         return value
 
     def money(self, column):
@@ -498,8 +513,8 @@ class Row:
         if not text:
             return None
         try:
-            amount = Decimal(text)
-        except InvalidOperation:
+            amount = normalize.parse_decimal(text)
+        except ValidationError:
             self.error(column, f"“{text}” is not an amount.")
             return None
         if not amount.is_finite() or amount < 0 or amount >= Decimal(10) ** 10:
@@ -778,7 +793,7 @@ class CustomerChunk(ChunkBase):
                 "first_name": row.text("first_name", 100),
                 "last_name": row.text("last_name", 100),
                 "email": row.email(),
-                "date_of_birth": row.date("date_of_birth"),
+                "date_of_birth": row.date_of_birth(),
                 "language": row.text("language", 10),
             }
             tags = [" ".join(name.split()) for name in cell_text(row.cells.get("tags")).split(";")]
@@ -800,7 +815,7 @@ class CustomerChunk(ChunkBase):
                 row.error("id", f"No customer with id {record_id} and this phone in this business.")
             dropoff = self.plan_dropoff(row, target, address) if target and address else None
             if row.errors:
-                key = phone or cell_text(row.cells.get("phone"))
+                key = phone or normalize.printable(cell_text(row.cells.get("phone")))
                 outcomes.append(Outcome(row.number, Outcome.ERROR, key=key, errors=row.errors))
                 continue
             outcomes.append(Outcome(row.number, self.apply(target, contact, tags, dropoff), key=phone))
@@ -872,26 +887,41 @@ def parse_items(row):
         return []
     items = []
     for position, item in enumerate(data, start=1):
-        name = str(item.get("name") or "").strip()
-        sku, category = str(item.get("sku") or "").strip(), str(item.get("category") or "").strip()
         try:
-            price = Decimal(str(item.get("price")))
-            quantity = int(item.get("quantity") or 1)
-        except (InvalidOperation, TypeError, ValueError):
-            price = quantity = None
-        if not name or len(name) > 200 or len(sku) > 64 or len(category) > 100:
-            row.error(
-                "items", f"Item {position} needs a name of at most 200 characters (sku 64, category 100)."
-            )
-        elif price is None or not price.is_finite() or price < 0 or price != price.quantize(Decimal("0.01")):
-            row.error("items", f"Item {position} needs a price such as 21.25.")
-        elif quantity is None or quantity < 1:
-            row.error("items", f"Item {position} needs a whole quantity of at least 1.")
-        else:
-            items.append(
-                {"sku": sku, "name": name, "category": category, "quantity": quantity, "price": price}
-            )
+            items.append(parse_item(item))
+        except ValidationError as error:
+            row.error("items", f"Item {position}: {' '.join(error.messages)}")
     return items
+
+
+def parse_item(item):
+    """An item of the `items` cell, checked against OrderItem's columns; no quantity means one."""
+    texts = {}
+    for name in ["sku", "name", "category"]:
+        value = item.get(name)
+        text = "" if value is None else str(value).strip()
+        normalize.validate_text(text)
+        limit = OrderItem._meta.get_field(name).max_length
+        if len(text) > limit:
+            raise ValidationError(f"The {name} has more than {limit} characters.")
+        texts[name] = text
+    if not texts["name"]:
+        raise ValidationError("An item needs a name.")
+    price_field = OrderItem._meta.get_field("price")
+    if item.get("price") in (None, ""):
+        raise ValidationError("An item needs a price such as 21.25.")
+    price = normalize.parse_decimal(item["price"])
+    if price < 0:
+        raise ValidationError("An item's price cannot be negative.")
+    normalize.validate_digits(
+        price, max_digits=price_field.max_digits, decimal_places=price_field.decimal_places
+    )
+    quantity = item.get("quantity")
+    quantity = 1 if quantity in (None, "") else normalize.parse_whole_number(quantity)
+    if not 1 <= quantity <= OrderItem.MAX_QUANTITY:
+        raise ValidationError(f"Enter a quantity between 1 and {OrderItem.MAX_QUANTITY:,}.")
+    price = price.quantize(Decimal(10) ** -price_field.decimal_places)
+    return {**texts, "quantity": quantity, "price": price}
 
 
 @dataclass
@@ -927,7 +957,7 @@ class OrderChunk(ChunkBase):
             values={
                 "amount": row.money("amount"),
                 "currency": currency,
-                "placed_at": row.moment("placed_at"),
+                "placed_at": row.placed_at(),
                 "status": status,
                 "source": row.text("source", 50),
             },

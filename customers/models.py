@@ -8,6 +8,8 @@ from django.db.models import F, OrderBy
 from django.db.models.functions import Upper
 from django.utils.timezone import now
 
+from customers.normalize import EARLIEST_TIME, LATEST_STORED_TIME, validate_date_of_birth
+
 
 class BusinessQuerySet(models.QuerySet):
     def for_user(self, user):
@@ -111,6 +113,14 @@ class NullsLastIndex(models.Index):
         return super().create_sql(model, schema_editor, using, **kwargs)
 
 
+def stored_time_range(model_name, name, null=False):
+    """A CHECK that the timestamp `name` lies in the window every page can show."""
+    in_range = models.Q(**{f"{name}__gte": EARLIEST_TIME, f"{name}__lt": LATEST_STORED_TIME})
+    if null:
+        in_range |= models.Q(**{f"{name}__isnull": True})
+    return models.CheckConstraint(condition=in_range, name=f"{model_name}_{name}_in_range")
+
+
 class TenantQuerySet(models.QuerySet):
     def for_business(self, business):
         return self.filter(business=business)
@@ -164,7 +174,7 @@ class Customer(TenantModel):
     last_name = models.CharField(max_length=100, blank=True)
     preferred_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True, validators=[validate_date_of_birth])
     language = models.CharField(max_length=10, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
@@ -205,6 +215,8 @@ class Customer(TenantModel):
                 condition=models.Q(deleted_at__isnull=True),
                 name="customer_phone_unique_per_business_among_live",
             ),
+            stored_time_range("customer", "first_order_at", null=True),
+            stored_time_range("customer", "last_order_at", null=True),
         ]
         indexes = [
             models.Index(fields=["business", "-created_at", "-id"], name="customer_recent_idx"),
@@ -366,6 +378,8 @@ class Order(TenantModel):
                 fields=["business", "external_id"], name="order_external_id_unique_per_business"
             ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="order_amount_not_negative"),
+            stored_time_range("order", "placed_at"),
+            stored_time_range("order", "completed_at", null=True),
         ]
         indexes = [
             models.Index(fields=["customer", "-placed_at", "-id"], name="order_customer_recent_idx"),
@@ -377,6 +391,8 @@ class Order(TenantModel):
 
 
 class OrderItem(TenantModel):
+    MAX_QUANTITY = 1_000_000
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     sku = models.CharField(max_length=64, blank=True)
     name = models.CharField(max_length=200)

@@ -1,9 +1,157 @@
-"""Pure helpers that import no app code: phones, address keys, spreadsheet formulas."""
+"""Pure helpers that import no app code: phones, address keys, spreadsheet formulas, and
+checks of single values against what their columns can hold, shared by the API, the
+import, the HTML forms and the admin, so that none of them lets through a value the
+database refuses (a 500 halfway through a request or an import) or stores one that later
+breaks the pages. Callers pass the limits of their model fields.
 
+The accepted windows:
+- an order's time lies between 1970-01-01 and a day from now (old order history imports;
+  a later time is a wrong clock or a typo), with a UTC offset of at most ±15:59, as
+  PostgreSQL stores them;
+- a date of birth lies between 1900-01-01 and today;
+- numbers are written with the digits 0-9 and fit their column's digits and decimals.
+"""
+
+import datetime as dt
 import re
+from decimal import Decimal, DecimalException
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+EARLIEST_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# The CHECK constraints of the stored order times: every page can show such a time in any
+# time zone. The window of new orders (up to a day from now) lies well inside.
+LATEST_STORED_TIME = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+ORDER_TIME_LEEWAY = dt.timedelta(days=1)
+MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
+
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,6})?", re.ASCII)
+WHOLE_NUMBER = re.compile(r"[+-]?\d+", re.ASCII)
+
+
+def validate_text(value):
+    """Text PostgreSQL can store: no NUL character, no lone surrogate (a JSON "\\ud800")."""
+    if "\x00" in value:
+        raise ValidationError("Remove the NUL character.", code="null_characters_not_allowed")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            "Remove the character that is not valid Unicode (a lone surrogate such as \\ud800).",
+            code="invalid_unicode",
+        ) from None
+
+
+def printable(text):
+    """`text` as a message may quote it: without the NUL characters and lone surrogates no
+    column stores (they become nothing and "?")."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def parse_decimal(value):
+    """A number from JSON (an int or a float) or text written with the digits 0-9."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValidationError("Enter a number.", code="invalid")
+    text = str(value).strip()
+    if not NUMBER.fullmatch(text):
+        raise ValidationError("Enter a number written with the digits 0-9, e.g. 42.50.", code="invalid")
+    try:
+        return Decimal(text)
+    except DecimalException:
+        raise ValidationError("Enter a number.", code="invalid") from None
+
+
+def validate_digits(number, *, max_digits, decimal_places):
+    """`number` fits a DecimalField(max_digits, decimal_places)."""
+    largest = Decimal(10) ** (max_digits - decimal_places)
+    if not number.is_finite() or abs(number) >= largest:
+        raise ValidationError(
+            f"Enter a number below {largest:,} with at most {decimal_places} decimals.", code="max_digits"
+        )
+    if number != number.quantize(Decimal(10) ** -decimal_places):
+        raise ValidationError(
+            f"Enter a number with at most {decimal_places} decimals.", code="max_decimal_places"
+        )
+
+
+def parse_whole_number(value):
+    """A whole number from JSON (an int, or a float without fraction) or text of the digits 0-9."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError("Enter a whole number.", code="invalid")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValidationError("Enter a whole number.", code="invalid")
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = value.strip()
+    if not WHOLE_NUMBER.fullmatch(text) or len(text) > 20:
+        raise ValidationError("Enter a whole number written with the digits 0-9.", code="invalid")
+    return int(text)
+
+
+def parse_date(text):
+    """An ISO 8601 date (YYYY-MM-DD) in the digits 0-9."""
+    try:
+        if not text.isascii():
+            raise ValueError
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(f"“{text}” is not a date; write it as YYYY-MM-DD.", code="invalid") from None
+
+
+def parse_datetime(text):
+    """An ISO 8601 date and time in the digits 0-9, naive or with a UTC offset of at most ±15:59."""
+    try:
+        if not text.isascii():
+            raise ValueError
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(
+            "Enter an ISO 8601 date and time, e.g. 2026-11-01T12:00:00Z.", code="invalid"
+        ) from None
+    validate_utc_offset(moment)
+    return moment
+
+
+def validate_utc_offset(moment):
+    offset = moment.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValidationError("Enter a UTC offset between -15:59 and +15:59.", code="invalid")
+
+
+def latest_order_time():
+    return timezone.now() + ORDER_TIME_LEEWAY
+
+
+def validate_order_time(moment):
+    """An aware time between 1970-01-01 and a day from now."""
+    validate_utc_offset(moment)
+    latest = latest_order_time()
+    if not EARLIEST_TIME <= moment <= latest:
+        raise ValidationError(
+            f"Enter a time between {EARLIEST_TIME:%Y-%m-%d} and {latest:%Y-%m-%d %H:%M} UTC.",
+            code="out_of_range",
+        )
+
+
+def validate_date_of_birth(day):
+    today = timezone.localdate()
+    if not EARLIEST_BIRTH_DATE <= day <= today:
+        raise ValidationError(
+            f"Enter a date of birth between {EARLIEST_BIRTH_DATE} and today ({today}).", code="out_of_range"
+        )
+
+
+def validate_day_between(day, earliest, latest):
+    if not earliest <= day <= latest:
+        raise ValidationError(f"Enter a date between {earliest} and {latest}.", code="out_of_range")
+
+
+# Phones and addresses ----------------------------------------------------------------------
 
 
 def normalize_phone(raw, country):
