@@ -73,6 +73,10 @@ class BlacklistForm(forms.Form):
     reason = forms.ChoiceField(choices=BlacklistEntry.Reason.choices)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
+    def __init__(self, *args, reasons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = reasons.choices
+
 
 @admin.register(Customer)
 class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmin):
@@ -155,17 +159,27 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
     @admin.action(description="Blacklist selected customers", permissions=["blacklist"])
     def blacklist_selected(self, request, queryset):
         return self._blacklist_action(
-            request, queryset, services.blacklist_many, "blacklist_selected", "Blacklist"
+            request,
+            queryset,
+            services.blacklist_many,
+            "blacklist_selected",
+            "Blacklist",
+            BlacklistEntry.Reason,
         )
 
     @admin.action(description="Un-blacklist selected customers", permissions=["blacklist"])
     def unblacklist_selected(self, request, queryset):
         return self._blacklist_action(
-            request, queryset, services.unblacklist_many, "unblacklist_selected", "Un-blacklist"
+            request,
+            queryset,
+            services.unblacklist_many,
+            "unblacklist_selected",
+            "Un-blacklist",
+            BlacklistEntry.UnblacklistReason,
         )
 
-    def _blacklist_action(self, request, queryset, service, action_name, verb):
-        form = BlacklistForm(request.POST if "apply" in request.POST else None)
+    def _blacklist_action(self, request, queryset, service, action_name, verb, reasons):
+        form = BlacklistForm(request.POST if "apply" in request.POST else None, reasons=reasons)
         if form.is_valid():
             changed = service(customers=queryset, actor=request.user, **form.cleaned_data)
             self.message_user(request, f"{verb}ed {changed} customer(s).", messages.SUCCESS)
