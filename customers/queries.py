@@ -148,7 +148,9 @@ def count_rows(queryset, per_page, page=None):
         return ResultCount(bounded, False, per_page)
     if connection.vendor != "postgresql":
         return ResultCount(queryset.count(), False, per_page)
-    return ResultCount(round(max(planned_rows(queryset), bounded), -3), True, per_page)
+    estimate = max(planned_rows(queryset), bounded)
+    # Four significant digits: "about 1,004,000".
+    return ResultCount(round(estimate, 3 - int(math.log10(estimate))), True, per_page)
 
 
 def planned_rows(queryset):
