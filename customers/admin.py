@@ -322,6 +322,24 @@ class TagAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_display = ["name", "color"]
     search_fields = ["name"]
 
+    def get_form(self, request, obj=None, **kwargs):
+        """A form that refuses a name taken in any case; the model's own constraint check
+        skips the business, which is not a field of the form for most users."""
+        base = super().get_form(request, obj, **kwargs)
+        default_business = obj.business if obj else request.business
+
+        class TagForm(base):
+            def clean(self):
+                cleaned = super().clean()
+                business = cleaned.get("business") or default_business
+                name = cleaned.get("name")
+                taken = Tag.objects.filter(business=business, name__iexact=name).exclude(pk=self.instance.pk)
+                if name and taken.exists():
+                    self.add_error("name", "This business has a tag of this name already (in any case).")
+                return cleaned
+
+        return TagForm
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantAdminMixin, admin.ModelAdmin):

@@ -100,3 +100,12 @@ def test_the_migration_merges_tags_differing_in_case_and_resets_colours_that_are
     assert set(Customer.objects.filter(tags=first.pk).values_list("pk", flat=True)) == {ann.pk, bob.pk, cy.pk}
     assert Tag.objects.filter(pk=elsewhere.pk).exists()
     assert Business.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_tag_name_taken_in_another_case(client_for, support, business):
+    Tag.objects.create(business=business, name="VIP")
+    response = client_for(support).post("/admin/customers/tag/add/", {"name": "vip", "color": "#123456"})
+    assert response.status_code == 200
+    assert "This business has a tag of this name already (in any case)." in response.content.decode()
+    assert Tag.objects.count() == 1
