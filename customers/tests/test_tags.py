@@ -109,3 +109,22 @@ def test_the_admin_refuses_a_tag_name_taken_in_another_case(client_for, support,
     assert response.status_code == 200
     assert "This business has a tag of this name already (in any case)." in response.content.decode()
     assert Tag.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_reuses_tags_in_any_case_and_tags_each_customer_once(business, ann):
+    from customers.tests.test_import import csv_bytes, run_import
+
+    vip = services.tag_customer(customer=ann, name="VIP", actor=None)
+    rows = (
+        "phone,first_name,last_name,email,date_of_birth,language,tags,street,city,state,postal_code,country\n"
+        "+1 415 555 0101,Ann,,,,,vip;Vip,,,,,\n"
+        "+1 415 555 0102,Bob,,,,,vip;Late payer;LATE PAYER,,,,,\n"
+    )
+    counts, written, _ = run_import(business, csv_bytes(rows))
+    assert written and (counts.created, counts.unchanged, counts.errors) == (1, 1, 0)
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["Late payer", "VIP"]
+    bob = Customer.objects.get(phone="+14155550102")
+    assert sorted(bob.tags.values_list("name", flat=True)) == ["Late payer", "VIP"]
+    assert bob.activities.filter(kind="tagged").count() == 2
+    assert list(ann.tags.all()) == [vip]
