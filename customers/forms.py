@@ -28,12 +28,6 @@ class ContactForm(forms.Form):
     )
     status = forms.ChoiceField(choices=Customer.Status.choices)
 
-    # (field, the values it may take, what they are)
-    LISTS = [
-        ("language", choices.LANGUAGE_CODES, "language"),
-        ("timezone", choices.TIME_ZONE_NAMES, "time zone"),
-    ]
-
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, initial=model_to_dict(customer, fields=CONTACT_FIELDS), **kwargs)
         self.customer = customer
@@ -41,26 +35,17 @@ class ContactForm(forms.Form):
         # to another country, (old, new) in `country_change`.
         self.fields["confirm_country_change"] = forms.BooleanField(label="Save anyway", required=False)
         self.country_change = None
-        # A value saved before these lists existed stays selected, marked, until someone picks another.
-        for name, known, noun in self.LISTS:
+        # A value saved before these lists existed stays selected, marked, until someone picks
+        # another: an edit of other fields keeps it, and update_contact refuses any other.
+        for name, known, noun in (
+            ("language", choices.LANGUAGE_CODES, "language"),
+            ("timezone", choices.TIME_ZONE_NAMES, "time zone"),
+        ):
             stored = getattr(customer, name)
             if stored and stored not in known:
                 field = self.fields[name]
                 field.choices = [*field.choices, (stored, f"{stored} (not a {noun})")]
                 field.help_text = f"“{stored}” is not a {noun} this list knows: choose one."
-
-    def clean_language(self):
-        return self.known_value("language")
-
-    def clean_timezone(self):
-        return self.known_value("timezone")
-
-    def known_value(self, name):
-        value = self.cleaned_data[name]
-        known, noun = next((known, noun) for field, known, noun in self.LISTS if field == name)
-        if value and value not in known:
-            raise forms.ValidationError(f"“{value}” is not a {noun}: choose one from the list.")
-        return value
 
     def clean(self):
         cleaned = super().clean()
