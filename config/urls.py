@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from customers import views as customers_views
 
 admin.site.site_header = admin.site.site_title = "Customer Back Office"
 admin.site.index_title = "Administration"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("switch-business/", views.switch_business, name="switch_business"),
+    path("settings/", customers_views.business_settings, name="business_settings"),
     path("customers/", include("customers.urls")),
     path("segments/", include("segments.urls")),
     path("loyalty/", include("loyalty.urls")),

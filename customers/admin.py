@@ -76,6 +76,10 @@ class BlacklistForm(forms.Form):
     reason = forms.ChoiceField(choices=BlacklistEntry.Reason.choices)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
+    def __init__(self, *args, reasons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = reasons.choices
+
 
 @admin.register(Customer)
 class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmin):
@@ -159,17 +163,27 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
     @admin.action(description="Blacklist selected customers", permissions=["blacklist"])
     def blacklist_selected(self, request, queryset):
         return self._blacklist_action(
-            request, queryset, services.blacklist_many, "blacklist_selected", "Blacklist"
+            request,
+            queryset,
+            services.blacklist_many,
+            "blacklist_selected",
+            "Blacklist",
+            BlacklistEntry.Reason,
         )
 
     @admin.action(description="Un-blacklist selected customers", permissions=["blacklist"])
     def unblacklist_selected(self, request, queryset):
         return self._blacklist_action(
-            request, queryset, services.unblacklist_many, "unblacklist_selected", "Un-blacklist"
+            request,
+            queryset,
+            services.unblacklist_many,
+            "unblacklist_selected",
+            "Un-blacklist",
+            BlacklistEntry.UnblacklistReason,
         )
 
-    def _blacklist_action(self, request, queryset, service, action_name, verb):
-        form = BlacklistForm(request.POST if "apply" in request.POST else None)
+    def _blacklist_action(self, request, queryset, service, action_name, verb, reasons):
+        form = BlacklistForm(request.POST if "apply" in request.POST else None, reasons=reasons)
         if form.is_valid():
             changed = service(customers=queryset, actor=request.user, **form.cleaned_data)
             self.message_user(request, f"{verb}ed {changed} customer(s).", messages.SUCCESS)
@@ -311,6 +325,24 @@ class ActivityAdmin(ReadOnlyAdmin):
 class TagAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_display = ["name", "color"]
     search_fields = ["name"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        """A form that refuses a name taken in any case; the model's own constraint check
+        skips the business, which is not a field of the form for most users."""
+        base = super().get_form(request, obj, **kwargs)
+        default_business = obj.business if obj else request.business
+
+        class TagForm(base):
+            def clean(self):
+                cleaned = super().clean()
+                business = cleaned.get("business") or default_business
+                name = cleaned.get("name")
+                taken = Tag.objects.filter(business=business, name__iexact=name).exclude(pk=self.instance.pk)
+                if name and taken.exists():
+                    self.add_error("name", "This business has a tag of this name already (in any case).")
+                return cleaned
+
+        return TagForm
 
 
 @admin.register(ApiKey)

@@ -10,6 +10,7 @@ NAVIGATION = [
     ("Segments", "segments:index", "customers.use_segments"),
     ("Loyalty", "loyalty:index", "customers.use_loyalty"),
     ("Privacy", "privacy:index", "customers.use_privacy"),
+    ("Settings", "business_settings", "customers.change_business"),
 ]
 
 

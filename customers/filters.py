@@ -86,6 +86,9 @@ class CustomerFilter(django_filters.FilterSet):
                 "size": 40,
                 "placeholder": "Name, email or 4+ digits of a phone",
                 "form": "customer-filters",
+                "autofocus": True,
+                # static/js/app.js focuses the element of this shortcut when "/" is typed.
+                "aria-keyshortcuts": "/",
             }
         ),
     )

@@ -2,10 +2,12 @@ from django import forms
 from django.conf import settings
 from django.forms.models import model_to_dict
 
-from customers import normalize
+from customers import choices, normalize
 from customers.imports import ENCODINGS
-from customers.models import BlacklistEntry, Customer, ImportJob
+from customers.models import BlacklistEntry, Customer, ImportJob, Tag, validate_tag_color
 from customers.services import CONTACT_FIELDS
+
+NOT_SET = [("", "—")]
 
 
 class IsoDateField(forms.DateField):
@@ -29,15 +31,53 @@ class ContactForm(forms.Form):
     preferred_name = forms.CharField(max_length=100, required=False)
     email = forms.EmailField(max_length=Customer._meta.get_field("email").max_length, required=False)
     date_of_birth = IsoDateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    language = forms.CharField(max_length=10, required=False, help_text="e.g. en, es, de-CH")
-    timezone = forms.CharField(max_length=64, required=False, help_text="e.g. America/New_York")
+    language = forms.ChoiceField(choices=NOT_SET + choices.LANGUAGES, required=False)
+    timezone = forms.ChoiceField(
+        label="Time zone", choices=NOT_SET + [(name, name) for name in choices.TIME_ZONES], required=False
+    )
     status = forms.ChoiceField(choices=Customer.Status.choices)
 
     def __init__(self, *args, customer, **kwargs):
         super().__init__(*args, initial=model_to_dict(customer, fields=CONTACT_FIELDS), **kwargs)
+        self.customer = customer
+        # Not contact data: the answer to the warning when the new phone moves the customer
+        # to another country, (old, new) in `country_change`.
+        self.fields["confirm_country_change"] = forms.BooleanField(label="Save anyway", required=False)
+        self.country_change = None
+        # A value saved before these lists existed stays selected, marked, until someone picks
+        # another: an edit of other fields keeps it, and update_contact refuses any other.
+        for name, known, noun in (
+            ("language", choices.LANGUAGE_CODES, "language"),
+            ("timezone", choices.TIME_ZONE_NAMES, "time zone"),
+        ):
+            stored = getattr(customer, name)
+            if stored and stored not in known:
+                field = self.fields[name]
+                field.choices = [*field.choices, (stored, f"{stored} (not a {noun})")]
+                field.help_text = f"“{stored}” is not a {noun} this list knows: choose one."
+
+    def clean(self):
+        cleaned = super().clean()
+        confirmed = cleaned.get("confirm_country_change")
+        if "phone" in self.changed_data and cleaned.get("phone") and not confirmed:
+            self.check_country_change(cleaned["phone"])
+        return cleaned
+
+    def check_country_change(self, phone):
+        try:
+            new_phone = normalize.normalize_phone(phone, self.customer.business.default_country)
+        except forms.ValidationError:
+            return  # update_contact says what is wrong with it
+        old, new = normalize.phone_country(self.customer.phone), normalize.phone_country(new_phone)
+        if old and new and old != new:
+            self.country_change = (old, new)
+            self.add_error(
+                "phone",
+                f"This changes the customer's country from {old} to {new}. Tick “Save anyway” to save it.",
+            )
 
     def changes(self):
-        return {name: self.cleaned_data[name] for name in self.changed_data}
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in CONTACT_FIELDS}
 
 
 class BlacklistForm(forms.Form):
@@ -45,6 +85,12 @@ class BlacklistForm(forms.Form):
     note = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What happened?"})
     )
+
+    def __init__(self, *args, unblacklisting=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if unblacklisting:
+            reasons = BlacklistEntry.UnblacklistReason.choices
+            self.fields["reason"].choices = [("", "Choose a reason…"), *reasons]
 
 
 class NoteForm(forms.Form):
@@ -55,7 +101,34 @@ class NoteForm(forms.Form):
 
 class TagForm(forms.Form):
     name = forms.CharField(
-        label="Tag", max_length=50, widget=forms.TextInput(attrs={"placeholder": "Tag name"})
+        label="Tag",
+        max_length=50,
+        # The profile's <datalist id="tag-suggestions"> holds the business's other tags.
+        widget=forms.TextInput(
+            attrs={"placeholder": "Tag name", "list": "tag-suggestions", "autocomplete": "off"}
+        ),
+    )
+    color = forms.CharField(
+        label="Colour of a new tag",
+        required=False,
+        initial=Tag._meta.get_field("color").default,
+        validators=[validate_tag_color],
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+
+
+class BusinessSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    default_country = forms.ChoiceField(
+        choices=choices.COUNTRIES, help_text="Reads phone numbers typed without +country from now on."
+    )
+    currency = forms.CharField(
+        min_length=3, max_length=3, help_text="ISO 4217, e.g. USD. Recorded orders keep their own currency."
+    )
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=[(name, name) for name in choices.TIME_ZONES],
+        help_text="Dates and times on every page are shown in it.",
     )
 
 

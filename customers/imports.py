@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers import demo, normalize, queries
@@ -834,7 +835,13 @@ class CustomerChunk(ChunkBase):
                     target.changes[name] = [target.old.get(name), value]
                 target.contact[name] = value
                 changed = True
-        new_tags = [name for name in tags if name not in target.tags]
+        # One tag per name in any case: "vip" is the customer's "VIP".
+        known = {name.casefold() for name in target.tags}
+        new_tags = []
+        for name in tags:
+            if name.casefold() not in known:
+                known.add(name.casefold())
+                new_tags.append(name)
         target.tags.update(new_tags)
         target.new_tags += new_tags
         if dropoff:
@@ -855,10 +862,20 @@ class CustomerChunk(ChunkBase):
         names = {name for target in targets for name in target.new_tags}
         if not names:
             return
+        # A name the business has in another case ("vip" for "VIP") is not inserted: its tag is.
         Tag.objects.bulk_create(
             [Tag(business=self.business, name=name) for name in names], ignore_conflicts=True
         )
-        tag_ids = dict(Tag.objects.filter(business=self.business, name__in=names).values_list("name", "pk"))
+        in_any_case = Q()
+        for name in names:
+            in_any_case |= Q(name__iexact=name)
+        found = dict(Tag.objects.filter(in_any_case, business=self.business).values_list("name", "pk"))
+        by_folded = {name.casefold(): pk for name, pk in found.items()}
+        tag_ids = {}
+        for name in names:
+            tag_ids[name] = found.get(name) or by_folded.get(name.casefold())
+            if tag_ids[name] is None:  # the same name for the database, not for casefold()
+                tag_ids[name] = Tag.objects.get(business=self.business, name__iexact=name).pk
         links = []
         for target in targets:
             for name in target.new_tags:

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, OrderBy
 from django.db.models.functions import Upper
@@ -137,14 +138,27 @@ class TenantModel(models.Model):
         abstract = True
 
 
+validate_tag_color = RegexValidator(
+    r"^#[0-9a-fA-F]{6}\Z", "A colour is # and six hexadecimal digits, e.g. #2563eb."
+)
+
+
 class Tag(TenantModel):
     name = models.CharField(max_length=50)
-    color = models.CharField(max_length=7, default="#64748b", help_text="CSS colour, e.g. #2563eb")
+    color = models.CharField(
+        max_length=7, default="#64748b", validators=[validate_tag_color], help_text="#rrggbb, e.g. #2563eb"
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["business", "name"], name="tag_name_unique_per_business")
+            # Upper(), as the iexact lookup that finds a tag by name compares.
+            models.UniqueConstraint(
+                F("business"), Upper("name"), name="tag_name_unique_per_business_any_case"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="tag_color_is_rrggbb"
+            ),
         ]
 
     def __str__(self):
@@ -230,6 +244,12 @@ class Customer(TenantModel):
             models.Index(fields=["business", "-order_count", "-id"], name="customer_orders_idx"),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
+            # The owners' list of deleted customers, a few among many live ones.
+            models.Index(
+                fields=["business", "-created_at", "-id"],
+                condition=models.Q(deleted_at__isnull=False),
+                name="customer_deleted_recent_idx",
+            ),
             TrigramIndex(fields=["search_text"], name="customer_search_trgm"),
             TrigramIndex(fields=["phone"], name="customer_phone_trgm"),
         ]
@@ -412,15 +432,28 @@ class BlacklistEntry(TenantModel):
         UNBLACKLISTED = "unblacklisted", "Un-blacklisted"
 
     class Reason(models.TextChoices):
+        """Why a customer is blacklisted."""
+
         FALSE_CLAIMS = "false_claims", "False claims"
         SUPPORT_ABUSE = "support_abuse", "Support abuse"
         FRAUD = "fraud", "Fraud"
         SAFETY = "safety", "Safety"
         OTHER = "other", "Other"
 
+    class UnblacklistReason(models.TextChoices):
+        """Why a customer comes off the blacklist."""
+
+        APPEAL_ACCEPTED = "appeal_accepted", "Appeal accepted"
+        RESOLVED = "resolved", "Resolved"
+        MISTAKE = "mistake", "Mistake"
+        OTHER = "other", "Other"
+
+    # Older un-blacklisting rows hold blacklisting reasons: both sets stay readable.
+    ALL_REASONS = {**dict(Reason.choices), **dict(UnblacklistReason.choices)}
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="blacklist_entries")
     action = models.CharField(max_length=15, choices=Action.choices)
-    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reason = models.CharField(max_length=20, choices=ALL_REASONS)
     note = models.TextField(blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -170,6 +170,24 @@ def normalize_phone(raw, country):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# "x", "ext" or "#" and digits closing the number; phonenumbers drops a bare "x".
+PHONE_EXTENSION = re.compile(r"(x|ext\.?|extension|#)\s*\d*\s*$", re.IGNORECASE)
+
+
+def check_no_extension(raw):
+    """Customers are found by their phone, which has no room for an extension."""
+    if PHONE_EXTENSION.search(str(raw or "")):
+        raise ValidationError({"phone": "A phone with an extension cannot be saved: remove the extension."})
+
+
+def phone_country(phone):
+    """The ISO country of an E.164 phone number, or None."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or None
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def address_key(address):
     parts = [
         address.get(name) or "" for name in ("street", "street2", "city", "state", "postal_code", "country")

@@ -1,13 +1,17 @@
 """Reads of the customers app: search, lists, profile, dashboard figures."""
 
+import json
+import math
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 import phonenumbers
 from django.apps import apps
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db import OperationalError, connection, transaction
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -30,8 +34,16 @@ CUSTOMERS_PER_PAGE = 50
 # What templates/customers/list.html shows of a customer.
 LIST_FIELDS = [
     "phone", "first_name", "last_name", "email", "status", "is_blacklisted",
-    "order_count", "total_spent", "last_order_at", "created_at",
+    "order_count", "total_spent", "last_order_at", "created_at", "deleted_at", "merged_into",
 ]
+# The list counts its matches exactly up to this many (a few milliseconds even at a million
+# customers, as the count stops there); past it, it shows PostgreSQL's estimate. So does it
+# when counting takes longer than the timeout: a filter that few customers match on an
+# unindexed column (status, blacklisted) reads the whole business (~0.2 s at 300,000).
+EXACT_COUNT_LIMIT = 10_000
+EXACT_COUNT_TIMEOUT = "100ms"
+# The datalist of the profile's tag input.
+TAG_SUGGESTIONS = 500
 ORDERS_PER_PAGE = 20
 TIMELINE_PER_PAGE = 20
 # Keeps OFFSET far inside SQL's integer range whatever page number a URL asks for.
@@ -85,6 +97,10 @@ class Page:
     slow): the query asks for one row more than a page to learn whether a next page exists.
     Offers what templates/components/pagination.html uses of Django's Page."""
 
+    # Set by counted_page() for lists that say how many rows they have.
+    total = None
+    page_count = None
+
     def __init__(self, rows, number, per_page):
         self.object_list = rows[:per_page]
         self.number = number
@@ -98,6 +114,87 @@ class Page:
 
     def __len__(self):
         return len(self.object_list)
+
+
+@dataclass(frozen=True)
+class ResultCount:
+    """How many rows a list has; `estimated` when it is the planner's guess."""
+
+    value: int
+    estimated: bool
+    per_page: int
+
+    @property
+    def pages(self):
+        return max(1, math.ceil(self.value / self.per_page))
+
+
+def counted_page(queryset, number, per_page):
+    """Page `number` of `queryset` (or its last page for "last") with `total`, a
+    ResultCount, and `page_count`."""
+    if number == "last":
+        total = count_rows(queryset, per_page)
+        page = last_page(queryset, total, per_page)
+    else:
+        page = page_of(queryset, number, per_page)
+        total = count_rows(queryset, per_page, page)
+    page.total = total
+    page.page_count = max(total.pages, page.number + page.has_next)
+    return page
+
+
+def count_rows(queryset, per_page, page=None):
+    """Exact up to EXACT_COUNT_LIMIT, else PostgreSQL's estimate. A page that ends the
+    list tells the count without a query."""
+    if page is not None and (page.object_list or page.number == 1) and not page.has_next:
+        return ResultCount((page.number - 1) * per_page + len(page), False, per_page)
+    queryset = queryset.order_by()
+    limited = queryset[: EXACT_COUNT_LIMIT + 1]
+    if connection.vendor != "postgresql":  # no estimate to fall back on
+        bounded = limited.count()
+        return ResultCount(bounded if bounded <= EXACT_COUNT_LIMIT else queryset.count(), False, per_page)
+    bounded = count_within_timeout(limited)
+    if bounded is not None and bounded <= EXACT_COUNT_LIMIT:
+        return ResultCount(bounded, False, per_page)
+    estimate = max(planned_rows(queryset), bounded or 1)
+    # Four significant digits: "about 1,004,000".
+    return ResultCount(round(estimate, 3 - int(math.log10(estimate))), True, per_page)
+
+
+def count_within_timeout(queryset):
+    """queryset.count(), or None when PostgreSQL takes longer than EXACT_COUNT_TIMEOUT."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                [EXACT_COUNT_TIMEOUT],
+            )
+            previous = cursor.fetchone()[0]
+            count = queryset.count()
+            # set_config(..., true) lasts until the transaction ends, which may be the caller's.
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return count
+    except OperationalError:  # the timeout cancelled the count, and the savepoint undid the setting
+        return None
+
+
+def planned_rows(queryset):
+    """How many rows PostgreSQL's planner expects `queryset` to return."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def last_page(queryset, total, per_page):
+    """The last page. Past an estimate its number is approximate too: its rows are the
+    last `per_page` in the list's order, read from the other end of the index."""
+    if not total.estimated:
+        return page_of(queryset, total.pages, per_page)
+    rows = list(queryset.reverse()[:per_page])[::-1]
+    return Page(rows, total.pages, per_page)
 
 
 def page_of(queryset, number, per_page):
@@ -129,9 +226,17 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
     orders = customer.orders.select_related("dropoff", "original_dropoff").prefetch_related(items)
     timeline = page_of(customer.activities.select_related("actor"), timeline_page, TIMELINE_PER_PAGE)
     describe_activities(timeline, {d.pk: d for d in dropoffs}, {a.pk: a for a in accounts})
+    # The customer's tags and the business's others (the tag input's suggestions) in one query.
+    tagged = Customer.tags.through.objects.filter(customer_id=customer.pk, tag_id=OuterRef("pk"))
+    tags = list(
+        Tag.objects.filter(business_id=customer.business_id)
+        .annotate(on_customer=Exists(tagged))
+        .order_by("-on_customer", "name")[:TAG_SUGGESTIONS]
+    )
     return {
         "customer": customer,
-        "tags": list(customer.tags.all()),
+        "tags": [tag for tag in tags if tag.on_customer],
+        "tag_suggestions": [tag for tag in tags if not tag.on_customer],
         "accounts": accounts,
         "dropoffs": dropoffs,
         "orders": page_of(orders.order_by("-placed_at", "-id"), orders_page, ORDERS_PER_PAGE),
@@ -149,7 +254,7 @@ def describe_activities(activities, dropoffs, accounts):
     its kind (a kind without one shows its name), labels for field names and reason codes, and
     the addresses and accounts its ids point to."""
     contact_labels = {field.name: field.verbose_name for field in Customer._meta.fields}
-    reasons = dict(BlacklistEntry.Reason.choices)
+    reasons = BlacklistEntry.ALL_REASONS
     for activity in activities:
         data = activity.data
         activity.template_names = [f"customers/includes/activity/{activity.kind}.html", DEFAULT_ACTIVITY]

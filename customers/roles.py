@@ -29,6 +29,7 @@ ROLE_PERMISSIONS = {
         "customers.use_privacy",
         "customers.request_export",
         "customers.view_business",
+        "customers.change_business",
         *READ_CUSTOMERS,
         "customers.delete_customer",
         "customers.restore_customer",

@@ -17,6 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import phonenumbers
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,7 +29,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from customers import duplicates, exports, imports, jobs
+from customers import choices, duplicates, exports, imports, jobs
 from customers.jobs import JobCancelled, claim_job, finish_cancelled, finish_job, report_progress
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE
 from customers.models import (
@@ -38,6 +39,7 @@ from customers.models import (
     ApiKey,
     AuditEntry,
     BlacklistEntry,
+    Business,
     Customer,
     CustomerAccount,
     Dropoff,
@@ -52,8 +54,9 @@ from customers.models import (
     OrderItem,
     Tag,
     searchable,
+    validate_tag_color,
 )
-from customers.normalize import address_key, neutralize, normalize_phone
+from customers.normalize import address_key, check_no_extension, neutralize, normalize_phone
 from customers.queries import default_field_choices, find_customer_by_phone, undo_blockers
 from customers.signals import customers_merged, merge_undone, order_recorded, order_status_changed
 
@@ -388,7 +391,8 @@ def unblacklist_customer(*, customer, reason, note="", actor):
 
 
 def _set_blacklisted(customer, blacklisted, reason, note, actor):
-    if reason not in BlacklistEntry.Reason.values:
+    reasons = BlacklistEntry.Reason if blacklisted else BlacklistEntry.UnblacklistReason
+    if reason not in reasons.values:
         raise ValidationError({"reason": "Choose a reason."})
     customer = lock(customer)
     if customer.is_blacklisted == blacklisted:
@@ -438,8 +442,15 @@ def update_contact(*, customer, actor, **changes):
     unknown = set(changes) - set(CONTACT_FIELDS)
     if unknown:
         raise ValidationError(f"Not contact fields: {', '.join(sorted(unknown))}.")
+    for field, known, noun in (
+        ("language", choices.LANGUAGE_CODES, "language"),
+        ("timezone", choices.TIME_ZONE_NAMES, "time zone"),
+    ):
+        if changes.get(field) and changes[field] not in known:
+            raise ValidationError({field: f"Choose a {noun} from the list."})
     customer = lock(customer)
     if "phone" in changes:
+        check_no_extension(changes["phone"])
         changes["phone"] = normalize_phone(changes["phone"], customer.business.default_country)
         taken = Customer.objects.live().filter(business_id=customer.business_id, phone=changes["phone"])
         if taken.exclude(pk=customer.pk).exists():
@@ -479,8 +490,13 @@ def tag_customer(*, customer, name, actor, color=None):
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": "A tag needs a name."})
+    if color is not None:
+        validate_tag_color(color)
+    # "VIP" and "vip" are one tag: the first spelling stays.
     tag, _ = Tag.objects.get_or_create(
-        business_id=customer.business_id, name=name, defaults={"color": color} if color else {}
+        business_id=customer.business_id,
+        name__iexact=name,
+        defaults={"name": name, **({"color": color} if color else {})},
     )
     if not customer.tags.filter(pk=tag.pk).exists():
         customer.tags.add(tag)
@@ -521,6 +537,45 @@ def restore_customer(*, customer, actor):
     customer.save(update_fields=["deleted_at", "updated_at"])
     log_activity(customer, Activity.Kind.RESTORED, actor)
     return customer
+
+
+# Business settings --------------------------------------------------------------------
+
+
+@transaction.atomic
+def update_business_settings(*, business, actor, name, default_country, currency, timezone):
+    """Change what the owner may set of their business. Returns the changes as
+    {field: [old, new]}. The default country reads phones typed from now on; stored phones
+    and orders keep theirs."""
+    values = {
+        "name": " ".join(name.split()),
+        "default_country": default_country.strip().upper(),
+        "currency": currency.strip().upper(),
+        "timezone": timezone.strip(),
+    }
+    errors = {}
+    if not values["name"]:
+        errors["name"] = "A business needs a name."
+    if values["default_country"] not in phonenumbers.SUPPORTED_REGIONS:
+        errors["default_country"] = "Choose a country from the list."
+    if not choices.CURRENCY_CODE.fullmatch(values["currency"]):
+        errors["currency"] = "A currency is three letters (ISO 4217), e.g. USD."
+    if values["timezone"] not in choices.TIME_ZONE_NAMES:
+        errors["timezone"] = "Choose a time zone from the list."
+    if errors:
+        raise ValidationError(errors)
+    business = Business.objects.select_for_update().get(pk=business.pk)
+    changes = {
+        field: [getattr(business, field), value]
+        for field, value in values.items()
+        if getattr(business, field) != value
+    }
+    for field, (_, value) in changes.items():
+        setattr(business, field, value)
+    if changes:
+        business.save(update_fields=list(changes))
+        log_audit(business=business, actor=actor, action="business.settings_changed", changes=changes)
+    return changes
 
 
 # API keys ---------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import model_to_dict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from customers import forms, queries, services
 from customers.filters import list_filter
-from customers.models import Customer, Tag
+from customers.models import Business, Customer, Tag
 from customers.tenancy import scoped
 
 
@@ -40,11 +41,19 @@ def to_profile(customer):
 
 
 def customer_list(request):
-    customers = scoped(request, Customer).live()
+    customers = scoped(request, Customer)
     require_perm(request, "customers.view_customer")
+    # Owners find deleted customers here, to restore them.
+    show_deleted = request.GET.get("deleted") == "1" and request.user.has_perm("customers.restore_customer")
+    customers = customers.filter(deleted_at__isnull=False) if show_deleted else customers.live()
     customer_filter = list_filter(request, customers)
-    page = queries.page_of(customer_filter.qs, request.GET.get("page"), queries.CUSTOMERS_PER_PAGE)
-    context = {"filter": customer_filter, "page_obj": page, "sort": customer_filter.sort_headers()}
+    page = queries.counted_page(customer_filter.qs, request.GET.get("page"), queries.CUSTOMERS_PER_PAGE)
+    context = {
+        "filter": customer_filter,
+        "page_obj": page,
+        "sort": customer_filter.sort_headers(),
+        "show_deleted": show_deleted,
+    }
     return render(request, "customers/list.html", context)
 
 
@@ -58,7 +67,11 @@ def customer_detail(request, pk):
     context = queries.customer_profile(
         customer, orders_page=request.GET.get("orders_page"), timeline_page=request.GET.get("timeline_page")
     )
-    context.update(blacklist_form=forms.BlacklistForm(), note_form=forms.NoteForm(), tag_form=forms.TagForm())
+    context.update(
+        blacklist_form=forms.BlacklistForm(unblacklisting=customer.is_blacklisted),
+        note_form=forms.NoteForm(),
+        tag_form=forms.TagForm(),
+    )
     return render(request, "customers/detail.html", context)
 
 
@@ -93,7 +106,7 @@ def unblacklist(request, pk):
 def change_blacklist(request, pk, service, done):
     customer = live_customer(request, pk)
     require_perm(request, "customers.blacklist_customer")
-    form = forms.BlacklistForm(request.POST)
+    form = forms.BlacklistForm(request.POST, unblacklisting=service is services.unblacklist_customer)
     if form.is_valid():
         run_service(request, service, f"{customer} is {done}.", customer=customer, **form.cleaned_data)
     else:
@@ -121,8 +134,10 @@ def add_tag(request, pk):
     require_perm(request, "customers.add_tag")
     form = forms.TagForm(request.POST)
     if form.is_valid():
-        name = form.cleaned_data["name"]
-        run_service(request, services.tag_customer, f"Tagged “{name}”.", customer=customer, name=name)
+        name, color = form.cleaned_data["name"], form.cleaned_data["color"] or None
+        run_service(
+            request, services.tag_customer, f"Tagged “{name}”.", customer=customer, name=name, color=color
+        )
     else:
         messages.error(request, form_error_message(form))
     return to_profile(customer)
@@ -153,3 +168,22 @@ def restore(request, pk):
     require_perm(request, "customers.restore_customer")
     run_service(request, services.restore_customer, f"{customer} was restored.", customer=customer)
     return to_profile(customer)
+
+
+def business_settings(request):
+    require_perm(request, "customers.change_business")
+    business = scoped(request, Business).get()
+    if request.method == "POST":
+        form = forms.BusinessSettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.update_business_settings(business=business, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, "Business settings saved.")
+                return redirect("business_settings")
+    else:
+        fields = forms.BusinessSettingsForm.base_fields
+        form = forms.BusinessSettingsForm(initial=model_to_dict(business, fields=fields))
+    return render(request, "customers/business_settings.html", {"business": business, "form": form})

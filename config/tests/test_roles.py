@@ -11,9 +11,10 @@ PAGES = {
     "/loyalty/": {Role.OWNER},
     "/privacy/": {Role.OWNER, Role.COMPLIANCE},
     "/customers/": {Role.OWNER, Role.SUPPORT, Role.COMPLIANCE},
+    "/settings/": {Role.OWNER},
 }
 NAVIGATION = {
-    Role.OWNER: ["Dashboard", "Customers", "Segments", "Loyalty", "Privacy", "Admin"],
+    Role.OWNER: ["Dashboard", "Customers", "Segments", "Loyalty", "Privacy", "Settings", "Admin"],
     Role.SUPPORT: ["Customers", "Admin"],
     Role.COMPLIANCE: ["Customers", "Privacy", "Admin"],
 }

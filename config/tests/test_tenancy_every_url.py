@@ -131,9 +131,20 @@ def app_cases(alpha):
     return {
         "dashboard": [("get", "/", None)],
         "switch_business": [("post", "/switch-business/", {"business": business.pk, "next": "/"})],
+        "business_settings": [
+            ("get", "/settings/", None),
+            (
+                "post",
+                "/settings/",
+                {"name": "Renamed", "default_country": "GB", "currency": "GBP", "timezone": "Europe/London"},
+            ),
+        ],
         "customers:list": [
             ("get", f"/customers/?q={FRAGMENT}", None),
             ("get", f"/customers/?city={FRAGMENT}&tag={tag.pk}", None),
+            # The merged twin is a deleted customer of the first business.
+            ("get", "/customers/?deleted=1", None),
+            ("get", "/customers/?deleted=1&page=last", None),
         ],
         "customers:detail": [("get", profile, None)],
         "customers:edit": [

@@ -97,6 +97,13 @@ def test_profile_shows_everything_about_the_customer(client_for, support, busine
     assert 'class="definition-list"' in body
 
 
+def test_the_order_figure_says_it_counts_completed_orders(client_for, support, ann):
+    services.change_order_status(order=ann.orders.get(), status="refunded", actor=support)
+    body = profile(client_for(support), ann).content.decode()
+    assert '<div class="kpi-label">Completed orders</div><div class="kpi-value">0</div>' in body
+    assert "Refunded" in body
+
+
 def test_the_timeline_tells_each_kind_of_event_readably(client_for, support, ann):
     order = ann.orders.get()
     services.change_order_status(order=order, status="refunded", actor=support)

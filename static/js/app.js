@@ -7,6 +7,7 @@
  *   <form data-confirm="Sure?">       ask before submitting the form
  *   <button data-confirm="Sure?">     ask before this button submits / acts
  *   <a data-confirm="Sure?">          ask before following the link
+ *   <input aria-keyshortcuts="/">     typing "/" elsewhere on the page focuses it
  *
  * Everything works without JavaScript too (selects keep a submit button and the
  * confirmations are only an extra safety net).
@@ -27,6 +28,23 @@
     var el = event.target;
     if (el && el.matches && el.matches("select[data-autosubmit]") && el.form) {
       submitForm(el.form);
+    }
+  });
+
+  // "/" focuses the search box, unless the user is typing somewhere.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) {
+      return;
+    }
+    var active = document.activeElement;
+    if (active && (active.isContentEditable || active.matches("input, textarea, select"))) {
+      return;
+    }
+    var search = document.querySelector('[aria-keyshortcuts="/"]');
+    if (search) {
+      event.preventDefault();
+      search.focus();
+      search.select();
     }
   });
 
