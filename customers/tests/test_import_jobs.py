@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from customers import services, tasks
+from customers import imports, services, tasks
 from customers.models import Customer, ImportJob, Membership
 
 GOOD = "phone,first_name,tags\n+14155550101,Ann,vip\n+14155550102,Bob,\n"
@@ -131,7 +131,7 @@ def test_a_task_delivered_twice_runs_once(owner, client_for):
 
 
 def test_a_crash_fails_the_job_with_a_plain_message(owner, client_for, monkeypatch):
-    monkeypatch.setattr(services.imports, "run", lambda **kwargs: 1 / 0)
+    monkeypatch.setattr(imports, "run", lambda **kwargs: 1 / 0)
 
     upload(client_for(owner), GOOD)
 
