@@ -16,7 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from django.utils import timezone
 
 from conftest import requires_postgres
-from customers import services, tasks
+from customers import imports, services, tasks
 from customers.models import Activity, Customer, ImportJob, Job, Membership, Order
 
 GOOD = "phone,first_name,tags\n+14155550101,Ann,vip\n+14155550102,Bob,\n"
@@ -138,7 +138,7 @@ def test_a_task_delivered_twice_runs_once(owner, client_for):
 
 
 def test_a_crash_fails_the_job_with_a_plain_message(owner, client_for, monkeypatch):
-    monkeypatch.setattr(services.imports, "run", lambda **kwargs: 1 / 0)
+    monkeypatch.setattr(imports, "run", lambda **kwargs: 1 / 0)
 
     upload(client_for(owner), GOOD)
 

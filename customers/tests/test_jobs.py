@@ -46,7 +46,8 @@ def cancel_at_first_chunk(monkeypatch, owner):
         jobs.cancel_job(job=job, actor=owner)
         report(job, rows_done, **kwargs)
 
-    monkeypatch.setattr(services, "report_progress", cancel_then_report)
+    monkeypatch.setattr(services.exports, "report_progress", cancel_then_report)
+    monkeypatch.setattr(services.imports, "report_progress", cancel_then_report)
 
 
 def test_cancel_stops_a_running_export_at_its_next_chunk_and_says_how_far_it_went(

@@ -1,0 +1,194 @@
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Min, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from customers.models import Activity, Customer, Order, OrderItem
+from customers.services.activity import log_activity, unsaved_activity
+from customers.services.addresses import dropoff_for
+from customers.services.identity import find_or_insert_customer, lock, update_search_text
+from customers.signals import order_recorded, order_status_changed
+
+
+@dataclass
+class RecordedOrder:
+    order: Order
+    created: bool
+
+    @property
+    def customer_created(self):
+        return self.order.created_customer
+
+    @property
+    def blocked(self):
+        return self.order.status == Order.Status.BLOCKED
+
+
+def record_order(*, business, external_id, **order):
+    """Record an order once per external id: find or create the customer, reuse or add
+    the dropoff, store the items, keep the customer's stats exact and tell listeners.
+
+    An external id already recorded (a storefront retrying, now or concurrently) fails at
+    the order's insert, which rolls back everything the attempt wrote, and the order
+    recorded first is returned. Asking first would cost every new order a query."""
+    try:
+        return _record_new_order(business=business, external_id=external_id, **order)
+    except IntegrityError:
+        existing = Order.objects.filter(business=business, external_id=external_id).first()
+        if existing is None:
+            raise
+        return RecordedOrder(existing, created=False)
+
+
+@transaction.atomic
+def _record_new_order(
+    *,
+    business,
+    external_id,
+    phone,
+    amount,
+    currency="",
+    placed_at=None,
+    status=Order.Status.COMPLETED,
+    source="",
+    address=None,
+    items=(),
+    actor=None,
+    **contact,
+):
+    customer, customer_created = find_or_insert_customer(business, phone, True, contact)
+    if not customer_created:
+        fill_blank_contact(customer, contact)
+    if customer.is_blacklisted:
+        status = Order.Status.BLOCKED
+    placed_at = placed_at or timezone.now()
+    order = Order.objects.create(
+        business=business,
+        external_id=external_id,
+        customer=customer,
+        amount=Decimal(amount),
+        currency=(currency or business.currency).upper(),
+        status=status,
+        placed_at=placed_at,
+        source=source,
+        completed_at=placed_at if status == Order.Status.COMPLETED else None,
+        created_customer=customer_created,
+        dropoff=dropoff_for(customer, address, new_customer=customer_created) if address else None,
+    )
+    OrderItem.objects.bulk_create(OrderItem(business=business, order=order, **item) for item in items)
+    if status in Order.COUNTED_STATUSES:
+        add_to_stats(customer, order)
+    activities = [
+        unsaved_activity(
+            customer,
+            Activity.Kind.ORDER_RECORDED,
+            actor,
+            order_id=order.pk,
+            external_id=external_id,
+            amount=str(order.amount),
+            currency=order.currency,
+            status=order.status,
+        )
+    ]
+    if customer_created:
+        activities.insert(0, unsaved_activity(customer, Activity.Kind.CREATED, actor, phone=customer.phone))
+    # One insert for both: this path runs for every order a storefront sends.
+    Activity.objects.bulk_create(activities)
+    order_recorded.send(sender=Order, order=order, customer=customer)
+    return RecordedOrder(order, created=True)
+
+
+def fill_blank_contact(customer, contact):
+    blanks = {key: value for key, value in contact.items() if value and not getattr(customer, key)}
+    if blanks:
+        for key, value in blanks.items():
+            setattr(customer, key, value)
+        customer.save(update_fields=[*blanks, "updated_at"])
+        update_search_text(customer)
+
+
+def add_to_stats(customer, order):
+    """`customer` was read under its row lock (or inserted) in this transaction: its stats
+    are current and no concurrent order can change them before the commit. Plain values
+    cost a third of what the same UPDATE in F() expressions costs to build."""
+    Customer.objects.filter(pk=customer.pk).update(
+        order_count=customer.order_count + 1,
+        total_spent=customer.total_spent + order.amount,
+        first_order_at=min(customer.first_order_at or order.placed_at, order.placed_at),
+        last_order_at=max(customer.last_order_at or order.placed_at, order.placed_at),
+    )
+
+
+def recompute_stats(customer_id):
+    """Stats from the customer's counted orders (after a status change, merge or undo)."""
+    stats = Order.objects.filter(customer_id=customer_id, status__in=Order.COUNTED_STATUSES).aggregate(
+        order_count=Count("id"),
+        total_spent=Coalesce(Sum("amount"), Decimal(0)),
+        first_order_at=Min("placed_at"),
+        last_order_at=Max("placed_at"),
+    )
+    Customer.objects.filter(pk=customer_id).update(**stats)
+
+
+@transaction.atomic
+def change_order_status(*, order, status, actor):
+    if status not in Order.Status.values or status == Order.Status.BLOCKED:
+        raise ValidationError({"status": f"“{status}” is not a status an order can be changed to."})
+    customer = lock(order.customer)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    old_status = order.status
+    if old_status == status:
+        return order
+    order.status = status
+    if status == Order.Status.COMPLETED and order.completed_at is None:
+        order.completed_at = timezone.now()
+    order.save(update_fields=["status", "completed_at"])
+    recompute_stats(customer.pk)
+    log_activity(
+        customer,
+        Activity.Kind.ORDER_STATUS_CHANGED,
+        actor,
+        order_id=order.pk,
+        external_id=order.external_id,
+        old=old_status,
+        new=status,
+    )
+    order_status_changed.send(sender=Order, order=order, old_status=old_status)
+    return order
+
+
+@transaction.atomic
+def change_order_address(*, order, address, actor):
+    """The customer changed the address mid-delivery: the first address stays on record."""
+    customer = lock(order.customer)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    new_dropoff = dropoff_for(customer, address)
+    if new_dropoff.pk == order.dropoff_id:
+        return order
+    if order.original_dropoff_id is None:
+        order.original_dropoff_id = order.dropoff_id
+    old = order.dropoff_id
+    order.dropoff = new_dropoff
+    order.save(update_fields=["dropoff", "original_dropoff"])
+    log_activity(
+        customer,
+        Activity.Kind.ORDER_ADDRESS_CHANGED,
+        actor,
+        order_id=order.pk,
+        external_id=order.external_id,
+        old_dropoff_id=old,
+        new_dropoff_id=new_dropoff.pk,
+    )
+    return order
+
+
+def change_imported_order(*, order, status, address, actor):
+    """An import's change of a recorded order, made as by hand: its status, then its address."""
+    if status:
+        order = change_order_status(order=order, status=status, actor=actor)
+    if address:
+        change_order_address(order=order, address=address, actor=actor)
