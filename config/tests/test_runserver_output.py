@@ -43,7 +43,11 @@ def test_runserver_says_once_that_it_watches_for_file_changes(tmp_path):
             lines.append(line)
     finally:
         os.killpg(server.pid, signal.SIGINT)
-        output, _ = server.communicate(timeout=30)
+        try:
+            output, _ = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine; what it printed is what counts
+            os.killpg(server.pid, signal.SIGKILL)
+            output, _ = server.communicate()
     lines.append(output)
 
     assert any(STARTED in line for line in lines), "".join(lines)
