@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
-from customers import views as customers_views
+from customers.views.settings import business_settings
 
 admin.site.site_header = admin.site.site_title = "Customer Back Office"
 admin.site.index_title = "Administration"
@@ -14,11 +14,11 @@ urlpatterns = [
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("switch-business/", views.switch_business, name="switch_business"),
-    path("settings/", customers_views.business_settings, name="business_settings"),
+    path("settings/", business_settings, name="business_settings"),
     path("customers/", include("customers.urls")),
     path("segments/", include("segments.urls")),
     path("loyalty/", include("loyalty.urls")),
     path("privacy/", include("privacy.urls")),
-    path("api/v1/", include("customers.api_urls")),
+    path("api/v1/", include("customers.api.urls")),
     path("admin/", admin.site.urls),
 ]

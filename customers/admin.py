@@ -1,4 +1,3 @@
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -8,8 +7,8 @@ from django.urls import reverse
 
 from customers import services
 from customers.admin_mixins import BusinessImportExportMixin
-from customers.forms import IsoDateField
-from customers.merge_views import MAX_MERGED_AT_ONCE
+from customers.forms import BlacklistForm, IsoDateField
+from customers.merge_registry import MAX_MERGED_AT_ONCE
 from customers.models import (
     Activity,
     ApiKey,
@@ -70,15 +69,6 @@ class DropoffInline(ReadOnlyInline):
 class NoteInline(ReadOnlyInline):
     model = Note
     fields = ["created_at", "author", "body"]
-
-
-class BlacklistForm(forms.Form):
-    reason = forms.ChoiceField(choices=BlacklistEntry.Reason.choices)
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-
-    def __init__(self, *args, reasons, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = reasons.choices
 
 
 @admin.register(Customer)
@@ -168,7 +158,7 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
             services.blacklist_many,
             "blacklist_selected",
             "Blacklist",
-            BlacklistEntry.Reason,
+            unblacklisting=False,
         )
 
     @admin.action(description="Un-blacklist selected customers", permissions=["blacklist"])
@@ -179,11 +169,11 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
             services.unblacklist_many,
             "unblacklist_selected",
             "Un-blacklist",
-            BlacklistEntry.UnblacklistReason,
+            unblacklisting=True,
         )
 
-    def _blacklist_action(self, request, queryset, service, action_name, verb, reasons):
-        form = BlacklistForm(request.POST if "apply" in request.POST else None, reasons=reasons)
+    def _blacklist_action(self, request, queryset, service, action_name, verb, unblacklisting):
+        form = BlacklistForm(request.POST if "apply" in request.POST else None, unblacklisting=unblacklisting)
         if form.is_valid():
             changed = service(customers=queryset, actor=request.user, **form.cleaned_data)
             self.message_user(request, f"{verb}ed {changed} customer(s).", messages.SUCCESS)

@@ -5,7 +5,7 @@ from django.forms.models import model_to_dict
 from customers import choices, normalize
 from customers.imports import ENCODINGS
 from customers.models import BlacklistEntry, Customer, ImportJob, Tag, validate_tag_color
-from customers.services import CONTACT_FIELDS
+from customers.services import CONTACT_FIELDS, MERGE_FIELDS
 
 NOT_SET = [("", "—")]
 
@@ -149,3 +149,27 @@ class ImportForm(forms.Form):
                 f"The file is larger than the limit of {settings.IMPORT_MAX_FILE_BYTES // (1024 * 1024)} MB."
             )
         return upload
+
+
+class MergeForm(forms.Form):
+    """The merge page: a survivor, one source record per profile field, and a reason."""
+
+    survivor = forms.TypedChoiceField(coerce=int)
+    reason = forms.CharField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Why are these the same person?"}),
+    )
+
+    def __init__(self, *args, customers, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(customer.pk, f"#{customer.pk}") for customer in customers]
+        self.fields["survivor"].choices = choices
+        for name in MERGE_FIELDS:
+            self.fields[f"field_{name}"] = forms.TypedChoiceField(coerce=int, choices=choices, required=False)
+
+    def field_choices(self):
+        return {
+            name: self.cleaned_data[f"field_{name}"]
+            for name in MERGE_FIELDS
+            if self.cleaned_data.get(f"field_{name}")
+        }

@@ -2,11 +2,17 @@
 from the record the user picks. Other apps register their own foreign keys to Customer
 with `register()` from their AppConfig.ready()."""
 
+from django.apps import apps
+
 from customers.models import CONTACT_FIELDS
 
 # Profile fields taken, one by one, from whichever record the user picks. The phone is not
 # among them: the survivor keeps its phone and the merged phones resolve to it.
 MERGE_FIELDS = [field for field in CONTACT_FIELDS if field != "phone"]
+# One merge takes at most this many customers, survivor included, from the merge page, the
+# admin action and the API alike: the page compares them side by side, and the merge locks
+# and rewrites them all in one transaction.
+MAX_MERGED_AT_ONCE = 10
 MOVE, SPECIAL, KEEP, RECEIVER = "move", "special", "keep", "receiver"
 # What a merge does with each foreign key to Customer ("app_label.Model.field"): MOVE
 # re-points the rows to the survivor and records their ids, so that an undo moves exactly
@@ -43,3 +49,10 @@ def register(label, handling=MOVE):
         raise ValueError(f"“{label}” is not of the form app_label.Model.field.")
     if MERGE_HANDLING.setdefault(label, handling) != handling:
         raise ValueError(f"{label} is registered already, as {MERGE_HANDLING[label]}.")
+
+
+def model_and_column(label):
+    """The model and the column of a foreign key to Customer named "app_label.Model.field"."""
+    model_label, field_name = label.rsplit(".", 1)
+    model = apps.get_model(model_label)
+    return model, model._meta.get_field(field_name).attname

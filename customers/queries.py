@@ -9,13 +9,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import phonenumbers
-from django.apps import apps
 from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE
+from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE, model_and_column
 from customers.models import (
     Activity,
     BlacklistEntry,
@@ -331,9 +330,7 @@ def undoable_merges_into(customer):
 
 def rows_to_move(label, merged_ids, involved_ids):
     """How many rows of one foreign key to Customer would move to the survivor."""
-    model_label, field_name = label.rsplit(".", 1)
-    model = apps.get_model(model_label)
-    column = model._meta.get_field(field_name).attname
+    model, column = model_and_column(label)
     rows = model._base_manager.filter(**{f"{column}__in": merged_ids})
     if model is Customer:
         rows = rows.exclude(pk__in=involved_ids)
@@ -376,9 +373,7 @@ def undo_blockers(record):
         elif Customer.objects.live().filter(business_id=record.business_id, phone=customer.phone).exists():
             blockers.append(f"Another customer now has the phone {customer.phone} of #{pk}.")
     for label, by_owner in record.moved.items():
-        model_label, field_name = label.rsplit(".", 1)
-        model = apps.get_model(model_label)
-        column = model._meta.get_field(field_name).attname
+        model, column = model_and_column(label)
         ids = [pk for owner_ids in by_owner.values() for pk in owner_ids]
         still_there = model._base_manager.filter(pk__in=ids, **{column: survivor.pk}).count()
         if still_there != len(ids):
@@ -499,7 +494,7 @@ def merge_record_details(record):
     for label, by_owner in record.moved.items():
         moved = sum(len(ids) for ids in by_owner.values())
         if moved:
-            counts.append((rows_label(apps.get_model(label.rsplit(".", 1)[0]), moved), moved))
+            counts.append((rows_label(model_and_column(label)[0], moved), moved))
     fields = {
         Customer._meta.get_field(name).verbose_name: source for name, source in record.field_choices.items()
     }

@@ -1,13 +1,12 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE
+from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE, model_and_column
 from customers.models import Activity, Customer, Dropoff, MergeRecord, Order
 from customers.queries import default_field_choices, undo_blockers
 from customers.services.activity import log_activity
@@ -127,9 +126,7 @@ def merge_customers(*, survivor, merged, field_choices=None, reason, actor):
 def move_rows(label, merged_ids, survivor_id, involved):
     """Re-point the rows of one foreign key from the merged customers to the survivor;
     returns {merged customer id: [row ids]}."""
-    model_label, field_name = label.rsplit(".", 1)
-    model = django_apps.get_model(model_label)
-    column = model._meta.get_field(field_name).attname
+    model, column = model_and_column(label)
     rows = model._base_manager.filter(**{f"{column}__in": merged_ids})
     if model is Customer:
         # The merged customers point at each other only in ways the merge rewrites itself.
@@ -232,9 +229,7 @@ def undo_merge(*, record, actor):
     dropoffs = snapshot["dropoffs"]
 
     for label, by_owner in record.moved.items():
-        model_label, field_name = label.rsplit(".", 1)
-        model = django_apps.get_model(model_label)
-        column = model._meta.get_field(field_name).attname
+        model, column = model_and_column(label)
         for owner, ids in by_owner.items():
             model._base_manager.filter(pk__in=ids).update(**{column: int(owner)})
     Dropoff.objects.filter(pk__in=dropoffs["undefaulted"]).update(is_default=True)

@@ -231,6 +231,32 @@ def test_the_api_refuses_bad_requests_clearly(twins, business, client, body, sta
     assert message in json.dumps(response.json())
 
 
+def test_the_page_the_admin_action_and_the_api_all_merge_at_most_ten_customers(
+    business, support, client_for, client
+):
+    people = [
+        services.get_or_create_customer(business=business, phone=f"+1415555{number:04d}")[0]
+        for number in range(11)
+    ]
+    ids = [person.pk for person in people]
+    page = client_for(support)
+    _, secret = services.create_api_key(business=business, name="dedupe", actor=None)
+
+    assert page.get(f"{reverse('customers:merge')}?ids={','.join(map(str, ids[:10]))}").status_code == 200
+    assert page.get(f"{reverse('customers:merge')}?ids={','.join(map(str, ids))}").status_code == 404
+    action = page.post(
+        "/admin/customers/customer/", {"action": "merge_selected", "_selected_action": ids}, follow=True
+    )
+    assert "Select 2 to 10 customers to merge." in action.content.decode()
+    too_many = post_merge(client, {"survivor_id": ids[0], "merged_ids": ids[1:], "reason": "r"}, secret)
+    assert too_many.status_code == 400
+    assert too_many.json()["errors"]["merged_ids"] == ["Merge at most 9 customers into the survivor at once."]
+    assert not MergeRecord.objects.exists()
+    ten = post_merge(client, {"survivor_id": ids[0], "merged_ids": ids[1:10], "reason": "r"}, secret)
+    assert ten.status_code == 200
+    assert MergeRecord.objects.get().merged_ids == ids[1:10]
+
+
 def test_the_api_answers_409_for_a_customer_already_merged(twins, business, client):
     ann, anne = twins
     third, _ = services.get_or_create_customer(business=business, phone="+14155550303")

@@ -1,18 +1,16 @@
+"""Customers: the list, the profile and what it changes (contact data, blacklist, notes, tags,
+delete and restore)."""
+
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import model_to_dict
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from customers import forms, queries, services
 from customers.filters import list_filter
-from customers.models import Business, Customer, Tag
+from customers.models import Customer, Tag
 from customers.tenancy import scoped
-
-
-def require_perm(request, permission):
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
+from customers.views.permissions import require_perm
 
 
 def live_customer(request, pk):
@@ -168,22 +166,3 @@ def restore(request, pk):
     require_perm(request, "customers.restore_customer")
     run_service(request, services.restore_customer, f"{customer} was restored.", customer=customer)
     return to_profile(customer)
-
-
-def business_settings(request):
-    require_perm(request, "customers.change_business")
-    business = scoped(request, Business).get()
-    if request.method == "POST":
-        form = forms.BusinessSettingsForm(request.POST)
-        if form.is_valid():
-            try:
-                services.update_business_settings(business=business, actor=request.user, **form.cleaned_data)
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                messages.success(request, "Business settings saved.")
-                return redirect("business_settings")
-    else:
-        fields = forms.BusinessSettingsForm.base_fields
-        form = forms.BusinessSettingsForm(initial=model_to_dict(business, fields=fields))
-    return render(request, "customers/business_settings.html", {"business": business, "form": form})

@@ -7,12 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from customers import queries, services
-from customers.merge_forms import MergeForm
+from customers.forms import MergeForm
+from customers.merge_registry import MAX_MERGED_AT_ONCE
 from customers.models import Customer, DuplicateCandidate, MergeRecord
 from customers.tenancy import scoped
-from customers.views import require_perm, run_service
+from customers.views.customers import run_service
+from customers.views.permissions import require_perm
 
-MAX_MERGED_AT_ONCE = 10
 # While a scan is queued or running, the duplicates page reloads itself this often.
 SCAN_REFRESH_SECONDS = 3
 

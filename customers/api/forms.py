@@ -1,36 +1,17 @@
-"""The order ingestion API that partner apps and storefront checkouts call.
+"""The API's forms: fields that take JSON values as they come, and the forms of the order
+and merge payloads."""
 
-`POST /api/v1/orders` with `Authorization: Bearer <key>` and a JSON object; see the
-contract under "Commands" in README.md. The view authenticates, reads at most MAX_BODY_BYTES, lets
-OrderForm check the payload and hands it to `services.record_order`.
-
-Every field is checked against what its column holds (customers/normalize.py), so bad
-input is a 400 and never a 500: `placed_at` lies between 1970-01-01 and a day from now,
-with a UTC offset of at most ±15:59; texts hold no NUL character or lone surrogate;
-numbers use the digits 0-9 and fit their column. See the README's API section.
-"""
-
-import json
-from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
-from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db.models import Q
-from django.http import JsonResponse
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
-from customers import jobs, normalize, services
-from customers.models import ApiKey, Customer, Dropoff, Job, Order, OrderItem
+from customers import normalize, services
+from customers.merge_registry import MAX_MERGED_AT_ONCE
+from customers.models import Customer, Dropoff, Order, OrderItem
 
-MAX_BODY_BYTES = 1024 * 1024
 MAX_ITEMS = 500
-MAX_MERGED = 50
-LAST_USED_PRECISION = timedelta(seconds=60)
 COORDINATE_PLACES = Decimal("0.000001")
 
 
@@ -210,109 +191,6 @@ class OrderForm(forms.Form):
         return self.cleaned_data["status"] or Order.Status.COMPLETED
 
 
-# View ---------------------------------------------------------------------------------
-
-
-class ApiError(Exception):
-    """Ends a request with `{"errors": {field: [messages]}}` and this status."""
-
-    def __init__(self, status, errors):
-        super().__init__(status, errors)
-        self.status, self.errors = status, errors
-
-    def response(self):
-        response = json_response(self.status, {"errors": self.errors})
-        if self.status == 401:
-            response["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
-
-
-@csrf_exempt
-@login_not_required
-@require_POST
-def orders(request):
-    try:
-        api_key = authenticate(request)
-        form = OrderForm(read_json_object(request))
-        if not form.is_valid():
-            raise ApiError(400, messages_by_field(form.errors))
-        recorded = record_order(api_key.business, form.cleaned_data)
-    except ApiError as error:
-        return error.response()
-
-    return json_response(
-        201 if recorded.created else 200,
-        {
-            "order_id": recorded.order.pk,
-            "customer_id": recorded.order.customer_id,
-            "customer_created": recorded.customer_created,
-            "blocked": recorded.blocked,
-        },
-    )
-
-
-def authenticate(request):
-    """The request's live API key; ApiError 401 without one."""
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        message = "Send the business's API key as “Authorization: Bearer <key>”."
-        raise ApiError(401, {"authorization": [message]})
-    api_key = services.authenticate_api_key(secret.strip())
-    if api_key is None:
-        raise ApiError(401, {"authorization": ["This API key is not valid or has been revoked."]})
-    now = timezone.now()
-    # At most one write a minute per key, however busy it is; the key just read tells
-    # whether one is due without asking the database again.
-    if api_key.last_used_at is not None and api_key.last_used_at >= now - LAST_USED_PRECISION:
-        return api_key
-    ApiKey.objects.filter(pk=api_key.pk).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
-    ).update(last_used_at=now)
-    return api_key
-
-
-def read_json_object(request):
-    """The body as a dict, reading no more than MAX_BODY_BYTES whatever the client declares."""
-    too_large = ApiError(413, {"body": ["The request body is over 1 MB."]})
-    try:
-        declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared_length = 0
-    if declared_length > MAX_BODY_BYTES:
-        raise too_large
-    body = request.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        raise too_large
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        raise ApiError(400, {"body": ["The request body is not valid JSON."]}) from None
-    if not isinstance(payload, dict):
-        raise ApiError(400, {"body": ["Send one JSON object."]})
-    return payload
-
-
-def record_order(business, order):
-    """services.record_order, with its refusals (an invalid phone, too many addresses) as 400s."""
-    try:
-        return services.record_order(business=business, actor=None, **order)
-    except ValidationError as error:
-        errors = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.messages}
-        raise ApiError(400, errors) from None
-
-
-def messages_by_field(errors):
-    return {
-        field: [error["message"] for error in entries] for field, entries in errors.get_json_data().items()
-    }
-
-
-def json_response(status, data):
-    response = JsonResponse(data, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 # Merge --------------------------------------------------------------------------------
 
 
@@ -339,8 +217,9 @@ class IdListField(forms.Field):
             return []
         if not isinstance(value, list) or not all(is_id(pk) for pk in value):
             raise ValidationError("Enter a list of customer ids.", code="invalid")
-        if len(value) > MAX_MERGED:
-            raise ValidationError(f"Merge at most {MAX_MERGED} customers at once.", code="max_length")
+        if len(value) >= MAX_MERGED_AT_ONCE:
+            message = f"Merge at most {MAX_MERGED_AT_ONCE - 1} customers into the survivor at once."
+            raise ValidationError(message, code="max_length")
         return sorted(set(value))
 
 
@@ -363,63 +242,3 @@ class MergeForm(forms.Form):
     merged_ids = IdListField()
     reason = TextField(max_length=1000)
     field_choices = FieldChoicesField(required=False)
-
-
-@csrf_exempt
-@login_not_required
-@require_POST
-def merge(request):
-    """`POST /api/v1/customers/merge` {"survivor_id", "merged_ids", "reason"[, "field_choices"]}
-    -> 200 {"merge_id", "survivor_id", "merged_ids"}; 404 for ids not of this business, 409
-    when the customers cannot be merged as they are now, 400 for bad input."""
-    try:
-        api_key = authenticate(request)
-        form = MergeForm(read_json_object(request))
-        if not form.is_valid():
-            raise ApiError(400, messages_by_field(form.errors))
-        record = merge_customers(api_key.business, form.cleaned_data)
-    except ApiError as error:
-        return error.response()
-    return json_response(
-        200, {"merge_id": record.pk, "survivor_id": record.survivor_id, "merged_ids": record.merged_ids}
-    )
-
-
-def merge_customers(business, data):
-    ids = [data["survivor_id"], *data["merged_ids"]]
-    customers = Customer.objects.filter(business=business).in_bulk(ids)
-    missing = [pk for pk in ids if pk not in customers]
-    if missing:
-        raise ApiError(404, {"customers": [f"No customer {pk} in this business." for pk in missing]})
-    try:
-        return services.merge_customers(
-            survivor=customers[data["survivor_id"]],
-            merged=[customers[pk] for pk in data["merged_ids"]],
-            field_choices=data["field_choices"],
-            reason=data["reason"],
-            actor=None,
-        )
-    except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            raise ApiError(400, error.message_dict) from None
-        conflict = any(item.code == services.CONFLICT for item in error.error_list)
-        raise ApiError(409 if conflict else 400, {NON_FIELD_ERRORS: error.messages}) from None
-
-
-# Jobs ---------------------------------------------------------------------------------
-
-
-@login_not_required
-@require_GET
-def job(request, pk):
-    """`GET /api/v1/jobs/{id}` -> 200 {"id", "kind", "status", "rows_done", "total_rows",
-    "failure"} for any job of the key's business, whatever its kind (see customers.jobs);
-    404 for another business's."""
-    try:
-        api_key = authenticate(request)
-        found = jobs.with_kinds(Job.objects.filter(business=api_key.business, pk=pk)).first()
-        if found is None:
-            raise ApiError(404, {"job": [f"No job {pk} in this business."]})
-    except ApiError as error:
-        return error.response()
-    return json_response(200, jobs.api_json(found))

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from customers import exports, forms, imports, jobs, services
 from customers.models import ExportJob, ImportJob
 from customers.tenancy import scoped
+from customers.views.permissions import require_perm
 
 IMPORT_PERMISSIONS = {"customers": "customers.import_customer", "orders": "customers.import_order"}
 EXPORT_PERMISSIONS = {"customers": "customers.export_customer", "orders": "customers.export_order"}
@@ -25,11 +26,6 @@ CONTENT_TYPES = {
 
 def require_any(request, permissions):
     if not any(request.user.has_perm(permission) for permission in permissions):
-        raise PermissionDenied
-
-
-def require_perm(request, permission):
-    if not request.user.has_perm(permission):
         raise PermissionDenied
 
 

@@ -1,0 +1,1 @@
+"""The pages of the customers app, one module per family of pages."""
