@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from customers import services
 from customers.models import Customer, ImportJob, MergeRecord, Order, OrderItem
-from customers.tests.test_admin import _empty_inlines
-from customers.tests.test_import import csv_bytes, run_import
-from customers.tests.test_merge_pages_and_api import post_merge, twins  # noqa: F401
+from customers.tests.admin.test_admin import _empty_inlines
+from customers.tests.bulk.test_import import csv_bytes, run_import
+from customers.tests.views.test_merge_pages_and_api import post_merge, twins  # noqa: F401
 
 ORDERS_URL = "/api/v1/orders"
 LONG_EMAIL = "a" * 243 + "@example.com"  # 255 characters: a form's 320 allows it, the column's 254 does not

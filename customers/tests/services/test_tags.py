@@ -113,7 +113,7 @@ def test_the_admin_refuses_a_tag_name_taken_in_another_case(client_for, support,
 
 @pytest.mark.django_db
 def test_an_import_reuses_tags_in_any_case_and_tags_each_customer_once(business, ann):
-    from customers.tests.test_import import csv_bytes, run_import
+    from customers.tests.bulk.test_import import csv_bytes, run_import
 
     vip = services.tag_customer(customer=ann, name="VIP", actor=None)
     rows = (

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from customers import services
 from customers.models import Customer
-from customers.tests.test_stored_times import assert_the_pages_of_the_business_answer_200
+from customers.tests.services.test_stored_times import assert_the_pages_of_the_business_answer_200
 
 EXTREME_STRINGS = [
     "",
