@@ -15,7 +15,8 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.tmp_storages import BaseStorage
 
-from customers import imports, resources, services
+from customers import resources, services
+from customers.bulk import tables
 
 # "user id:business id" of the request the admin's import runs for.
 upload_owner = contextvars.ContextVar("upload_owner")
@@ -93,7 +94,7 @@ class BusinessImportExportMixin(ImportExportMixin):
         return {"business": request.business, "actor": request.user, "import_rows": services.import_rows}
 
     def add_data_read_fail_error_to_form(self, form, e):
-        if isinstance(e, imports.ImportFileError):
+        if isinstance(e, tables.ImportFileError):
             form.add_error("import_file", str(e))
         else:
             super().add_data_read_fail_error_to_form(form, e)

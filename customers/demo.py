@@ -17,9 +17,9 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import DateTimeField, JSONField
 from django.utils import timezone
 
+from customers.bulk.writers import BulkCreateWriter, CopyWriter
 from customers.models import (
     Activity,
     BlacklistEntry,
@@ -679,55 +679,3 @@ class ChunkBuilder:
 def ascii_name(text):
     """"Łukasz Wiśniewski" -> "lukaszwisniewski", for email addresses."""
     return "".join(ch for ch in searchable(text).translate(ASCII_FALLBACKS) if ch.isascii() and ch.isalnum())
-
-
-# Writers -----------------------------------------------------------------------------
-
-
-class BulkCreateWriter:
-    """Portable: Django's bulk_create (ids come back on PostgreSQL and SQLite 3.35+)."""
-
-    def insert(self, model, rows, returning_ids=False):
-        objects = [model(**row) for row in rows]
-        model.objects.bulk_create(objects, batch_size=2000)
-        return [obj.pk for obj in objects] if returning_ids else None
-
-
-class CopyWriter:
-    """PostgreSQL COPY: several times faster than INSERTs. When the caller needs the ids
-    they are drawn from the table's sequence first; a column a row leaves out gets its
-    field's default."""
-
-    def insert(self, model, rows, returning_ids=False):
-        from psycopg.types.json import Jsonb
-
-        if not rows:
-            return []
-        table = model._meta.db_table
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        now = timezone.now()
-        defaults = [
-            now if isinstance(f, DateTimeField) and (f.auto_now or f.auto_now_add) else f.get_default()
-            for f in fields
-        ]
-        names = [f.attname for f in fields]
-        json_positions = [position for position, f in enumerate(fields) if isinstance(f, JSONField)]
-        columns = [f.column for f in fields]
-        ids = []
-        with connection.cursor() as cursor:
-            if returning_ids:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [table, model._meta.pk.column, len(rows)],
-                )
-                ids = [id for (id,) in cursor.fetchall()]
-                columns.insert(0, model._meta.pk.column)
-            quote = connection.ops.quote_name
-            sql = f"COPY {quote(table)} ({', '.join(quote(column) for column in columns)}) FROM STDIN"
-            with cursor.cursor.copy(sql) as copy:
-                for number, row in enumerate(rows):
-                    values = [row.get(name, default) for name, default in zip(names, defaults, strict=True)]
-                    for position in json_positions:
-                        values[position] = Jsonb(values[position])
-                    copy.write_row([ids[number], *values] if returning_ids else values)
-        return ids

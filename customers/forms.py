@@ -3,7 +3,7 @@ from django.conf import settings
 from django.forms.models import model_to_dict
 
 from customers import choices, normalize
-from customers.imports import ENCODINGS
+from customers.bulk.tables import ENCODINGS
 from customers.models import BlacklistEntry, Customer, ImportJob, Tag, validate_tag_color
 from customers.services import CONTACT_FIELDS, MERGE_FIELDS
 

@@ -237,3 +237,8 @@ def restore_formulas(text):
         return text
     fragments = CELL_SEPARATORS.split(text)
     return "".join(fragment[1:] if QUOTED_FORMULA.match(fragment) else fragment for fragment in fragments)
+
+
+def plain(value):
+    """A value as the timeline's JSON holds it: dates and times in ISO 8601."""
+    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -1,9 +1,9 @@
 """django-import-export field mapping of customers and orders.
 
-The columns are those of the app's exports (customers.exports), in the same order. Imports
+The columns are those of the app's exports (customers.bulk.exports), in the same order. Imports
 do not go row by row through the resource: `import_data` hands the dataset to the import
 service (passed in as `import_rows` by the admin, since the services sit above this
-module and use its resources for the exports), whose set-based engine (customers.imports)
+module and use its resources for the exports), whose set-based engine (customers.bulk)
 resolves phones, external ids and ids within the resource's business only, so that nothing
 of another business can be referred to.
 """
@@ -20,11 +20,12 @@ from import_export.fields import Field
 from import_export.formats import base_formats
 from import_export.results import Error, Result, RowResult
 
-from customers import exports, imports
+from customers.bulk import exports, tables
+from customers.bulk.rows import Outcome
 from customers.models import Customer, Dropoff, Order
 from customers.normalize import neutralize
 
-# imports.Outcome's statuses
+# Outcome's statuses
 IMPORT_TYPES = {
     "new": RowResult.IMPORT_TYPE_NEW,
     "updated": RowResult.IMPORT_TYPE_UPDATE,
@@ -90,7 +91,7 @@ class BusinessResource(resources.ModelResource):
 
         def open_table():
             rows = ((number, list(values)) for number, values in enumerate(dataset, start=2))
-            return NullContext(imports.Table(list(dataset.headers), rows))
+            return NullContext(tables.Table(list(dataset.headers), rows))
 
         try:
             self.import_rows(
@@ -101,7 +102,7 @@ class BusinessResource(resources.ModelResource):
                 dry_run=dry_run,
                 collector=ResultCollector(result),
             )
-        except imports.ImportFileError as error:
+        except tables.ImportFileError as error:
             result.append_base_error(Error(error))
         return result
 
@@ -130,10 +131,10 @@ class ResultCollector:
     def row(self, outcome, values):
         row_result = RowResult()
         row_result.import_type = IMPORT_TYPES[outcome.status]
-        row_result.diff = [imports.cell_text(value) for value in values]
+        row_result.diff = [tables.cell_text(value) for value in values]
         row_result.object_id = outcome.object_id
         self.result.increment_row_result_total(row_result)
-        if outcome.status == imports.Outcome.ERROR:
+        if outcome.status == Outcome.ERROR:
             errors = {}
             for column, message in outcome.errors:
                 errors.setdefault(column or NON_FIELD_ERRORS, []).append(message)
@@ -217,7 +218,7 @@ RESOURCES = {"customers": CustomerResource, "orders": OrderResource}
 
 def dataset_from(data):
     """A tablib Dataset of a CSV (encoding detected) or XLSX file, for the admin's import."""
-    with imports.open_table(io.BytesIO(data)) as table:
+    with tables.open_table(io.BytesIO(data)) as table:
         width = len(table.headers)
         dataset = tablib.Dataset(headers=[str(header or "") for header in table.headers])
         for _, values in table.rows:
@@ -226,7 +227,7 @@ def dataset_from(data):
     if table.row_errors:
         number, messages = next(iter(table.row_errors.items()))
         more = len(table.row_errors) - 1
-        raise imports.ImportFileError(
+        raise tables.ImportFileError(
             f"Row {number}: {' '.join(messages)}" + (f" (and {more} more rows)" if more else "")
         )
     return dataset

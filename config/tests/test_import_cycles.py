@@ -68,7 +68,7 @@ def project_modules():
 
 def test_the_project_modules_are_found():
     modules = project_modules()
-    assert {"config.settings", "customers.imports", "customers.management.commands.bench"} <= set(modules)
+    assert {"config.settings", "customers.bulk.chunks", "customers.management.commands.bench"} <= set(modules)
     assert not [module for module in modules if ".tests" in module or ".migrations" in module]
 
 

@@ -37,7 +37,7 @@ from customers.services.imports import (
 )
 from customers.services.jobs import UNEXPECTED_JOB_ERROR, fail_stale_jobs
 from customers.services.merge import CONFLICT, merge_customers, undo_merge
-from customers.services.orders import change_order_address, change_order_status, recompute_stats, record_order
+from customers.services.orders import change_order_address, change_order_status, record_order
 from customers.services.profile import (
     add_note,
     delete_customer,
@@ -77,7 +77,6 @@ __all__ = [
     "merge_customers",
     "normalize_phone",
     "queue_export",
-    "recompute_stats",
     "record_order",
     "rename_api_key",
     "request_duplicate_scan",

@@ -8,7 +8,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from customers import exports
+from customers.bulk import exports
 from customers.jobs import JobCancelled, claim_job, finish_cancelled, finish_job, report_progress
 from customers.models import ExportJob
 from customers.services.jobs import UNEXPECTED_JOB_ERROR

@@ -14,7 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from customers import imports
+from customers.bulk import chunks, columns, tables
+from customers.bulk.rows import Outcome
 from customers.jobs import JobCancelled, claim_job, finish_cancelled, finish_job, report_progress
 from customers.models import ImportJob
 from customers.normalize import neutralize
@@ -43,7 +44,7 @@ class NullCollector:
 
 
 def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=False, collector=None):
-    """Import a table of customers or orders through the set-based engine (customers.imports).
+    """Import a table of customers or orders through the set-based engine (customers.bulk).
 
     Every row is checked before the first one is written, so a file with a wrong row imports
     nothing unless `valid_only`. `open_table()` gives a context manager of a fresh Table for
@@ -58,7 +59,7 @@ def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=
     def run(step, dry_run):
         with open_table() as table:
             collector.start(step, table.headers)
-            return imports.run(
+            return chunks.run(
                 business=business, kind=kind, table=table, actor=actor, dry_run=dry_run,
                 change_order=change_imported_order,
                 on_row=collector.row, on_chunk=lambda counts: collector.progress(step, counts.rows),
@@ -79,10 +80,10 @@ def check_import_file(file, *, kind, encoding):
     """Rows of an uploaded file (counted up to the limit of a file imported at once); a file
     that cannot be imported at all is a ValidationError."""
     try:
-        with imports.open_table(file, encoding=encoding) as table:
-            imports.map_headers(table.headers, kind)
-        return imports.count_rows(file, encoding=encoding, stop_after=settings.IMPORT_SYNC_MAX_ROWS)
-    except imports.ImportFileError as error:
+        with tables.open_table(file, encoding=encoding) as table:
+            columns.map_headers(table.headers, kind)
+        return tables.count_rows(file, encoding=encoding, stop_after=settings.IMPORT_SYNC_MAX_ROWS)
+    except tables.ImportFileError as error:
         raise ValidationError({"file": str(error)}) from None
 
 
@@ -151,7 +152,7 @@ def check_upload_kept(job):
 
 @contextmanager
 def job_table(job):
-    with job.file.open("rb") as file, imports.open_table(file, encoding=job.encoding) as table:
+    with job.file.open("rb") as file, tables.open_table(file, encoding=job.encoding) as table:
         yield table
 
 
@@ -181,15 +182,15 @@ class ImportJobCollector:
     def start(self, step, headers):
         self.pass_number += 1
         self.preview, self.errors = [], 0
-        self.ignored = imports.map_headers(headers, self.job.kind)[1]
+        self.ignored = columns.map_headers(headers, self.job.kind)[1]
         self.report = tempfile.TemporaryFile()
         self.report_text = io.TextIOWrapper(self.report, encoding="utf-8-sig", newline="")
         self.report_writer = csv.writer(self.report_text)
-        self.report_writer.writerow([*(imports.cell_text(header) for header in headers), "error"])
+        self.report_writer.writerow([*(tables.cell_text(header) for header in headers), "error"])
         self.unlisted = 0
 
     def row(self, outcome, values):
-        is_error = outcome.status == imports.Outcome.ERROR
+        is_error = outcome.status == Outcome.ERROR
         if len(self.preview) < PREVIEW_ROWS or (is_error and self.errors < PREVIEW_ERRORS):
             self.preview.append(
                 {
@@ -205,7 +206,7 @@ class ImportJobCollector:
             if self.report.tell() > settings.IMPORT_MAX_FILE_BYTES:
                 self.unlisted += 1
                 return
-            cells = [neutralize(shortened(imports.cell_text(value), REPORT_CELL_CHARS)) for value in values]
+            cells = [neutralize(shortened(tables.cell_text(value), REPORT_CELL_CHARS)) for value in values]
             error = neutralize(f"Row {outcome.number}: {shortened(outcome.message, REPORT_CELL_CHARS)}")
             self.report_writer.writerow([*cells, error])
             self.report_text.flush()
@@ -251,7 +252,7 @@ def run_import_job(job_id):
     with timezone.override(job.business.timezone):
         try:
             with job.file.open("rb") as file:
-                job.total_rows = imports.count_rows(file, encoding=job.encoding)
+                job.total_rows = tables.count_rows(file, encoding=job.encoding)
             ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
             collector = ImportJobCollector(job)
             try:
@@ -261,7 +262,7 @@ def run_import_job(job_id):
                 )
             finally:
                 collector.close()
-        except imports.ImportFileError as error:
+        except tables.ImportFileError as error:
             return finish_job(job, failure=str(error))
         except JobCancelled:
             return finish_cancelled(job, import_cancelled_outcome(job, collector))

@@ -6,14 +6,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from customers.bulk.writers import recompute_stats
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE, model_and_column
 from customers.models import Activity, Customer, Dropoff, MergeRecord, Order
+from customers.normalize import plain
 from customers.queries import default_field_choices, undo_blockers
 from customers.services.activity import log_activity
 from customers.services.duplicates import forget_duplicate_candidates
 from customers.services.identity import update_search_text
-from customers.services.orders import recompute_stats
-from customers.services.profile import _plain
 from customers.signals import customers_merged, merge_undone
 
 CONFLICT = "conflict"
@@ -23,7 +23,7 @@ UNDO_SURVIVOR_FIELDS = "survivor_changes"
 def json_value(value):
     if isinstance(value, Decimal):
         return str(value)
-    return _plain(value)
+    return plain(value)
 
 
 def row_state(obj):
@@ -93,8 +93,7 @@ def merge_customers(*, survivor, merged, field_choices=None, reason, actor):
     now = timezone.now()
     Customer.objects.filter(pk__in=merged_ids).update(deleted_at=now, merged_into=survivor, updated_at=now)
     snapshot[UNDO_SURVIVOR_FIELDS] = update_survivor(survivor, merged, customers, choices)
-    for customer_id in [survivor.pk, *merged_ids]:
-        recompute_stats(customer_id)
+    recompute_stats([survivor.pk, *merged_ids])
     update_search_text(survivor)
 
     record = MergeRecord.objects.create(
@@ -257,8 +256,8 @@ def undo_merge(*, record, actor):
         state.pop("id")
         Customer.objects.filter(pk=pk).update(**{**state, "updated_at": now})
     restore_survivor(survivor, snapshot)
+    recompute_stats([survivor.pk, *record.merged_ids])
     for customer_id in [survivor.pk, *record.merged_ids]:
-        recompute_stats(customer_id)
         update_search_text(Customer.objects.get(pk=customer_id))
 
     record.undone_at, record.undone_by = now, actor

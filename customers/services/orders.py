@@ -3,10 +3,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from customers.bulk.writers import recompute_stats
 from customers.models import Activity, Customer, Order, OrderItem
 from customers.services.activity import log_activity, unsaved_activity
 from customers.services.addresses import dropoff_for
@@ -123,17 +122,6 @@ def add_to_stats(customer, order):
     )
 
 
-def recompute_stats(customer_id):
-    """Stats from the customer's counted orders (after a status change, merge or undo)."""
-    stats = Order.objects.filter(customer_id=customer_id, status__in=Order.COUNTED_STATUSES).aggregate(
-        order_count=Count("id"),
-        total_spent=Coalesce(Sum("amount"), Decimal(0)),
-        first_order_at=Min("placed_at"),
-        last_order_at=Max("placed_at"),
-    )
-    Customer.objects.filter(pk=customer_id).update(**stats)
-
-
 @transaction.atomic
 def change_order_status(*, order, status, actor):
     if status not in Order.Status.values or status == Order.Status.BLOCKED:
@@ -147,7 +135,7 @@ def change_order_status(*, order, status, actor):
     if status == Order.Status.COMPLETED and order.completed_at is None:
         order.completed_at = timezone.now()
     order.save(update_fields=["status", "completed_at"])
-    recompute_stats(customer.pk)
+    recompute_stats([customer.pk])
     log_activity(
         customer,
         Activity.Kind.ORDER_STATUS_CHANGED,

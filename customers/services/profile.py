@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from customers import choices
 from customers.models import CONTACT_FIELDS, Activity, Customer, Note, Tag, validate_tag_color
-from customers.normalize import check_no_extension, normalize_phone
+from customers.normalize import check_no_extension, normalize_phone, plain
 from customers.services.activity import log_activity
 from customers.services.duplicates import forget_duplicate_candidates
 from customers.services.identity import lock, update_search_text
@@ -30,7 +30,7 @@ def update_contact(*, customer, actor, **changes):
         if taken.exclude(pk=customer.pk).exists():
             raise ValidationError({"phone": "Another customer of this business has this phone number."})
     diff = {
-        field: [_plain(getattr(customer, field)), _plain(value)]
+        field: [plain(getattr(customer, field)), plain(value)]
         for field, value in changes.items()
         if getattr(customer, field) != value
     }
@@ -43,10 +43,6 @@ def update_contact(*, customer, actor, **changes):
     update_search_text(customer)
     log_activity(customer, Activity.Kind.CONTACT_UPDATED, actor, changes=diff)
     return customer
-
-
-def _plain(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 @transaction.atomic

@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import exports, forms, imports, jobs, services
+from customers import forms, jobs, services
+from customers.bulk import columns, exports
 from customers.models import ExportJob, ImportJob
 from customers.tenancy import scoped
 from customers.views.permissions import require_perm
@@ -63,7 +64,7 @@ def import_template(request, kind):
     response = HttpResponse(content_type=CONTENT_TYPES["csv"])
     response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
     response.write("\ufeff")
-    csv.writer(response).writerow(imports.TEMPLATE_COLUMNS[kind])
+    csv.writer(response).writerow(columns.TEMPLATE_COLUMNS[kind])
     return response
 
 

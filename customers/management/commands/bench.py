@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test.utils import override_settings
 
-from customers import bench_harness, demo
+from customers import demo
+from customers.benchmarks import harness
 from customers.models import (
     Activity,
     BlacklistEntry,
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             cursor.execute(f"VACUUM ANALYZE {', '.join(CUSTOMER_TABLES)}")
         self.stdout.write(f"VACUUM ANALYZE: {time.perf_counter() - started:.1f} s")
 
-        context = bench_harness.BenchContext(
+        context = harness.BenchContext(
             business=business,
             users=users,
             customers=options["customers"],
@@ -93,7 +94,7 @@ class Command(BaseCommand):
         storages = {**settings.STORAGES, "staticfiles": {"BACKEND": PLAIN_STATIC_STORAGE}}
         with override_settings(DEBUG=False, STORAGES=storages):
             for module in benchmark_modules():
-                failures += bench_harness.run_figures(
+                failures += harness.run_figures(
                     module.figures(context), context.repeat, self.stdout.write, wanted=context.wants
                 )
         if failures:

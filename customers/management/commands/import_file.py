@@ -4,7 +4,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from customers import imports, services
+from customers import services
+from customers.bulk import tables
+from customers.bulk.rows import Outcome
 from customers.models import Business
 
 SHOWN_ERRORS = 20
@@ -23,7 +25,7 @@ class ProgressBar:
         self.errors = []
 
     def row(self, outcome, values):
-        if outcome.status == imports.Outcome.ERROR and len(self.errors) < SHOWN_ERRORS:
+        if outcome.status == Outcome.ERROR and len(self.errors) < SHOWN_ERRORS:
             self.errors.append(f"row {outcome.number}: {outcome.message}")
 
     def progress(self, step, rows):
@@ -47,7 +49,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--valid-only", action="store_true", help="Import the valid rows and skip the others."
         )
-        parser.add_argument("--encoding", choices=list(imports.ENCODINGS), default="auto")
+        parser.add_argument("--encoding", choices=list(tables.ENCODINGS), default="auto")
         parser.add_argument("--dry-run", action="store_true", help="Check the file and write nothing.")
 
     def handle(self, *args, kind, file, valid_only, encoding, dry_run, **options):
@@ -59,12 +61,12 @@ class Command(BaseCommand):
 
         @contextmanager
         def open_table():
-            with file.open("rb") as stream, imports.open_table(stream, encoding=encoding) as table:
+            with file.open("rb") as stream, tables.open_table(stream, encoding=encoding) as table:
                 yield table
 
         try:
             with file.open("rb") as stream:
-                bar = ProgressBar(self.stderr, imports.count_rows(stream, encoding=encoding))
+                bar = ProgressBar(self.stderr, tables.count_rows(stream, encoding=encoding))
             with timezone.override(business.timezone):
                 counts, written = services.import_rows(
                     business=business,
@@ -75,7 +77,7 @@ class Command(BaseCommand):
                     dry_run=dry_run,
                     collector=bar,
                 )
-        except imports.ImportFileError as error:
+        except tables.ImportFileError as error:
             raise CommandError(str(error)) from None
         for error in bar.errors:
             self.stderr.write(error)

@@ -6,7 +6,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from conftest import requires_postgres
-from customers import bench_harness, demo
+from customers import demo
+from customers.benchmarks import harness
 
 CUSTOMERS_FIGURES = [
     "search.phone_fragment",
@@ -31,16 +32,16 @@ def test_bench_refuses_to_run_without_postgresql():
 
 
 def test_percentiles_interpolate_between_the_closest_ranks():
-    assert bench_harness.percentile([0.004, 0.001, 0.003, 0.002], 0.5) == pytest.approx(0.0025)
-    assert bench_harness.percentile(range(101), 0.95) == pytest.approx(95)
-    assert bench_harness.percentile([0.007], 0.95) == 0.007
+    assert harness.percentile([0.004, 0.001, 0.003, 0.002], 0.5) == pytest.approx(0.0025)
+    assert harness.percentile(range(101), 0.95) == pytest.approx(95)
+    assert harness.percentile([0.007], 0.95) == 0.007
 
 
 def test_a_figure_prints_ours_raw_ratio_and_extras_on_one_line():
-    figure = bench_harness.Figure("api.orders", ours=None, unit="orders")
-    result = bench_harness.Result(figure, ours=[0.004, 0.004], raw=[0.001, 0.001], queries=7)
+    figure = harness.Figure("api.orders", ours=None, unit="orders")
+    result = harness.Result(figure, ours=[0.004, 0.004], raw=[0.001, 0.001], queries=7)
 
-    line = bench_harness.format_result(result)
+    line = harness.format_result(result)
 
     assert line.startswith("api.orders ")
     assert "p50=   4.0ms p95=   4.0ms | raw p50=   1.0ms p95=   1.0ms | ratio  4.0x" in line
@@ -54,10 +55,10 @@ def test_a_failing_figure_reports_an_error_line_and_the_others_still_run():
     def fine(run):
         pass
 
-    figures = [bench_harness.Figure("broken", broken), bench_harness.Figure("fine", fine, fine)]
+    figures = [harness.Figure("broken", broken), harness.Figure("fine", fine, fine)]
     lines = []
 
-    failures = bench_harness.run_figures(figures, repeat=3, write=lines.append)
+    failures = harness.run_figures(figures, repeat=3, write=lines.append)
 
     assert failures == 1
     assert lines[0].startswith("broken") and "ERROR AssertionError: GET /customers/ answered 404" in lines[0]

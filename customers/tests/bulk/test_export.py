@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from conftest import requires_postgres
-from customers import exports, services
+from customers import services
+from customers.bulk import exports
 from customers.models import Customer, Dropoff, ExportJob, ImportJob, Job, Membership, Order
 from customers.normalize import CELL_SEPARATORS, FORMULA_PREFIXES, PLAIN_NUMBER, neutralize
 from customers.resources import RESOURCES, CustomerResource

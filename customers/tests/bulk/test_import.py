@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 
-from customers import imports, services
+from customers import services
+from customers.bulk import columns, tables
 from customers.models import Activity, Customer, Dropoff, Order, OrderItem, Tag
 from customers.signals import orders_imported
 
@@ -29,7 +30,7 @@ def csv_bytes(text, encoding="utf-8"):
 def opener(data, encoding="auto"):
     @contextmanager
     def open_table():
-        with imports.open_table(io.BytesIO(data), encoding=encoding) as table:
+        with tables.open_table(io.BytesIO(data), encoding=encoding) as table:
             yield table
 
     return open_table
@@ -137,8 +138,8 @@ def test_utf8_utf8_with_bom_and_windows_1252_files_import_identically(business, 
 def test_header_names_ignore_case_and_spaces_and_unknown_columns_are_ignored(business):
     data = csv_bytes(" Phone ;FIRST NAME;Last-Name;Favourite colour\n4155550101;Ann;Lee;blue\n")
 
-    with imports.open_table(io.BytesIO(data)) as table:
-        positions, ignored = imports.map_headers(table.headers, "customers")
+    with tables.open_table(io.BytesIO(data)) as table:
+        positions, ignored = columns.map_headers(table.headers, "customers")
     counts, _, _ = run_import(business, data)
 
     assert positions == {"phone": 0, "first_name": 1, "last_name": 2} and ignored == ["Favourite colour"]
@@ -284,17 +285,17 @@ def test_an_xlsx_zip_bomb_is_refused_before_it_is_opened(business, settings):
     with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b"<" + b"a" * 20_000_000)
 
-    with pytest.raises(imports.ImportFileError, match="zip bomb"):
+    with pytest.raises(tables.ImportFileError, match="zip bomb"):
         run_import(business, stream.getvalue())
 
 
 def test_files_over_the_size_or_row_limit_are_refused_with_a_clear_message(business, settings):
     settings.IMPORT_MAX_FILE_BYTES = 100
-    with pytest.raises(imports.ImportFileError, match="larger than the limit"):
+    with pytest.raises(tables.ImportFileError, match="larger than the limit"):
         run_import(business, csv_bytes(CUSTOMERS * 3))
     settings.IMPORT_MAX_FILE_BYTES = 10_000
     settings.IMPORT_MAX_ROWS = 1
-    with pytest.raises(imports.ImportFileError, match="more than 1 rows"):
+    with pytest.raises(tables.ImportFileError, match="more than 1 rows"):
         run_import(business, csv_bytes(CUSTOMERS))
     assert not Customer.objects.exists()
 
@@ -326,7 +327,7 @@ def test_an_unterminated_quote_is_refused_naming_its_row_instead_of_swallowing_t
     at_the_end = b'phone,first_name\n+14155550101,Ann\n+14155550102,"Bob\n+14155550103,Carl\n'
     closed_later = b'phone,first_name\n+14155550101,"Ann\n+14155550102,Bob",\n+14155550103,Carl\n'
 
-    with pytest.raises(imports.ImportFileError, match="Row 3 opens a quote"):
+    with pytest.raises(tables.ImportFileError, match="Row 3 opens a quote"):
         run_import(business, at_the_end)
     counts, written, outcomes = run_import(business, closed_later)
 
@@ -389,7 +390,7 @@ def test_an_xlsx_cell_longer_than_a_csv_cell_may_be_is_refused_while_memory_stay
 
     tracemalloc.start()
     try:
-        with pytest.raises(imports.ImportFileError, match="a cell of more than 131,072 characters"):
+        with pytest.raises(tables.ImportFileError, match="a cell of more than 131,072 characters"):
             run_import(business, data)
         peak = tracemalloc.get_traced_memory()[1]
     finally:

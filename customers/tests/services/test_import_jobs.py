@@ -16,7 +16,9 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from django.utils import timezone
 
 from conftest import requires_postgres
-from customers import imports, services, tasks
+from customers import services, tasks
+from customers.bulk import chunks
+from customers.bulk.chunks import OrderChunk
 from customers.models import Activity, Customer, ImportJob, Job, Membership, Order
 
 GOOD = "phone,first_name,tags\n+14155550101,Ann,vip\n+14155550102,Bob,\n"
@@ -138,7 +140,7 @@ def test_a_task_delivered_twice_runs_once(owner, client_for):
 
 
 def test_a_crash_fails_the_job_with_a_plain_message(owner, client_for, monkeypatch):
-    monkeypatch.setattr(imports, "run", lambda **kwargs: 1 / 0)
+    monkeypatch.setattr(chunks, "run", lambda **kwargs: 1 / 0)
 
     upload(client_for(owner), GOOD)
 
@@ -271,7 +273,7 @@ def orders_file(count):
 
 def fail_at_the_last_chunk(monkeypatch, chunks):
     """Makes the chunk writer of orders raise on its last call, as the database refusing a row would."""
-    write = imports.OrderChunk.write
+    write = OrderChunk.write
     calls = []
 
     def failing_write(self, *args):
@@ -280,14 +282,14 @@ def fail_at_the_last_chunk(monkeypatch, chunks):
             raise IntegrityError("value too long")
         return write(self, *args)
 
-    monkeypatch.setattr(imports.OrderChunk, "write", failing_write)
+    monkeypatch.setattr(OrderChunk, "write", failing_write)
     return calls
 
 
 def test_an_all_or_nothing_import_failing_at_its_last_chunk_leaves_nothing_behind(
     owner, client_for, monkeypatch, settings
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(chunks, "CHUNK_SIZE", 3)
     settings.IMPORT_SYNC_MAX_ROWS = 100
     client = client_for(owner)
     upload(client, orders_file(9), kind="orders")
@@ -308,11 +310,11 @@ def test_an_all_or_nothing_import_failing_at_its_last_chunk_leaves_nothing_behin
 def test_an_all_or_nothing_import_job_shows_its_progress_while_its_transaction_is_open(
     business, owner, monkeypatch
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(chunks, "CHUNK_SIZE", 3)
     job = ImportJob(business=business, actor=owner, kind="orders", original_name="orders.csv", step="import")
     job.file.save("orders.csv", ContentFile(orders_file(9).encode()), save=False)
     job.save()
-    write = imports.OrderChunk.write
+    write = OrderChunk.write
     seen = []
 
     def watching_write(self, *args):
@@ -322,7 +324,7 @@ def test_an_all_or_nothing_import_job_shows_its_progress_while_its_transaction_i
             seen.append(cursor.fetchone()[0])
         return write(self, *args)
 
-    monkeypatch.setattr(imports.OrderChunk, "write", watching_write)
+    monkeypatch.setattr(OrderChunk, "write", watching_write)
 
     services.run_import_job(job.pk)
 

@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_q.models import Schedule
 
-from customers import exports, imports, jobs, services, tasks
+from customers import jobs, services, tasks
+from customers.bulk import chunks, exports
 from customers.models import Customer, ExportJob, ImportJob, Job
 
 PEOPLE = "phone,first_name\n" + "".join(f"+1415555{n:04d},P{n}\n" for n in range(1, 6))
@@ -65,7 +66,7 @@ def test_cancel_stops_a_running_export_at_its_next_chunk_and_says_how_far_it_wen
 
 
 def test_a_cancelled_import_check_stores_nothing_and_says_so(business, owner, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(chunks, "CHUNK_SIZE", 2)
     cancel_at_first_chunk(monkeypatch, owner)
 
     job = services.start_import(
@@ -81,7 +82,7 @@ def test_a_cancelled_import_check_stores_nothing_and_says_so(business, owner, mo
 def test_a_cancelled_import_of_valid_rows_keeps_the_chunks_it_stored_and_retry_imports_the_rest(
     business, owner, client_for, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(imports, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(chunks, "CHUNK_SIZE", 2)
     client = client_for(owner)
     client.post("/customers/import/", {
         "kind": "customers", "encoding": "auto", "valid_only": "on",

@@ -116,6 +116,17 @@ def test_a_pending_order_counts_only_once_completed(business):
     assert order.completed_at is not None
 
 
+
+def test_cancelling_the_only_counted_order_leaves_the_customer_without_stats(business):
+    order = record(business, "A-1", amount="25.00", placed_at=NOON).order
+
+    services.change_order_status(order=order, status=Order.Status.CANCELLED, actor=None)
+
+    customer = Customer.objects.get()
+    stats = customer.order_count, customer.total_spent, customer.first_order_at, customer.last_order_at
+    assert stats == (0, Decimal("0"), None, None)
+
+
 @pytest.mark.parametrize("status", [Order.Status.BLOCKED, "shipped"])
 def test_an_order_cannot_be_changed_to_blocked_or_an_unknown_status(business, status):
     order = record(business, "A-1").order

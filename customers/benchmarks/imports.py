@@ -1,5 +1,5 @@
 """Figures of imports and exports, run by `manage.py bench` with the customers figures (see
-customers/bench_harness.py for the harness).
+customers/benchmarks/harness.py for the harness).
 
 Each import figure is one run over 100,000 rows in a scratch business, against PostgreSQL
 COPY of the same rows into the same table; the export figure is one export of every
@@ -20,7 +20,10 @@ from django.db import connection
 from django.http import QueryDict
 from django.utils import timezone
 
-from customers import bench_harness, demo, exports, imports, services
+from customers import demo, services
+from customers.benchmarks import harness
+from customers.bulk import columns, exports, tables
+from customers.bulk.writers import CopyWriter
 from customers.models import Activity, Customer, Dropoff, Order, OrderItem, Tag, searchable
 
 # Rows per import and export figure: 100,000, or fewer when the bench business is smaller.
@@ -134,7 +137,7 @@ def generate_people(rng, rows):
 def write_customers(people, path):
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(imports.CUSTOMER_COLUMNS)
+        writer.writerow(columns.CUSTOMER_COLUMNS)
         for p in people:
             writer.writerow(
                 [
@@ -157,7 +160,7 @@ def write_customers(people, path):
 def write_orders(people, path):
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow([*imports.ORDER_COLUMNS, "state", "items"])
+        writer.writerow([*columns.ORDER_COLUMNS, "state", "items"])
         for p in people:
             writer.writerow(
                 [
@@ -222,7 +225,7 @@ def import_figure(name, business, copy_business, kind, path, people):
 
     @contextmanager
     def open_table():
-        with path.open("rb") as file, imports.open_table(file) as table:
+        with path.open("rb") as file, tables.open_table(file) as table:
             yield table
 
     def ours(run):
@@ -236,9 +239,9 @@ def import_figure(name, business, copy_business, kind, path, people):
     rows = copy_rows(kind, copy_business, people) if kind == "customers" else None
 
     def raw(run):
-        demo.CopyWriter().insert(model, rows if rows is not None else copy_rows(kind, copy_business, people))
+        CopyWriter().insert(model, rows if rows is not None else copy_rows(kind, copy_business, people))
 
-    return bench_harness.Figure(
+    return harness.Figure(
         name, ours, raw, runs=1, warmup=0, unit="rows", per_run=len(people), note=lambda: memory.text
     )
 
@@ -283,7 +286,7 @@ def export_figure(business, path):
             for block in copy:
                 file.write(block)
 
-    return bench_harness.Figure(
+    return harness.Figure(
         "export.customers",
         ours,
         raw,

@@ -1,5 +1,5 @@
-"""The figures of the customers app for `manage.py bench` (customers/bench_harness.py
-measures and prints them)."""
+"""Figures of search, the customer list, the profile and order ingestion through the API,
+run by `manage.py bench` (see customers/benchmarks/harness.py for the harness)."""
 
 import itertools
 import json
@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from customers import demo, import_benchmarks, merge_benchmarks, services
-from customers.bench_harness import Figure, allowed_host, fetch, get_page
+from customers import demo, services
+from customers.benchmarks.harness import Figure, allowed_host, fetch, get_page
 from customers.filters import list_filter
 from customers.models import Customer, searchable
 from customers.queries import CUSTOMERS_PER_PAGE, ORDERS_PER_PAGE, TIMELINE_PER_PAGE, page_of
@@ -52,11 +52,6 @@ def figures(context):
     api_client = Client(HTTP_HOST=allowed_host())
     yield ingestion_figure(api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
     services.revoke_api_key(api_key=api_key, actor=None)
-    # Both groups prepare a lot of data before their first figure.
-    if context.wants("merge", "duplicates"):
-        yield from merge_benchmarks.figures(context)
-    if context.wants("import", "export"):
-        yield from import_benchmarks.figures(context)
 
 
 def phone_fragment(phone, rng):

@@ -1,5 +1,5 @@
 """Figures of duplicate detection and merging, run by `manage.py bench` with the customers
-figures (see customers/bench_harness.py for the harness)."""
+figures (see customers/benchmarks/harness.py for the harness)."""
 
 import itertools
 import json
@@ -11,7 +11,9 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from customers import bench_harness, demo, duplicates, queries, services
+from customers import demo, duplicates, queries, services
+from customers.benchmarks import harness
+from customers.bulk.writers import recompute_stats
 from customers.models import Activity, Customer, Order
 
 MERGE_ORDERS = 1000
@@ -57,7 +59,7 @@ def customer_with_orders(business, token, number, orders):
         )
         for o in rows
     )
-    services.recompute_stats(customer.pk)
+    recompute_stats([customer.pk])
     return customer
 
 
@@ -76,7 +78,7 @@ def merge_figure(business, secret, runs):
         ]
         for side in ("ours", "raw")
     }
-    client = Client(HTTP_HOST=bench_harness.allowed_host())
+    client = Client(HTTP_HOST=harness.allowed_host())
     headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     used = {"ours": iter(pairs["ours"]), "raw": iter(pairs["raw"])}
 
@@ -91,7 +93,7 @@ def merge_figure(business, secret, runs):
         survivor, merged = next(used["raw"])
         raw_merge(survivor.pk, merged.pk)
 
-    return bench_harness.Figure("merge.two_1000_orders", ours, raw, runs=runs, warmup=MERGE_WARMUP)
+    return harness.Figure("merge.two_1000_orders", ours, raw, runs=runs, warmup=MERGE_WARMUP)
 
 
 RAW_MERGE_SQL = [
@@ -148,7 +150,7 @@ def detection_figure(business):
                 cursor.execute(sql, params)
                 cursor.fetchall()
 
-    return bench_harness.Figure("duplicates.detect", ours, raw, runs=DETECTION_RUNS, warmup=0)
+    return harness.Figure("duplicates.detect", ours, raw, runs=DETECTION_RUNS, warmup=0)
 
 
 # The candidates the page lists, with both customers, in hand-written SQL.
@@ -173,9 +175,9 @@ def duplicates_page_figure(client, business, page):
     }
 
     def ours(run):
-        bench_harness.get_page(client, f"/customers/duplicates/?page={page}")
+        harness.get_page(client, f"/customers/duplicates/?page={page}")
 
     def raw(run):
-        bench_harness.fetch(DUPLICATES_PAGE_SQL, params)
+        harness.fetch(DUPLICATES_PAGE_SQL, params)
 
-    return bench_harness.Figure(f"duplicates.page_{page}", ours, raw, count_queries=True)
+    return harness.Figure(f"duplicates.page_{page}", ours, raw, count_queries=True)

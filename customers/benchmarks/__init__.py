@@ -1,0 +1,13 @@
+"""The figures of the customers app for `manage.py bench`, one module per area; harness.py
+measures and prints them."""
+
+from customers.benchmarks import customers, imports, merge
+
+
+def figures(context):
+    yield from customers.figures(context)
+    # Both groups prepare a lot of data before their first figure.
+    if context.wants("merge", "duplicates"):
+        yield from merge.figures(context)
+    if context.wants("import", "export"):
+        yield from imports.figures(context)
