@@ -19,7 +19,8 @@ How an app runs its work as a job:
    `jobs.finish_job(job)`, or `jobs.finish_job(job, failure="what went wrong, in words")`.
 4. Its page includes `components/job_progress.html` with the job and the URLs of its JSON
    status (a view answering `JsonResponse(jobs.progress_json(job))`), retry and cancel (views
-   calling `jobs.retry_job` and `jobs.cancel_job`).
+   calling the services `customers.services.retry_job` and `cancel_job`, which write the
+   business's audit entry).
 """
 
 from collections.abc import Callable
@@ -27,14 +28,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.sql import UpdateQuery
 from django.db.models.sql.constants import ROW_COUNT
 from django.utils import timezone
 
-from customers.models import Job, lost_before
+from customers.models import Job
 
 STALE_JOB_MESSAGE = (
     "The worker running this job stopped (it was restarted or killed). Retry it: what it had "
@@ -127,44 +126,6 @@ def finish_cancelled(job, outcome=""):
     job.failure = " ".join(filter(None, [f"Cancelled after {job.rows_done:,}{total} rows.", outcome]))
     job.finished_at = timezone.now()
     job.save()
-    return job
-
-
-@transaction.atomic
-def cancel_job(*, job, actor):
-    """Cancel a queued job at once, or ask a running one to stop at its next chunk."""
-    now = timezone.now()
-    queued = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, cancel_requested_at=None)
-    if queued.update(
-        status=Job.Status.CANCELLED, cancel_requested_at=now, finished_at=now,
-        failure="Cancelled before it started: nothing was done.",
-    ):
-        return job
-    running = Job.objects.filter(
-        pk=job.pk, status=Job.Status.RUNNING, cancel_requested_at=None, heartbeat_at__gte=lost_before()
-    )
-    if not running.update(cancel_requested_at=now):
-        raise ValidationError("Only a queued or running job can be cancelled.")
-    return job
-
-
-@transaction.atomic
-def retry_job(*, job, actor):
-    """Run a failed or cancelled job, or one that lost its worker, again from where its data
-    stands now.
-    Its kind's `start` may refuse (a ValidationError), which leaves the job as it was."""
-    retryable = Q(status__in=[Job.Status.FAILED, Job.Status.CANCELLED]) | Q(
-        status=Job.Status.RUNNING, heartbeat_at__lt=lost_before()
-    )
-    retried = Job.objects.filter(retryable, pk=job.pk).update(
-        status=Job.Status.QUEUED, failure="", heartbeat_at=timezone.now(), finished_at=None, rows_done=0,
-        cancel_requested_at=None,
-    )
-    if not retried:
-        raise ValidationError("Only a failed or cancelled job, or one that lost its worker, can be retried.")
-    kind = kind_of(job)
-    job = kind.model.objects.get(pk=job.pk)
-    kind.start(job)
     return job
 
 

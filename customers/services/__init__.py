@@ -35,7 +35,7 @@ from customers.services.imports import (
     run_import_job,
     start_import,
 )
-from customers.services.jobs import UNEXPECTED_JOB_ERROR, fail_stale_jobs
+from customers.services.jobs import UNEXPECTED_JOB_ERROR, cancel_job, fail_stale_jobs, retry_job
 from customers.services.merge import CONFLICT, merge_customers, undo_merge
 from customers.services.orders import change_order_address, change_order_status, record_order
 from customers.services.profile import (
@@ -59,6 +59,7 @@ __all__ = [
     "address_key",
     "authenticate_api_key",
     "blacklist_customer",
+    "cancel_job",
     "blacklist_many",
     "change_order_address",
     "change_order_status",
@@ -83,6 +84,7 @@ __all__ = [
     "request_export",
     "restart_import",
     "restore_customer",
+    "retry_job",
     "revoke_api_key",
     "run_duplicate_scan",
     "run_export_job",

@@ -115,12 +115,12 @@ def act_on_job(request, job, action, page):
 
 @require_POST
 def import_retry(request, pk):
-    return act_on_job(request, import_job_for(request, pk), jobs.retry_job, "customers:import_job")
+    return act_on_job(request, import_job_for(request, pk), services.retry_job, "customers:import_job")
 
 
 @require_POST
 def import_cancel(request, pk):
-    return act_on_job(request, import_job_for(request, pk), jobs.cancel_job, "customers:import_job")
+    return act_on_job(request, import_job_for(request, pk), services.cancel_job, "customers:import_job")
 
 
 def import_rejected_rows(request, pk):
@@ -186,12 +186,12 @@ def export_job_status(request, pk):
 
 @require_POST
 def export_retry(request, pk):
-    return act_on_job(request, export_job_for(request, pk), jobs.retry_job, "customers:export_job")
+    return act_on_job(request, export_job_for(request, pk), services.retry_job, "customers:export_job")
 
 
 @require_POST
 def export_cancel(request, pk):
-    return act_on_job(request, export_job_for(request, pk), jobs.cancel_job, "customers:export_job")
+    return act_on_job(request, export_job_for(request, pk), services.cancel_job, "customers:export_job")
 
 
 def export_download(request, pk):

@@ -11,7 +11,7 @@ from django_q.models import Schedule
 
 from customers import jobs, services, tasks
 from customers.bulk import chunks, exports
-from customers.models import Customer, ExportJob, ImportJob, Job
+from customers.models import AuditEntry, Customer, ExportJob, ImportJob, Job
 
 PEOPLE = "phone,first_name\n" + "".join(f"+1415555{n:04d},P{n}\n" for n in range(1, 6))
 
@@ -44,7 +44,7 @@ def cancel_at_first_chunk(monkeypatch, owner):
     report = jobs.report_progress
 
     def cancel_then_report(job, rows_done, **kwargs):
-        jobs.cancel_job(job=job, actor=owner)
+        services.cancel_job(job=job, actor=owner)
         report(job, rows_done, **kwargs)
 
     monkeypatch.setattr(services.exports, "report_progress", cancel_then_report)
@@ -108,13 +108,29 @@ def test_a_cancelled_import_of_valid_rows_keeps_the_chunks_it_stored_and_retry_i
 def test_a_queued_job_is_cancelled_at_once_and_never_runs(people, business, owner):
     job = export_job(business, owner)
 
-    jobs.cancel_job(job=job, actor=owner)
+    services.cancel_job(job=job, actor=owner)
     services.run_export_job(job.pk)  # the task, delivered after the cancel
 
     job.refresh_from_db()
     assert (job.status, job.attempts, job.file.name) == ("cancelled", 0, "")
     assert job.failure == "Cancelled before it started: nothing was done."
 
+
+
+def test_cancelling_and_retrying_a_job_write_audit_entries_naming_who_did_it(
+    people, business, owner, django_capture_on_commit_callbacks
+):
+    job = export_job(business, owner)
+
+    services.cancel_job(job=job, actor=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.retry_job(job=job, actor=owner)
+
+    entries = AuditEntry.objects.filter(business=business).order_by("created_at", "id")
+    assert [(entry.action, entry.actor, entry.data["job_id"]) for entry in entries] == [
+        ("job.cancelled", owner, job.pk),
+        ("job.retried", owner, job.pk),
+    ]
 
 def test_only_queued_or_running_jobs_can_be_cancelled_and_only_failed_or_lost_ones_retried(
     business, owner, settings
@@ -123,13 +139,13 @@ def test_only_queued_or_running_jobs_can_be_cancelled_and_only_failed_or_lost_on
     running = export_job(business, owner, status="running")
 
     with pytest.raises(ValidationError, match="queued or running"):
-        jobs.cancel_job(job=done, actor=owner)
+        services.cancel_job(job=done, actor=owner)
     for job in (done, running):
         with pytest.raises(ValidationError, match="failed or cancelled job, or one that lost its worker"):
-            jobs.retry_job(job=job, actor=owner)
+            services.retry_job(job=job, actor=owner)
     ExportJob.objects.filter(pk=running.pk).update(heartbeat_at=long_ago(settings))
     with pytest.raises(ValidationError, match="queued or running"):
-        jobs.cancel_job(job=running, actor=owner)
+        services.cancel_job(job=running, actor=owner)
 
 
 def test_a_failed_job_page_shows_the_failure_in_words_and_retry_runs_it_again(
