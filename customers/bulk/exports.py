@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import DateTimeField, F, Func, Q, Value
 from django.utils import timezone
 
+from customers.bulk import columns
 from customers.filters import CustomerFilter
 from customers.models import Customer, Dropoff, Order, OrderItem, Tag
 from customers.normalize import neutralize
@@ -27,14 +28,7 @@ ADDRESS_PARTS = ["street", "city", "state", "postal_code", "country"]
 CUSTOMER_COLUMNS = [
     "id",
     # The import columns first, so that an export imports back as it is.
-    "phone",
-    "first_name",
-    "last_name",
-    "email",
-    "date_of_birth",
-    "language",
-    "tags",
-    *ADDRESS_PARTS,
+    *columns.CUSTOMER_COLUMNS,
     "status",
     "is_blacklisted",
     "tier",
