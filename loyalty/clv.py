@@ -19,7 +19,8 @@ from scipy.special import betaln, gammaln, hyp2f1
 START = np.zeros(4)
 GAMMA_GAMMA_START = np.log([1.0, 2.0, 1.0])
 # A degenerate summary (no repeat purchases, all values alike) drives the likelihood's
-# maximum off to zero or infinity: parameters beyond these bounds are no fit.
+# maximum off to zero or infinity: the optimizer searches within these bounds, and
+# parameters that end on one are no fit.
 PLAUSIBLE = (1e-5, 1e5)
 
 
@@ -114,21 +115,22 @@ def maximize(log_likelihood, start, arrays):
         value = log_likelihood(np.exp(log_params), *columns, weights)
         return -value / scale if np.isfinite(value) else np.inf
 
+    bounds = [np.log(PLAUSIBLE)] * len(start)
     with np.errstate(all="ignore"):
-        result = minimize(objective, start, method="Nelder-Mead",
-                          options={"xatol": 1e-7, "fatol": 1e-11, "maxiter": 4000, "maxfev": 8000})
+        result = minimize(objective, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
     if not result.success or not np.isfinite(result.fun):
         raise FitFailed(result.message)
-    params = np.exp(result.x)
-    if np.any(params < PLAUSIBLE[0]) or np.any(params > PLAUSIBLE[1]):
+    if np.any(np.isclose(result.x, bounds[0][0])) or np.any(np.isclose(result.x, bounds[0][1])):
         raise FitFailed("the parameters run off to zero or infinity: the history is degenerate")
-    return params, -result.fun * scale
+    return np.exp(result.x), -result.fun * scale
 
 
 def fit_bgnbd(frequency, recency, age):
-    params, log_likelihood = maximize(
-        bgnbd_log_likelihood, START, [np.asarray(v, dtype=float) for v in (frequency, recency, age)]
-    )
+    arrays = [np.asarray(v, dtype=float) for v in (frequency, recency, age)]
+    if not np.any(arrays[0] > 0):
+        # Without a repeat purchase the dropout parameters a and b are not identified.
+        raise FitFailed("no customer has a repeat purchase")
+    params, log_likelihood = maximize(bgnbd_log_likelihood, START, arrays)
     return BgNbd(*(float(v) for v in params), log_likelihood=float(log_likelihood))
 
 

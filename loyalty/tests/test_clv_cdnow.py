@@ -66,10 +66,14 @@ def test_probability_alive_is_one_without_a_repeat_and_falls_with_time_since_the
     assert 0 < lapsed < recent < 1
 
 
+def test_bgnbd_without_a_single_repeat_purchase_is_no_fit():
+    with pytest.raises(clv.FitFailed, match="no customer has a repeat purchase"):
+        clv.fit_bgnbd([0] * 50, [0] * 50, [30] * 50)
+
+
 @pytest.mark.parametrize(
     "fit, summary",
     [
-        (clv.fit_bgnbd, ([0] * 50, [0] * 50, [30] * 50)),
         (clv.fit_bgnbd, ([1] * 50, [10] * 50, [10] * 50)),
         (clv.fit_gamma_gamma, ([1, 1, 1], [10.0, 10.0, 10.0])),
     ],
