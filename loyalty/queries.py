@@ -63,6 +63,8 @@ def lifetime_summary_sql(business, as_of):
                SUM(CASE WHEN position > 1 THEN spent ELSE 0 END)
         FROM days GROUP BY customer_id ORDER BY customer_id
     """
+    # Adapted as Django stores times (on SQLite, UTC text), so the comparison is right there too.
+    ends = connection.ops.adapt_datetimefield_value(ends)
     return sql, [*day_params, business.pk, Order.Status.COMPLETED, ends]
 
 
