@@ -22,6 +22,8 @@ GAMMA_GAMMA_START = np.log([1.0, 2.0, 1.0])
 # maximum off to zero or infinity: the optimizer searches within these bounds, and
 # parameters that end on one are no fit.
 PLAUSIBLE = (1e-5, 1e5)
+# Customers in the sample whose fit starts the fit of a larger summary.
+WARM_START_SAMPLE = 50_000
 
 
 class FitFailed(Exception):
@@ -105,8 +107,17 @@ def gamma_gamma_log_likelihood(params, frequency, monetary_value, weights):
 
 
 def maximize(log_likelihood, start, arrays):
-    """Maximum likelihood on the logarithms of the parameters; the summary is first
-    collapsed to its distinct rows, each weighted by how many customers share it."""
+    """Maximum likelihood on the logarithms of the parameters. A large summary is first
+    fitted on a random sample, whose optimum starts the fit on the whole: that takes a
+    few iterations where a cold start takes dozens."""
+    if len(arrays[0]) > WARM_START_SAMPLE:
+        chosen = np.random.default_rng(0).choice(len(arrays[0]), WARM_START_SAMPLE, replace=False)
+        start = np.log(optimize(log_likelihood, start, [column[chosen] for column in arrays])[0])
+    return optimize(log_likelihood, start, arrays)
+
+
+def optimize(log_likelihood, start, arrays):
+    """The summary is collapsed to its distinct rows, each weighted by how many customers share it."""
     rows, weights = np.unique(np.column_stack(arrays), axis=0, return_counts=True)
     columns = [rows[:, i] for i in range(rows.shape[1])]
     scale = max(weights.sum(), 1)

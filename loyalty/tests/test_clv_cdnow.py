@@ -41,6 +41,18 @@ def test_gamma_gamma_fitted_on_the_repeat_buyers_gives_the_published_parameters_
         assert getattr(fitted, name) == pytest.approx(published, rel=0.01), name
 
 
+def test_a_fit_started_from_a_sample_s_optimum_ends_at_the_same_parameters(weeks, monkeypatch):
+    monkeypatch.setattr(clv, "WARM_START_SAMPLE", 500)
+
+    bgnbd = clv.fit_bgnbd(*weeks[:3])
+    gamma_gamma = clv.fit_gamma_gamma(weeks[0], weeks[3])
+
+    for name, published in BGNBD_PUBLISHED.items():
+        assert getattr(bgnbd, name) == pytest.approx(published, rel=0.01), name
+    for name, published in GAMMA_GAMMA_PUBLISHED.items():
+        assert getattr(gamma_gamma, name) == pytest.approx(published, rel=0.01), name
+
+
 def test_a_customer_with_two_repeats_expects_1_226_purchases_in_the_next_39_weeks(weeks):
     fitted = clv.fit_bgnbd(*weeks[:3])
 

@@ -20,4 +20,5 @@ def test_an_owner_reads_the_model_and_the_predicted_value_of_each_tier(page, bus
     expect(main).to_contain_text(fit.model_version)
     expect(main).to_contain_text(fit.note)
     expect(main.get_by_role("table", name="Predicted value of Gold customers")).to_be_visible()
-    expect(main.get_by_role("table", name="Predicted value of Bronze customers").locator(".bar")).to_have_count(7)
+    bronze = main.get_by_role("table", name="Predicted value of Bronze customers")
+    expect(bronze.locator(".bar")).to_have_count(7)
