@@ -1,7 +1,7 @@
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from conftest import requires_postgres
 
@@ -11,7 +11,10 @@ from conftest import requires_postgres
 def test_bench_prints_the_clv_fit_and_scoring_beside_its_raw_summary():
     out = StringIO()
 
-    call_command("bench", "--customers", "300", "--repeat", "1", "--only", "clv", stdout=out)
+    try:
+        call_command("bench", "--customers", "300", "--repeat", "1", "--only", "clv", stdout=out)
+    except CommandError:
+        pytest.fail(out.getvalue())
 
     lines = [line for line in out.getvalue().splitlines() if line.startswith("clv.")]
     assert len(lines) == 1, out.getvalue()
