@@ -5,4 +5,5 @@ from loyalty import views
 app_name = "loyalty"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("clv/", views.clv, name="clv"),
 ]

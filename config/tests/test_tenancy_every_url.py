@@ -172,6 +172,7 @@ def app_cases(alpha):
         "customers:undo_merge": [("post", f"/customers/merges/{record.pk}/undo/", {"confirm": "yes"})],
         "segments:index": [("get", "/segments/", None)],
         "loyalty:index": [("get", "/loyalty/", None)],
+        "loyalty:clv": [("get", "/loyalty/clv/", None)],
         "privacy:index": [("get", "/privacy/", None)],
         # A staff session is no API key: the API answers 401 and records nothing.
         "api:orders": [
