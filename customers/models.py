@@ -505,6 +505,7 @@ class Activity(TenantModel):
         MERGED = "merged", "Duplicates merged in"
         MERGED_INTO = "merged_into", "Merged into another customer"
         MERGE_UNDONE = "merge_undone", "Merge undone"
+        TIER_CHANGED = "tier_changed", "Tier changed"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
-from customers.signals import customers_merged, merge_undone
+from customers.signals import (
+    customers_merged,
+    merge_undone,
+    order_recorded,
+    order_status_changed,
+    orders_imported,
+)
 
 
 class LoyaltyConfig(AppConfig):
@@ -8,7 +15,15 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from loyalty import receivers
+        from customers import jobs
+        from loyalty import receivers, services
+        from loyalty.models import TierRecalculation
+        from loyalty.tasks import ensure_schedules
 
         customers_merged.connect(receivers.merge_tiers_and_points, dispatch_uid="loyalty.merge")
         merge_undone.connect(receivers.give_back_tiers_and_points, dispatch_uid="loyalty.merge_undone")
+        order_recorded.connect(receivers.upgrade_after_order, dispatch_uid="loyalty.order_recorded")
+        order_status_changed.connect(receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status")
+        orders_imported.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_imported")
+        jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="loyalty.ensure_schedules")
