@@ -183,9 +183,10 @@ def tier_distribution(business):
     return {tier: rows.get(tier, 0) for tier in TIER_ORDER}
 
 
-def audits(business, *, before=None, limit=AUDITS_PER_PAGE):
+def audits(business, *, before=None):
     """A page of the configuration's audit rows, newest first, before the audit id `before`;
     (rows, id of the next page's cursor or None)."""
+    limit = AUDITS_PER_PAGE
     rows = TierConfigAudit.objects.filter(business=business).select_related("changed_by").order_by("-id")
     if before is not None:
         rows = rows.filter(id__lt=before)
