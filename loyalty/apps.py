@@ -3,6 +3,7 @@ from django.db.models.signals import post_migrate
 
 from customers.signals import (
     customers_merged,
+    demo_seeded,
     merge_undone,
     order_recorded,
     order_status_changed,
@@ -23,7 +24,10 @@ class LoyaltyConfig(AppConfig):
         customers_merged.connect(receivers.merge_tiers_and_points, dispatch_uid="loyalty.merge")
         merge_undone.connect(receivers.give_back_tiers_and_points, dispatch_uid="loyalty.merge_undone")
         order_recorded.connect(receivers.upgrade_after_order, dispatch_uid="loyalty.order_recorded")
-        order_status_changed.connect(receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status")
+        order_status_changed.connect(
+            receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status"
+        )
         orders_imported.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_imported")
+        demo_seeded.connect(receivers.seed_demo_tiers, dispatch_uid="loyalty.seed_demo")
         jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="loyalty.ensure_schedules")

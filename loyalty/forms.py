@@ -10,7 +10,9 @@ class TierConfigurationForm(forms.Form):
 
     grace_days = forms.IntegerField(min_value=0, max_value=tiers.MAX_GRACE_DAYS, label="Grace days")
     reason = forms.CharField(
-        required=False, max_length=500, widget=forms.TextInput(attrs={"size": 50}),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 50}),
         help_text="Required to save: why the tiers change.",
     )
 
@@ -26,8 +28,12 @@ class TierConfigurationForm(forms.Form):
             self.fields[f"{name}_spend"] = forms.DecimalField(
                 required=False, min_value=0, max_digits=14, decimal_places=2, label=f"{label} spend"
             )
-            self.fields[f"{name}_visits"] = forms.IntegerField(required=False, min_value=1, label=f"{label} visits")
-            self.fields[f"{name}_points"] = forms.IntegerField(required=False, min_value=1, label=f"{label} points")
+            self.fields[f"{name}_visits"] = forms.IntegerField(
+                required=False, min_value=1, label=f"{label} visits"
+            )
+            self.fields[f"{name}_points"] = forms.IntegerField(
+                required=False, min_value=1, label=f"{label} points"
+            )
             self.fields[f"{name}_period"] = forms.ChoiceField(choices=Period.choices, label=f"{label} period")
 
     def tier_rows(self):
@@ -41,7 +47,9 @@ class TierConfigurationForm(forms.Form):
         data = self.cleaned_data
         return {
             tiers.key(tier): {
-                "spend": None if data[f"{tiers.key(tier)}_spend"] is None else str(data[f"{tiers.key(tier)}_spend"]),
+                "spend": None
+                if data[f"{tiers.key(tier)}_spend"] is None
+                else str(data[f"{tiers.key(tier)}_spend"]),
                 "visits": data[f"{tiers.key(tier)}_visits"],
                 "points": data[f"{tiers.key(tier)}_points"],
                 "period": data[f"{tiers.key(tier)}_period"],
@@ -61,6 +69,8 @@ class OverrideForm(forms.Form):
     tier = forms.ChoiceField(choices=[(tier, Tier(tier).label) for tier in TIER_ORDER])
     reason = forms.CharField(max_length=500)
     expires_at = forms.DateTimeField(
-        required=False, label="Until", help_text="Empty: until removed",
+        required=False,
+        label="Until",
+        help_text="Empty: until removed",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )

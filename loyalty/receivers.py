@@ -55,3 +55,7 @@ def reevaluate_after_status_change(sender, order, old_status, **kwargs):
 
 def upgrade_after_import(sender, business, order_ids, customer_ids, **kwargs):
     services.recalculate_customers(business, sorted(set(customer_ids)), cause=TierChange.Cause.ORDER)
+
+
+def seed_demo_tiers(sender, business, actor, rng, **kwargs):
+    services.seed_demo_tiers(business=business, actor=actor, rng=rng)

@@ -2,6 +2,7 @@
 re-evaluation after orders, overrides and their expiry. The rules live in loyalty.tiers."""
 
 import json
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -16,6 +17,7 @@ from customers.services.audit import log_audit
 from loyalty import tiers
 from loyalty.models import (
     TIER_ORDER,
+    Tier,
     TierChange,
     TierConfigAudit,
     TierConfiguration,
@@ -107,33 +109,45 @@ def run_recalculation(job_id, *, at=None):
     if not jobs.claim_job(job_id):
         return None
     job = TierRecalculation.objects.select_related("business").get(pk=job_id)
-    at = at or timezone.now()
+    customers = Customer.objects.filter(business=job.business).live()
+    job.total_rows = customers.count()
+    Job.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
     try:
-        configuration = tier_configuration(job.business)
-        customers = Customer.objects.filter(business=job.business).live()
-        bounds = customers.aggregate(low=Min("id"), high=Max("id"))
-        job.total_rows = customers.count()
-        Job.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
-        done = 0
-        if bounds["low"] is not None:
-            for low in range(bounds["low"], bounds["high"] + 1, RECALCULATION_CHUNK):
-                with transaction.atomic():
-                    evaluated, _ = apply_evaluation(
-                        configuration,
-                        at=at,
-                        cause=TierChange.Cause.RECALCULATION,
-                        reason=job.reason,
-                        actor=job.actor,
-                        id_range=(low, low + RECALCULATION_CHUNK),
-                    )
-                done += evaluated
-                jobs.report_progress(job, done)
+        recalculate_in_chunks(
+            tier_configuration(job.business),
+            at=at or timezone.now(),
+            reason=job.reason,
+            actor=job.actor,
+            after_chunk=lambda done: jobs.report_progress(job, done),
+        )
     except jobs.JobCancelled:
         return jobs.finish_cancelled(job, "The customers recalculated so far keep their new tier.")
     except Exception:
         jobs.finish_job(job, failure="An unexpected error stopped the recalculation. Retry it.")
         raise
     return jobs.finish_job(job)
+
+
+def recalculate_in_chunks(configuration, *, at, reason, actor, after_chunk=None):
+    """apply_evaluation over every live customer, one transaction per id range."""
+    customers = Customer.objects.filter(business_id=configuration.business_id).live()
+    bounds = customers.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        return
+    done = 0
+    for low in range(bounds["low"], bounds["high"] + 1, RECALCULATION_CHUNK):
+        with transaction.atomic():
+            evaluated, _ = apply_evaluation(
+                configuration,
+                at=at,
+                cause=TierChange.Cause.RECALCULATION,
+                reason=reason,
+                actor=actor,
+                id_range=(low, low + RECALCULATION_CHUNK),
+            )
+        done += evaluated
+        if after_chunk:
+            after_chunk(done)
 
 
 def recalculate_customers(business, customer_ids, *, cause, actor=None, at=None):
@@ -182,9 +196,11 @@ def apply_evaluation(configuration, *, at, cause, reason, actor, customer_ids=No
     time = connection.ops.adapt_datetimefield_value(at)
     actor_id = actor.pk if actor else None
     down = f"{tiers.RANK_OF_TIER.format(column='new_tier')} < {tiers.RANK_OF_TIER.format(column='old_tier')}"
+    # A downgrade after the grace is the grace's end, whatever started the evaluation.
+    cause_sql = f"CASE WHEN {down} AND %s THEN '{TierChange.Cause.GRACE_ENDED}' ELSE %s END"
     data = (
         '\'{"from": "\' || old_tier || \'", "to": "\' || new_tier || \'", "cause": "\' || '
-        f"CASE WHEN {down} AND %s THEN '{TierChange.Cause.GRACE_ENDED}' ELSE %s END || '\", \"reason\": ' || %s || '}}'"
+        f"{cause_sql} || '\", \"reason\": ' || %s || '}}'"
     )
     if connection.vendor == "postgresql":
         data = f"CAST({data} AS jsonb)"
@@ -199,9 +215,9 @@ def apply_evaluation(configuration, *, at, cause, reason, actor, customer_ids=No
         moved_ids = [row[0] for row in cursor.fetchall()]
         if moved_ids:
             cursor.execute(
-                "INSERT INTO loyalty_tierchange (business_id, customer_id, from_tier, to_tier, cause, reason, actor_id, changed_at) "
-                f"SELECT %s, id, old_tier, new_tier, CASE WHEN {down} AND %s THEN '{TierChange.Cause.GRACE_ENDED}' ELSE %s END, "
-                f"%s, %s, %s {moved}",
+                "INSERT INTO loyalty_tierchange "
+                "(business_id, customer_id, from_tier, to_tier, cause, reason, actor_id, changed_at) "
+                f"SELECT %s, id, old_tier, new_tier, {cause_sql}, %s, %s, %s {moved}",
                 [business_id, graced, cause, reason, actor_id, time],
             )
             cursor.execute(
@@ -227,7 +243,8 @@ def apply_evaluation(configuration, *, at, cause, reason, actor, customer_ids=No
         )
         cursor.execute(
             "DELETE FROM loyalty_tierstate WHERE customer_id IN "
-            f"(SELECT id FROM {EVALUATION_TABLE} WHERE has_state = 1 AND overridden = 0 AND qualified = new_tier)"
+            f"(SELECT id FROM {EVALUATION_TABLE} "
+            "WHERE has_state = 1 AND overridden = 0 AND qualified = new_tier)"
         )
         cursor.execute(f"DROP TABLE {EVALUATION_TABLE}")
     if moved_ids:
@@ -367,3 +384,40 @@ def expire_overrides(*, at=None):
                     at=at,
                 )
     return sum(len(ids) for ids in by_business.values())
+
+
+def seed_demo_tiers(*, business, actor, rng):
+    """seed_demo's tiers: the default configuration, every customer's tier computed, and a few
+    customers in each state the pages show (overridden with and without an expiry, in grace)."""
+    configuration = tier_configuration(business)
+    at = timezone.now()
+    recalculate_in_chunks(configuration, at=at, reason="Demo data", actor=None)
+    customers = Customer.objects.filter(business=business).live()
+    picked = list(customers.filter(tier_state__isnull=True).order_by("?").values_list("id", flat=True)[:6])
+    expiry = at + timedelta(days=rng.randint(10, 60))
+    for ids, tier, reason, expires_at in [
+        (picked[:2], Tier.PLATINUM, "Partner restaurant owner", None),
+        (picked[2:4], Tier.GOLD, "Apology for a lost order", expiry),
+    ]:
+        if ids:
+            override_tiers(
+                business=business,
+                customers=Customer.objects.filter(pk__in=ids),
+                tier=tier,
+                reason=reason,
+                expires_at=expires_at,
+                actor=actor,
+            )
+    # Gold customers who no longer qualify: they keep gold during the grace, shown on their profile.
+    graced = picked[4:]
+    below_since = at - timedelta(days=rng.randint(5, configuration.grace_days or 1))
+    with transaction.atomic():
+        record_changes(
+            list(Customer.objects.filter(pk__in=graced).select_for_update()),
+            Tier.GOLD,
+            cause=TierChange.Cause.RECALCULATION,
+            reason="Demo data",
+            actor=None,
+            at=below_since,
+        )
+        TierState.objects.bulk_create(TierState(customer_id=pk, below_since=below_since) for pk in graced)

@@ -19,7 +19,8 @@ def recalculate_tiers(job_id):
 
 
 def recalculate_tiers_everywhere():
-    """The nightly schedule: a recalculation job for every business (grace periods end, rolling periods move)."""
+    """The nightly schedule: a recalculation job for every business (graces end, rolling
+    periods move on)."""
     for business in Business.objects.order_by("pk"):
         services.request_recalculation(business=business, actor=None, reason="Nightly")
 

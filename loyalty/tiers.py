@@ -32,6 +32,16 @@ DEFAULT_THRESHOLDS = {
 DEFAULT_GRACE_DAYS = 90
 
 
+def thresholds(silver=None, gold=None, platinum=None):
+    """A full thresholds dict from the thresholds set of each tier, the rest not set."""
+    empty = {"spend": None, "visits": None, "points": None, "period": Period.LIFETIME.value}
+    return {
+        "silver": {**empty, **(silver or {})},
+        "gold": {**empty, **(gold or {})},
+        "platinum": {**empty, **(platinum or {})},
+    }
+
+
 def key(tier):
     """The configuration's key of a tier: "silver" for SILVER."""
     return str(tier).lower()
@@ -135,8 +145,8 @@ def check_order(cleaned):
         for kind, value in high_set.items():
             if kind in low_set and value < low_set[kind] and longer_or_same:
                 errors.setdefault(higher, []).append(
-                    f"{higher.title()} {kind} ({value}) is below {lower} {kind} ({low_set[kind]}) over a period "
-                    f"at least as long: {higher} would be easier to reach than {lower}."
+                    f"{higher.title()} {kind} ({value}) is below {lower} {kind} ({low_set[kind]}) over a "
+                    f"period at least as long: {higher} would be easier to reach than {lower}."
                 )
         implied = longer_or_same and all(
             kind in low_set and value <= low_set[kind] for kind, value in high_set.items()

@@ -33,8 +33,11 @@ def index(request):
         else:
             try:
                 _, job = services.configure_tiers(
-                    business=business, thresholds=form.thresholds(), grace_days=form.cleaned_data["grace_days"],
-                    reason=form.cleaned_data["reason"], actor=request.user,
+                    business=business,
+                    thresholds=form.thresholds(),
+                    grace_days=form.cleaned_data["grace_days"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -68,7 +71,9 @@ def preview_of(business, form):
 
 def distribution_rows(counts):
     total = sum(counts.values()) or 1
-    return [{"tier": tier, "customers": n, "percent": round(100 * n / total, 1)} for tier, n in counts.items()]
+    return [
+        {"tier": tier, "customers": n, "percent": round(100 * n / total, 1)} for tier, n in counts.items()
+    ]
 
 
 @use_loyalty
@@ -78,7 +83,9 @@ def what_if(request):
     form = TierConfigurationForm(request.POST, configuration=queries.configuration_of(request.business))
     preview = preview_of(request.business, form) if form.is_valid() else None
     if preview is None:
-        return JsonResponse({"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400)
+        return JsonResponse(
+            {"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400
+        )
     return JsonResponse(preview)
 
 
@@ -141,7 +148,9 @@ def override(request, pk):
             if not form.is_valid():
                 raise ValidationError(form.errors)
             services.override_tiers(
-                business=request.business, customers=Customer.objects.filter(pk=customer.pk), actor=request.user,
+                business=request.business,
+                customers=Customer.objects.filter(pk=customer.pk),
+                actor=request.user,
                 **form.cleaned_data,
             )
             messages.success(request, f"Tier set to {form.cleaned_data['tier'].title()} by hand.")
@@ -164,7 +173,9 @@ def bulk_override(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Tier of {count:,} customers set to {form.cleaned_data['tier'].title()}.")
+            messages.success(
+                request, f"Tier of {count:,} customers set to {form.cleaned_data['tier'].title()}."
+            )
             return redirect(f"{reverse('customers:list')}?{request.GET.urlencode()}")
     context = {"form": form, "count": customers.count(), "query": request.GET.urlencode()}
     return render(request, "loyalty/tiers_bulk_override.html", context)

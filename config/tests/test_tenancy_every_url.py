@@ -100,7 +100,7 @@ def alpha(db, make_member):
     )
     from loyalty import services as loyalty_services
     from loyalty.models import TierChange, TierConfigAudit, TierRecalculation
-    from loyalty.tests.factories import thresholds
+    from loyalty.tiers import thresholds
 
     loyalty_services.override_tiers(
         business=business, customers=Customer.objects.filter(pk=customer.pk), tier="GOLD", reason=MARKER,

@@ -7,9 +7,9 @@ from customers import services as customer_services
 from customers.models import Customer
 from loyalty import services
 from loyalty.models import TierConfiguration
+from loyalty.tiers import thresholds
 
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
-EMPTY = {"spend": None, "visits": None, "points": None, "period": "lifetime"}
 _numbers = itertools.count(1)
 
 
@@ -24,14 +24,6 @@ def order(business, phone, amount="10.00", *, days_ago=0, status="completed", at
         actor=None,
     )
     return Customer.objects.get(pk=recorded.order.customer_id)
-
-
-def thresholds(silver=None, gold=None, platinum=None):
-    return {
-        "silver": {**EMPTY, **(silver or {})},
-        "gold": {**EMPTY, **(gold or {})},
-        "platinum": {**EMPTY, **(platinum or {})},
-    }
 
 
 def configure(business, *, grace_days=90, **tiers):

@@ -22,7 +22,9 @@ def call(client):
         if method == "get":
             return client.get(f"/api/v1/{path}", headers=headers)
         body = json.dumps(payload) if payload is not None else ""
-        return getattr(client, method)(f"/api/v1/{path}", body, content_type="application/json", headers=headers)
+        return getattr(client, method)(
+            f"/api/v1/{path}", body, content_type="application/json", headers=headers
+        )
 
     return send
 
@@ -91,7 +93,13 @@ def test_a_recalculation_answers_202_with_its_job(call, api_key, business):
 
 
 @pytest.mark.parametrize(
-    "method, path", [("get", "tiers/configuration"), ("put", "tiers/configuration"), ("post", "tiers/recalculate"), ("get", "tiers/audits")]
+    "method, path",
+    [
+        ("get", "tiers/configuration"),
+        ("put", "tiers/configuration"),
+        ("post", "tiers/recalculate"),
+        ("get", "tiers/audits"),
+    ],
 )
 def test_without_a_key_every_tier_endpoint_is_a_401(call, method, path):
     assert call(method, path, {}).status_code == 401
@@ -103,7 +111,11 @@ def test_the_audits_page_with_a_cursor_and_refuse_a_bad_one(call, api_key, busin
     monkeypatch.setattr(queries, "AUDITS_PER_PAGE", 2)
     for spend in ("10", "20", "30"):
         services.configure_tiers(
-            business=business, thresholds=thresholds(silver={"spend": spend}), grace_days=90, reason=spend, actor=owner
+            business=business,
+            thresholds=thresholds(silver={"spend": spend}),
+            grace_days=90,
+            reason=spend,
+            actor=owner,
         )
 
     first = call("get", "tiers/audits", key=api_key).json()
@@ -119,7 +131,11 @@ def test_another_business_sees_only_its_own_configuration_and_audits(call, api_k
     from loyalty import services
 
     services.configure_tiers(
-        business=other_business, thresholds=thresholds(silver={"spend": "1"}), grace_days=5, reason="Theirs", actor=owner
+        business=other_business,
+        thresholds=thresholds(silver={"spend": "1"}),
+        grace_days=5,
+        reason="Theirs",
+        actor=owner,
     )
 
     assert call("get", "tiers/configuration", key=api_key).json()["grace_days"] == 90

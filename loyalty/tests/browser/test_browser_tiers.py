@@ -15,9 +15,16 @@ def test_an_owner_lowers_a_threshold_previews_it_saves_with_a_reason_and_finds_t
 ):
     configure(business, silver={"spend": "100.00"})
     services.record_order(
-        business=business, external_id="A-1", phone="+1 415 555 0101", amount="60.00", first_name="Ann", last_name="Lee"
+        business=business,
+        external_id="A-1",
+        phone="+1 415 555 0101",
+        amount="60.00",
+        first_name="Ann",
+        last_name="Lee",
     )
-    services.record_order(business=business, external_id="B-1", phone="+1 415 555 0199", amount="9", first_name="Bob")
+    services.record_order(
+        business=business, external_id="B-1", phone="+1 415 555 0199", amount="9", first_name="Bob"
+    )
 
     log_in(page, owner.username)
     page.goto("/loyalty/")
@@ -38,5 +45,7 @@ def test_an_owner_lowers_a_threshold_previews_it_saves_with_a_reason_and_finds_t
     page.get_by_role("link", name="Ann Lee").click()
     expect(page.locator("h1")).to_have_text("Ann Lee")
     timeline = page.locator(".timeline-item", has_text="Tier changed")
-    expect(timeline).to_contain_text("Bronze → Silver · recalculation: “Configuration changed: Summer promotion”")
+    expect(timeline).to_contain_text(
+        "Bronze → Silver · recalculation: “Configuration changed: Summer promotion”"
+    )
     expect(page).to_have_url(re.compile(r"/customers/\d+/$"))

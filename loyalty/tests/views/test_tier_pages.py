@@ -7,9 +7,13 @@ from loyalty.models import TierChange, TierConfigAudit, TierState
 from loyalty.tests.factories import configure, order
 
 FORM = {
-    "silver_spend": "50", "silver_period": "lifetime",
-    "gold_spend": "", "gold_visits": "", "gold_period": "lifetime",
-    "platinum_period": "lifetime", "grace_days": "90",
+    "silver_spend": "50",
+    "silver_period": "lifetime",
+    "gold_spend": "",
+    "gold_visits": "",
+    "gold_period": "lifetime",
+    "platinum_period": "lifetime",
+    "grace_days": "90",
 }
 
 
@@ -66,7 +70,10 @@ def test_the_page_shows_the_distribution(client_for, owner, customers):
     distribution = client_for(owner).get("/loyalty/").context["distribution"]
 
     assert [(row["tier"], row["customers"]) for row in distribution] == [
-        ("BRONZE", 2), ("SILVER", 0), ("GOLD", 0), ("PLATINUM", 0)
+        ("BRONZE", 2),
+        ("SILVER", 0),
+        ("GOLD", 0),
+        ("PLATINUM", 0),
     ]
 
 
@@ -74,7 +81,9 @@ def test_an_owner_overrides_a_customer_from_the_profile_and_removes_it(client_fo
     ann = customers[0]
     client = client_for(owner)
 
-    client.post(f"/loyalty/customers/{ann.pk}/override/", {"tier": "GOLD", "reason": "Partner", "expires_at": ""})
+    client.post(
+        f"/loyalty/customers/{ann.pk}/override/", {"tier": "GOLD", "reason": "Partner", "expires_at": ""}
+    )
     assert Customer.objects.get(pk=ann.pk).tier == "GOLD"
     assert TierState.objects.get(customer=ann).override_reason == "Partner"
 
@@ -82,7 +91,8 @@ def test_an_owner_overrides_a_customer_from_the_profile_and_removes_it(client_fo
     assert "Override removed" in response.content.decode()
     assert Customer.objects.get(pk=ann.pk).tier == "BRONZE"
     assert list(TierChange.objects.filter(customer=ann).values_list("cause", flat=True).order_by("id")) == [
-        "override", "override_expired"
+        "override",
+        "override_expired",
     ]
 
 
