@@ -16,7 +16,7 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import jobs
+        from customers import jobs, merge_registry
         from loyalty import receivers, services
         from loyalty.models import TierRecalculation
         from loyalty.tasks import ensure_schedules
@@ -29,5 +29,9 @@ class LoyaltyConfig(AppConfig):
         )
         orders_imported.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_imported")
         demo_seeded.connect(receivers.seed_demo_tiers, dispatch_uid="loyalty.seed_demo")
+        # A merged customer's tier history moves to the survivor (and back on undo); its tier
+        # state (grace, override) is its own, one row per customer, and stays with it.
+        merge_registry.register("loyalty.TierChange.customer", merge_registry.MOVE)
+        merge_registry.register("loyalty.TierState.customer", merge_registry.KEEP)
         jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="loyalty.ensure_schedules")

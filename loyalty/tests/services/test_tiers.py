@@ -375,3 +375,42 @@ def test_a_recalculation_agrees_with_a_plain_reference_on_a_generated_business(b
 
     for customer in Customer.objects.filter(business=business):
         assert customer.tier == reference_tier(customer, config), customer.phone
+
+
+def test_migrate_creates_the_nightly_recalculation_and_the_override_expiry_schedules(db):
+    from django_q.models import Schedule
+
+    from loyalty.tasks import NIGHTLY_RECALCULATION_NAME, OVERRIDE_EXPIRY_NAME, ensure_schedules
+
+    ensure_schedules()
+
+    assert (
+        Schedule.objects.get(name=NIGHTLY_RECALCULATION_NAME).func
+        == "loyalty.tasks.recalculate_tiers_everywhere"
+    )
+    assert Schedule.objects.get(name=OVERRIDE_EXPIRY_NAME).func == "loyalty.tasks.expire_overrides"
+
+
+def test_the_nightly_task_queues_a_recalculation_for_every_business(business, other_business):
+    from loyalty.tasks import recalculate_tiers_everywhere
+
+    recalculate_tiers_everywhere()
+
+    assert set(TierRecalculation.objects.values_list("business", flat=True)) == {
+        business.pk,
+        other_business.pk,
+    }
+
+
+def test_a_merge_moves_the_tier_history_to_the_survivor_and_the_undo_moves_it_back(business, support):
+    from customers import services as customer_services
+
+    configure(business, silver={"spend": "50.00"})
+    ann = order(business, PHONE, "60.00")
+    bob = order(business, OTHER, "60.00")
+    record = customer_services.merge_customers(survivor=ann, merged=[bob], reason="Same", actor=support)
+    assert TierChange.objects.filter(customer=ann).count() == 2
+
+    customer_services.undo_merge(record=record, actor=support)
+
+    assert TierChange.objects.filter(customer=bob).count() == 1
