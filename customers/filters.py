@@ -33,7 +33,6 @@ FIRST_CLICK = {
     "spent": "-spent",
     "orders": "-orders",
     "last_order": "-last_order",
-    "tier": "-tier",
 }
 
 
