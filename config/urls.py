@@ -20,5 +20,6 @@ urlpatterns = [
     path("loyalty/", include("loyalty.urls")),
     path("privacy/", include("privacy.urls")),
     path("api/v1/", include("customers.api.urls")),
+    path("api/v1/", include("loyalty.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,7 +6,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from customers import normalize, queries
-from customers.models import Customer, Dropoff, Tag
+from customers.models import Customer, Dropoff, Tag, tier_rank
 from customers.tenancy import scoped
 
 DEFAULT_SORT = "-created"
@@ -23,6 +23,8 @@ SORTS = {
     "orders": ("Fewest orders", ["order_count", "id"]),
     "-last_order": ("Latest order", [F("last_order_at").desc(nulls_last=True), "-id"]),
     "last_order": ("Earliest order", [F("last_order_at").asc(nulls_last=True), "id"]),
+    "-tier": ("Highest tier", [tier_rank().desc(), F("id").desc()]),
+    "tier": ("Lowest tier", [tier_rank().asc(), F("id").asc()]),
 }
 # A first click on a column header sorts names A–Z and figures and dates biggest first.
 FIRST_CLICK = {
@@ -93,6 +95,7 @@ class CustomerFilter(django_filters.FilterSet):
         ),
     )
     status = django_filters.ChoiceFilter(choices=Customer.Status.choices, empty_label="Any")
+    tier = django_filters.ChoiceFilter(choices=Customer.Tier.choices, empty_label="Any")
     blacklisted = django_filters.ChoiceFilter(
         label="Blacklisted",
         choices=[("yes", "Yes"), ("no", "No")],

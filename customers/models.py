@@ -171,6 +171,17 @@ class CustomerQuerySet(TenantQuerySet):
         return self.filter(deleted_at__isnull=True)
 
 
+def tier_rank():
+    """A tier's rank (bronze 0 to platinum 3), so that lists sort by tier in its order."""
+    return models.Case(
+        models.When(tier="SILVER", then=1),
+        models.When(tier="GOLD", then=2),
+        models.When(tier="PLATINUM", then=3),
+        default=0,
+        output_field=models.IntegerField(),
+    )
+
+
 class Customer(TenantModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -244,6 +255,7 @@ class Customer(TenantModel):
             models.Index(fields=["business", "-order_count", "-id"], name="customer_orders_idx"),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
+            models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),
             # The owners' list of deleted customers, a few among many live ones.
             models.Index(
                 fields=["business", "-created_at", "-id"],
@@ -505,6 +517,7 @@ class Activity(TenantModel):
         MERGED = "merged", "Duplicates merged in"
         MERGED_INTO = "merged_into", "Merged into another customer"
         MERGE_UNDONE = "merge_undone", "Merge undone"
+        TIER_CHANGED = "tier_changed", "Tier changed"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -32,7 +32,7 @@ MIN_PHONE_FRAGMENT = 4
 CUSTOMERS_PER_PAGE = 50
 # What templates/customers/list.html shows of a customer.
 LIST_FIELDS = [
-    "phone", "first_name", "last_name", "email", "status", "is_blacklisted",
+    "phone", "first_name", "last_name", "email", "status", "is_blacklisted", "tier",
     "order_count", "total_spent", "last_order_at", "created_at", "deleted_at", "merged_into",
 ]
 # The list counts its matches exactly up to this many (a few milliseconds even at a million

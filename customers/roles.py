@@ -26,6 +26,8 @@ ROLE_PERMISSIONS = {
         "customers.view_dashboard",
         "customers.use_segments",
         "customers.use_loyalty",
+        "loyalty.view_tierchange",
+        "loyalty.view_tierconfigaudit",
         "customers.use_privacy",
         "customers.request_export",
         "customers.view_business",

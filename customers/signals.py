@@ -18,3 +18,6 @@ orders_imported = Signal()
 customers_merged = Signal()
 # Sent inside the undo transaction with record=<MergeRecord>.
 merge_undone = Signal()
+# Sent by seed_demo once it generated a business's data, with business=<Business>,
+# actor=<the support user> and rng=<random.Random>, so that other apps add their demo data.
+demo_seeded = Signal()

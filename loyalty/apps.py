@@ -1,7 +1,14 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-from customers.signals import customers_merged, merge_undone
+from customers.signals import (
+    customers_merged,
+    demo_seeded,
+    merge_undone,
+    order_recorded,
+    order_status_changed,
+    orders_imported,
+)
 
 
 class LoyaltyConfig(AppConfig):
@@ -9,15 +16,28 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import merge_registry
-        from loyalty import receivers
-        from loyalty.tasks import ensure_nightly_clv_fit
+        from customers import jobs, merge_registry
+        from loyalty import receivers, services
+        from loyalty.models import TierRecalculation
+        from loyalty.tasks import ensure_nightly_clv_fit, ensure_schedules
 
         customers_merged.connect(receivers.merge_tiers_and_points, dispatch_uid="loyalty.merge")
         merge_undone.connect(receivers.give_back_tiers_and_points, dispatch_uid="loyalty.merge_undone")
-        # A merged customer's lifetime value stays with them; the next fit values the survivor
-        # on the orders it then holds.
+        order_recorded.connect(receivers.upgrade_after_order, dispatch_uid="loyalty.order_recorded")
+        order_status_changed.connect(
+            receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status"
+        )
+        orders_imported.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_imported")
+        demo_seeded.connect(receivers.seed_demo_tiers, dispatch_uid="loyalty.seed_demo")
+        # A merged customer's tier history moves to the survivor (and back on undo); its tier
+        # state (grace, override) is its own, one row per customer, and stays with it. Its
+        # lifetime value stays with it too; the next fit values the survivor on the orders it
+        # then holds.
+        merge_registry.register("loyalty.TierChange.customer", merge_registry.MOVE)
+        merge_registry.register("loyalty.TierState.customer", merge_registry.KEEP)
         merge_registry.register("loyalty.CustomerLifetimeValue.customer", merge_registry.KEEP)
+        jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
+        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="loyalty.ensure_schedules")
         post_migrate.connect(
             ensure_nightly_clv_fit, sender=self, dispatch_uid="loyalty.ensure_nightly_clv_fit"
         )

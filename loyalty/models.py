@@ -1,9 +1,140 @@
+from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
-from customers.models import Customer, TenantModel
+from customers.models import Business, Customer, Job, TenantModel
 
-# Customer lifetime value -------------------------------------------------------------
+Tier = Customer.Tier
+# Lowest first: a tier's index is its rank.
+TIER_ORDER = [Tier.BRONZE, Tier.SILVER, Tier.GOLD, Tier.PLATINUM]
+TIERS_ABOVE_BRONZE = TIER_ORDER[1:]
+
+
+class Period(models.TextChoices):
+    MONTHLY = "monthly", "Last 30 days"
+    QUARTERLY = "quarterly", "Last 91 days"
+    YEARLY = "yearly", "Last 365 days"
+    LIFETIME = "lifetime", "Lifetime"
+
+
+# A period's rolling window in days; lifetime has none.
+PERIOD_DAYS = {Period.MONTHLY: 30, Period.QUARTERLY: 91, Period.YEARLY: 365, Period.LIFETIME: None}
+
+
+class ThresholdKind(models.TextChoices):
+    SPEND = "spend", "Spend"
+    VISITS = "visits", "Visits"
+    POINTS = "points", "Points earned"
+
+
+class TierConfiguration(TenantModel):
+    """A business's thresholds: `thresholds` is {"silver": {"spend": "100.00" or None,
+    "visits": int or None, "points": int or None, "period": "lifetime"}, "gold": ..., "platinum": ...},
+    as the API shows it. Changed only by loyalty.services.configure_tiers, which audits it."""
+
+    business = models.OneToOneField(Business, on_delete=models.CASCADE, related_name="tier_configuration")
+    thresholds = models.JSONField()
+    grace_days = models.PositiveIntegerField(
+        default=90, help_text="How long a customer below their tier keeps it"
+    )
+    updated_at = models.DateTimeField(default=now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self):
+        return f"Tier configuration of {self.business}"
+
+
+class TierConfigAudit(TenantModel):
+    """One change of a configuration: old and new (thresholds and grace days), who, when, why."""
+
+    configuration = models.ForeignKey(TierConfiguration, on_delete=models.CASCADE, related_name="audits")
+    old = models.JSONField()
+    new = models.JSONField()
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["business", "-changed_at", "-id"], name="tierconfigaudit_recent_idx")]
+
+    def __str__(self):
+        return f"Tier configuration change of {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class TierState(models.Model):
+    """What a customer's tier needs beyond `Customer.tier`: since when they are below it (the
+    grace) and a manual override. Only customers in grace or overridden have a row."""
+
+    customer = models.OneToOneField(
+        Customer, primary_key=True, on_delete=models.CASCADE, related_name="tier_state"
+    )
+    below_since = models.DateTimeField(
+        null=True, blank=True, help_text="First evaluation that found them below their tier"
+    )
+    override_tier = models.CharField(max_length=10, choices=Tier.choices, blank=True)
+    override_reason = models.TextField(blank=True)
+    override_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(override_tier="") | ~models.Q(override_reason=""),
+                name="tierstate_override_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["override_expires_at"],
+                condition=models.Q(override_expires_at__isnull=False),
+                name="tierstate_override_expiry_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Tier state of customer {self.customer_id}"
+
+
+class TierChange(TenantModel):
+    class Cause(models.TextChoices):
+        RECALCULATION = "recalculation", "Recalculation"
+        ORDER = "order", "Order"
+        GRACE_ENDED = "grace_ended", "Grace period ended"
+        OVERRIDE = "override", "Manual override"
+        OVERRIDE_EXPIRED = "override_expired", "Override expired"
+        MERGE = "merge", "Merge"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tier_changes")
+    from_tier = models.CharField(max_length=10, choices=Tier.choices)
+    to_tier = models.CharField(max_length=10, choices=Tier.choices)
+    cause = models.CharField(max_length=20, choices=Cause.choices)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-changed_at"], name="tierchange_customer_idx")]
+
+    def __str__(self):
+        return f"{self.from_tier} → {self.to_tier}"
+
+
+class TierRecalculation(Job):
+    """A recalculation of every customer of a business (customers.jobs)."""
+
+    reason = models.CharField(
+        max_length=200, blank=True, help_text="Why it runs: a configuration change, nightly, on demand"
+    )
+
+    def __str__(self):
+        return "Tier recalculation"
 
 
 class LifetimeValueFit(TenantModel):

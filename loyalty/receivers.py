@@ -3,7 +3,9 @@ LoyaltyConfig.ready()."""
 
 from django.db.models import F
 
-from customers.models import Customer, MergeRecord
+from customers.models import Customer, MergeRecord, Order
+from loyalty import services
+from loyalty.models import TierChange
 
 TIERS = list(Customer.Tier.values)
 # The survivor's tier before and after the merge, kept in the merge record's snapshot for undo.
@@ -37,3 +39,23 @@ def give_back_tiers_and_points(sender, record, **kwargs):
     )
     if points:
         Customer.objects.filter(pk=record.survivor_id).update(points_balance=F("points_balance") - points)
+
+
+def upgrade_after_order(sender, order, customer, **kwargs):
+    """A recorded order re-evaluates its customer in the same transaction: upgrades are immediate."""
+    if order.status in Order.COUNTED_STATUSES:
+        services.recalculate_customers(customer.business, [customer.pk], cause=TierChange.Cause.ORDER)
+
+
+def reevaluate_after_status_change(sender, order, old_status, **kwargs):
+    """A refund or a cancel can take a customer below their tier (the grace starts); a
+    completion can lift them."""
+    services.recalculate_customers(order.business, [order.customer_id], cause=TierChange.Cause.ORDER)
+
+
+def upgrade_after_import(sender, business, order_ids, customer_ids, **kwargs):
+    services.recalculate_customers(business, sorted(set(customer_ids)), cause=TierChange.Cause.ORDER)
+
+
+def seed_demo_tiers(sender, business, actor, rng, **kwargs):
+    services.seed_demo_tiers(business=business, actor=actor, rng=rng)

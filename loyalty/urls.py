@@ -6,4 +6,11 @@ app_name = "loyalty"
 urlpatterns = [
     path("", views.index, name="index"),
     path("clv/", views.clv, name="clv"),
+    path("what-if/", views.what_if, name="what_if"),
+    path("recalculate/", views.recalculate, name="recalculate"),
+    path("jobs/<int:pk>/status/", views.job_status, name="job_status"),
+    path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("customers/<int:pk>/override/", views.override, name="override"),
+    path("overrides/", views.bulk_override, name="bulk_override"),
 ]

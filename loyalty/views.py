@@ -1,14 +1,195 @@
+"""The loyalty pages: tier configuration with its what-if, audit history, distribution and
+recalculation jobs; overrides of one customer (from the profile) or many (from the list)."""
+
+
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from customers.models import Business
+from customers import jobs
+from customers import services as customer_services
+from customers.filters import list_filter
+from customers.models import Business, Customer
 from customers.tenancy import scoped
-from loyalty import queries
+from loyalty import queries, services, tiers
+from loyalty.forms import OverrideForm, TierConfigurationForm
+from loyalty.models import TierRecalculation
+
+use_loyalty = permission_required("customers.use_loyalty", raise_exception=True)
 
 
-@permission_required("customers.use_loyalty", raise_exception=True)
+@use_loyalty
 def index(request):
-    return render(request, "loyalty/index.html")
+    business = request.business
+    configuration = queries.configuration_of(business)
+    form = TierConfigurationForm(request.POST or None, configuration=configuration)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        if "preview" in request.POST:
+            preview = preview_of(business, form)
+        else:
+            try:
+                _, job = services.configure_tiers(
+                    business=business,
+                    thresholds=form.thresholds(),
+                    grace_days=form.cleaned_data["grace_days"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                messages.success(request, "Tier configuration saved: every customer is being recalculated.")
+                return redirect("loyalty:index")
+    recalculations = queries.recent_recalculations(business)
+    latest = recalculations[0] if recalculations else None
+    distribution = queries.tier_distribution(business)
+    context = {
+        "form": form,
+        "preview": preview,
+        "audits": queries.audits(business)[0][:20],
+        "distribution": distribution_rows(distribution),
+        "recalculations": recalculations,
+        "latest": latest,
+        **(job_urls(latest) if latest else {}),
+    }
+    return render(request, "loyalty/index.html", context)
+
+
+def preview_of(business, form):
+    """The what-if of the form's thresholds, or None with the form's errors set."""
+    try:
+        thresholds = tiers.clean_thresholds(form.thresholds())
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return None
+    return queries.what_if(business, thresholds=thresholds, grace_days=form.cleaned_data["grace_days"])
+
+
+def distribution_rows(counts):
+    total = sum(counts.values()) or 1
+    return [
+        {"tier": tier, "customers": n, "percent": round(100 * n / total, 1)} for tier, n in counts.items()
+    ]
+
+
+@use_loyalty
+@require_POST
+def what_if(request):
+    """The page's live preview: the what-if of the thresholds being typed, as JSON."""
+    form = TierConfigurationForm(request.POST, configuration=queries.configuration_of(request.business))
+    preview = preview_of(request.business, form) if form.is_valid() else None
+    if preview is None:
+        return JsonResponse(
+            {"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400
+        )
+    return JsonResponse(preview)
+
+
+@use_loyalty
+@require_POST
+def recalculate(request):
+    services.request_recalculation(business=request.business, actor=request.user, reason="On demand")
+    messages.success(request, "Recalculation of every customer's tier started.")
+    return redirect("loyalty:index")
+
+
+def job_urls(job):
+    return {
+        "status_url": reverse("loyalty:job_status", args=[job.pk]),
+        "retry_url": reverse("loyalty:job_retry", args=[job.pk]),
+        "cancel_url": reverse("loyalty:job_cancel", args=[job.pk]),
+    }
+
+
+def recalculation_for(request, pk):
+    return get_object_or_404(scoped(request, TierRecalculation), pk=pk)
+
+
+@use_loyalty
+def job_status(request, pk):
+    return JsonResponse(jobs.progress_json(recalculation_for(request, pk)))
+
+
+@use_loyalty
+@require_POST
+def job_retry(request, pk):
+    return act_on_job(request, recalculation_for(request, pk), customer_services.retry_job)
+
+
+@use_loyalty
+@require_POST
+def job_cancel(request, pk):
+    return act_on_job(request, recalculation_for(request, pk), customer_services.cancel_job)
+
+
+def act_on_job(request, job, action):
+    try:
+        action(job=job, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("loyalty:index")
+
+
+@use_loyalty
+@require_POST
+def override(request, pk):
+    """The profile's override form: set a tier by hand, or remove the override."""
+    customer = get_object_or_404(scoped(request, Customer).live(), pk=pk)
+    try:
+        if request.POST.get("remove"):
+            services.remove_override(customer=customer, actor=request.user, reason="Override removed")
+            messages.success(request, "Override removed: the computed tier applies.")
+        else:
+            form = OverrideForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors)
+            services.override_tiers(
+                business=request.business,
+                customers=Customer.objects.filter(pk=customer.pk),
+                actor=request.user,
+                **form.cleaned_data,
+            )
+            messages.success(request, f"Tier set to {form.cleaned_data['tier'].title()} by hand.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("customers:detail", pk=customer.pk)
+
+
+@use_loyalty
+def bulk_override(request):
+    """Override the tier of the customers picked on the list (`ids=1,2,3`) or of every
+    customer of its current filter (the list's query string)."""
+    customers = selected_customers(request)
+    form = OverrideForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = services.override_tiers(
+                business=request.business, customers=customers, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, f"Tier of {count:,} customers set to {form.cleaned_data['tier'].title()}."
+            )
+            return redirect(f"{reverse('customers:list')}?{request.GET.urlencode()}")
+    context = {"form": form, "count": customers.count(), "query": request.GET.urlencode()}
+    return render(request, "loyalty/tiers_bulk_override.html", context)
+
+
+def selected_customers(request):
+    customers = scoped(request, Customer).live()
+    ids = request.GET.get("ids")
+    if ids is not None:
+        return customers.filter(pk__in=[int(pk) for pk in ids.split(",") if pk.strip().isdigit()])
+    customer_filter = list_filter(request, customers)
+    return customer_filter.qs if customer_filter.is_valid() else customers.none()
+
 
 
 @permission_required("customers.use_loyalty", raise_exception=True)

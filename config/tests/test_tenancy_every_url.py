@@ -98,7 +98,22 @@ def alpha(db, make_member):
     candidate = DuplicateCandidate.objects.create(
         business=business, customer_a=customer, customer_b=lookalike, reasons=["same_email"], score=90
     )
+    from loyalty import services as loyalty_services
+    from loyalty.models import TierChange, TierConfigAudit, TierRecalculation
+    from loyalty.tiers import thresholds
+
+    loyalty_services.override_tiers(
+        business=business, customers=Customer.objects.filter(pk=customer.pk), tier="GOLD", reason=MARKER,
+        actor=owner,
+    )
+    loyalty_services.configure_tiers(
+        business=business, thresholds=thresholds(silver={"spend": "1.00"}), grace_days=9, reason=MARKER,
+        actor=owner,
+    )
     objects = {
+        TierChange: TierChange.objects.get(business=business),
+        TierConfigAudit: TierConfigAudit.objects.get(business=business),
+        TierRecalculation: TierRecalculation.objects.get(business=business),
         Business: business,
         Membership: owner.memberships.get(),
         Customer: customer,
@@ -171,7 +186,7 @@ def app_cases(alpha):
         "customers:merge_record": [("get", f"/customers/merges/{record.pk}/", None)],
         "customers:undo_merge": [("post", f"/customers/merges/{record.pk}/undo/", {"confirm": "yes"})],
         "segments:index": [("get", "/segments/", None)],
-        "loyalty:index": [("get", "/loyalty/", None)],
+        **loyalty_cases(alpha),
         "loyalty:clv": [("get", "/loyalty/clv/", None)],
         "privacy:index": [("get", "/privacy/", None)],
         # A staff session is no API key: the API answers 401 and records nothing.
@@ -181,6 +196,38 @@ def app_cases(alpha):
         "api:merge": [
             ("post", "/api/v1/customers/merge", {"survivor_id": 1, "merged_ids": [2], "reason": "x"}),
         ],
+    }
+
+
+def loyalty_cases(alpha):
+    """The first business's tier configuration, jobs and customers, from the other one."""
+    from customers.models import Customer
+    from loyalty.models import TierRecalculation
+
+    customer = alpha["objects"][Customer]
+    job = f"/loyalty/jobs/{alpha['objects'][TierRecalculation].pk}/"
+    tiers = {"silver_spend": "1", "silver_period": "lifetime", "gold_period": "lifetime"}
+    tiers.update(platinum_period="lifetime", grace_days="1", reason="leak?")
+    return {
+        "loyalty:index": [("get", "/loyalty/", None), ("post", "/loyalty/", {**tiers, "preview": "1"})],
+        "loyalty:what_if": [("post", "/loyalty/what-if/", tiers)],
+        "loyalty:recalculate": [("post", "/loyalty/recalculate/", {"confirm": "yes"})],
+        "loyalty:job_status": [("get", f"{job}status/", None)],
+        "loyalty:job_retry": [("post", f"{job}retry/", {"confirm": "yes"})],
+        "loyalty:job_cancel": [("post", f"{job}cancel/", {"confirm": "yes"})],
+        "loyalty:override": [
+            ("post", f"/loyalty/customers/{customer.pk}/override/", {"tier": "BRONZE", "reason": "leak?"}),
+            ("post", f"/loyalty/customers/{customer.pk}/override/", {"remove": "1"}),
+        ],
+        "loyalty:bulk_override": [
+            ("get", f"/loyalty/overrides/?ids={customer.pk}", None),
+            ("post", f"/loyalty/overrides/?ids={customer.pk}", {"tier": "BRONZE", "reason": "leak?"}),
+            ("post", f"/loyalty/overrides/?q={FRAGMENT}", {"tier": "BRONZE", "reason": "leak?"}),
+        ],
+        # A staff session is no API key: 401 and nothing changed.
+        "loyalty_api:tier_configuration": [("get", "/api/v1/tiers/configuration", None)],
+        "loyalty_api:recalculate": [("post", "/api/v1/tiers/recalculate", {"x": "1"})],
+        "loyalty_api:audits": [("get", "/api/v1/tiers/audits", None)],
     }
 
 

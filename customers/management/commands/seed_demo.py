@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from customers import demo
 from customers.models import Customer, Membership
+from customers.signals import demo_seeded
 
 
 class Command(BaseCommand):
@@ -51,6 +52,8 @@ class Command(BaseCommand):
             business, customers=count, orders=orders, rng=random.Random(options["seed"]),
             actor=users["support"], progress=progress,
         )
+        rng = random.Random(options["seed"])
+        demo_seeded.send(sender=Customer, business=business, actor=users["support"], rng=rng)
         rows = ", ".join(f"{number} {name}" for name, number in summary.rows.items())
         self.stdout.write(self.style.SUCCESS(f"Seeded in {summary.seconds:.1f} s: {rows or 'nothing'}."))
         self.print_logins(slug, options["password"])

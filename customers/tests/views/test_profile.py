@@ -198,8 +198,9 @@ def test_orders_and_timeline_page_without_counting(client_for, support, business
     orders = second.context["orders"]
     assert [order.external_id for order in orders] == ["B-20", "B-21", "B-22", "B-23", "A-1"]
     assert orders.has_previous and not orders.has_next
-    # 1 created + 25 orders recorded + 1 account linked, 20 per page
-    assert len(second.context["timeline"]) == 7
+    # 1 created + 25 orders recorded + 1 account linked + 2 tier upgrades (the default
+    # thresholds), 20 per page
+    assert len(second.context["timeline"]) == 9
     body = second.content.decode()
     assert "?orders_page=1&amp;timeline_page=2#orders" in body
     assert "?timeline_page=1&amp;orders_page=2#timeline" in body

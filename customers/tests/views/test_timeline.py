@@ -86,19 +86,24 @@ def test_the_timeline_renders_every_kind_of_activity(client_for, support, busine
             {"record_id": 8, "survivor_id": 5},
             "Merge #8 undone: back from customer #5",
         ),
+        (
+            Activity.Kind.TIER_CHANGED,
+            {"from": "BRONZE", "to": "GOLD", "cause": "override", "reason": "Regular since 2019"},
+            "Tier changed Bronze → Gold · set by hand: “Regular since 2019”",
+        ),
     ]
     assert {kind for kind, _, _ in kinds} == set(Activity.Kind)
     for kind, data, _ in kinds:
         services.log_activity(ann, kind, support, **data)
-    unknown = services.log_activity(ann, "tier_changed", None, tier="GOLD")
-    Activity.objects.filter(pk=unknown.pk).update(kind="tier_changed")
+    unknown = services.log_activity(ann, "points_expired", None, points=5)
+    Activity.objects.filter(pk=unknown.pk).update(kind="points_expired")
 
     texts, body = entries(client_for(support), ann)
 
     actor = support.get_username()
     for text, (_, _, expected) in zip(texts, kinds, strict=False):
         assert text.endswith(f"{actor} {expected}"), (text, expected)
-    assert texts[-1].endswith("system tier_changed")
+    assert texts[-1].endswith("system points_expired")
     assert '<a href="/customers/merges/7/">merge #7</a>' in body
     assert '<a href="/customers/5/">customer #5</a>' in body
     assert '<span class="badge badge-danger">Blacklisted</span>' in body
