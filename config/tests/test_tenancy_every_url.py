@@ -228,6 +228,7 @@ def loyalty_cases(alpha):
         "loyalty_api:tier_configuration": [("get", "/api/v1/tiers/configuration", None)],
         "loyalty_api:recalculate": [("post", "/api/v1/tiers/recalculate", {"x": "1"})],
         "loyalty_api:audits": [("get", "/api/v1/tiers/audits", None)],
+        "loyalty_api:customer_loyalty": [("get", f"/api/v1/customers/{customer.pk}/loyalty", None)],
     }
 
 

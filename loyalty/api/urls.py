@@ -7,4 +7,5 @@ urlpatterns = [
     path("tiers/configuration", views.tier_configuration, name="tier_configuration"),
     path("tiers/recalculate", views.recalculate, name="recalculate"),
     path("tiers/audits", views.audits, name="audits"),
+    path("customers/<int:pk>/loyalty", views.customer_loyalty, name="customer_loyalty"),
 ]

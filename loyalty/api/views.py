@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.api.auth import ApiError, authenticate, json_response, read_json_object
+from customers.models import Customer
 from loyalty import queries, services
 
 
@@ -74,3 +75,26 @@ def audits(request):
         for audit in rows
     ]
     return json_response(200, {"results": results, "next": str(next_cursor) if next_cursor else None})
+
+
+@login_not_required
+@require_GET
+def customer_loyalty(request, pk):
+    """`GET customers/{id}/loyalty` -> {"tier", "tier_source", "override_expires_at",
+    "downgrade_on", "points_balance", "next_tier", "clv"}; 404 for a customer of another
+    business."""
+    try:
+        business = authenticate(request).business
+        customer = Customer.objects.filter(business=business, pk=pk).live().select_related("business").first()
+        if customer is None:
+            raise ApiError(404, {"customer": [f"No customer {pk} in this business."]})
+    except ApiError as error:
+        return error.response()
+    return json_response(
+        200,
+        {
+            **queries.tier_status(customer),
+            "points_balance": customer.points_balance,
+            "clv": queries.clv_status(customer),
+        },
+    )

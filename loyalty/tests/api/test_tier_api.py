@@ -140,3 +140,27 @@ def test_another_business_sees_only_its_own_configuration_and_audits(call, api_k
 
     assert call("get", "tiers/configuration", key=api_key).json()["grace_days"] == 90
     assert call("get", "tiers/audits", key=api_key).json()["results"] == []
+
+
+def test_a_customers_loyalty_reads_as_the_contract_and_another_business_gets_404(
+    call, api_key, business, other_business
+):
+    customer = Customer.objects.create(business=business, phone="+14155550101", points_balance=40)
+    stranger = Customer.objects.create(business=other_business, phone="+14155550102")
+
+    response = call("get", f"customers/{customer.pk}/loyalty", key=api_key)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert list(body) == [
+        "tier", "tier_source", "override_expires_at", "downgrade_on", "next_tier", "points_balance", "clv",
+    ]  # fmt: skip
+    assert (body["tier"], body["tier_source"], body["points_balance"], body["clv"]) == (
+        "BRONZE",
+        "computed",
+        40,
+        None,
+    )
+    assert body["next_tier"]["tier"] == "SILVER"
+    assert call("get", f"customers/{stranger.pk}/loyalty", key=api_key).status_code == 404
+    assert call("get", f"customers/{customer.pk}/loyalty").status_code == 401
