@@ -106,9 +106,10 @@ def test_without_a_key_every_tier_endpoint_is_a_401(call, method, path):
 
 
 def test_the_audits_page_with_a_cursor_and_refuse_a_bad_one(call, api_key, business, owner, monkeypatch):
-    from loyalty import queries, services
+    from loyalty import services
+    from loyalty.queries import tiers as tier_queries
 
-    monkeypatch.setattr(queries, "AUDITS_PER_PAGE", 2)
+    monkeypatch.setattr(tier_queries, "AUDITS_PER_PAGE", 2)
     for spend in ("10", "20", "30"):
         services.configure_tiers(
             business=business,

@@ -1,15 +1,11 @@
 """Read use cases of the loyalty tiers: a customer's tier status and progress, the what-if of
 a configuration, the tier distribution, the audit history and the recalculation jobs."""
 
-
-import zoneinfo
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-import numpy as np
 from django.db import connection
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from customers.models import Customer, Order
@@ -17,8 +13,6 @@ from loyalty import tiers
 from loyalty.models import (
     PERIOD_DAYS,
     TIER_ORDER,
-    CustomerLifetimeValue,
-    LifetimeValueFit,
     Period,
     TierConfigAudit,
     TierConfiguration,
@@ -206,176 +200,3 @@ def recent_recalculations(business, limit=5):
         .select_related("actor")
         .order_by("-created_at", "-id")[:limit]
     )
-
-
-EPOCH = date(1970, 1, 1)
-# The value bands of the CLV page's chart, in the business currency.
-VALUE_BANDS = [0, 10, 25, 50, 100, 250, 500]
-
-
-@dataclass
-class LifetimeSummary:
-    """One row per customer with a completed order up to `as_of`, as arrays: frequency x
-    (days with an order after the first), recency t_x and age T in days, net revenue, and
-    the mean value of the repeat days (NaN without one)."""
-
-    as_of: date
-    customer_ids: np.ndarray
-    frequency: np.ndarray
-    recency: np.ndarray
-    age: np.ndarray
-    current: list  # Decimal net revenue, exact for storage
-    repeat_mean: np.ndarray
-
-
-def day_number(sql):
-    """Days since 1970-01-01 of a date expression."""
-    if connection.vendor == "postgresql":
-        return f"({sql} - DATE '1970-01-01')"
-    return f"CAST(julianday({sql}) - 2440587.5 AS INTEGER)"
-
-
-def lifetime_summary_sql(business, as_of):
-    """One aggregate over the business's completed orders placed up to the end of `as_of`
-    in its time zone: SQL and params. Days are the business's local days; several orders
-    on one day are one purchase occasion of their total value."""
-    zone = zoneinfo.ZoneInfo(business.timezone)
-    ends = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time()), zone)
-    local_day, day_params = connection.ops.datetime_cast_date_sql("o.placed_at", (), business.timezone)
-    orders, customers = Order._meta.db_table, Customer._meta.db_table
-    sql = f"""
-        WITH counted AS (
-            SELECT o.customer_id, {local_day} AS day, o.amount
-            FROM {orders} o JOIN {customers} c ON c.id = o.customer_id
-            WHERE o.business_id = %s AND o.status = %s AND o.placed_at < %s AND c.deleted_at IS NULL
-        ), days AS (
-            SELECT customer_id, day, SUM(amount) AS spent,
-                   ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY day) AS position
-            FROM counted GROUP BY customer_id, day
-        )
-        SELECT customer_id, COUNT(*) - 1, {day_number("MIN(day)")}, {day_number("MAX(day)")}, SUM(spent),
-               SUM(CASE WHEN position > 1 THEN spent ELSE 0 END)
-        FROM days GROUP BY customer_id ORDER BY customer_id
-    """
-    # Adapted as Django stores times (on SQLite, UTC text), so the comparison is right there too.
-    ends = connection.ops.adapt_datetimefield_value(ends)
-    return sql, [*day_params, business.pk, Order.Status.COMPLETED, ends]
-
-
-def lifetime_summary(business, as_of):
-    sql, params = lifetime_summary_sql(business, as_of)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        empty = np.zeros(0)
-        return LifetimeSummary(as_of, empty.astype(np.int64), empty, empty, empty, [], empty)
-    ids, frequency, first, last, current, repeat_total = zip(*rows, strict=True)
-    frequency = np.asarray(frequency, dtype=float)
-    first = np.asarray(first, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        repeat_mean = np.where(frequency > 0, np.asarray(repeat_total, dtype=float) / frequency, np.nan)
-    return LifetimeSummary(
-        as_of=as_of,
-        customer_ids=np.asarray(ids, dtype=np.int64),
-        frequency=frequency,
-        recency=np.asarray(last, dtype=float) - first,
-        age=(as_of - EPOCH).days - first,
-        current=list(current),
-        repeat_mean=repeat_mean,
-    )
-
-
-def clv_status(customer):
-    """The "clv" object of `GET /api/v1/customers/{id}/loyalty`, or None before the first
-    fit that saw an order of theirs."""
-    value = CustomerLifetimeValue.objects.filter(customer=customer).first()
-    if value is None:
-        return None
-    return {
-        "current": f"{value.current:.2f}",
-        "predicted_365d": f"{value.predicted_365d:.2f}",
-        "expected_orders_365d": round(value.expected_orders_365d, 4),
-        "probability_alive": None if value.probability_alive is None else round(value.probability_alive, 4),
-        "model_version": value.model_version,
-        "calculated_at": value.calculated_at.isoformat(),
-    }
-
-
-def latest_fit(business):
-    return LifetimeValueFit.objects.filter(business=business).first()
-
-
-def value_bands():
-    """(label, low, high) of the chart's bands; the last has no upper end."""
-    edges = [*VALUE_BANDS, None]
-    return [
-        (f"{low}–{high}" if high is not None else f"{low}+", low, high)
-        for low, high in zip(edges, edges[1:], strict=False)
-    ]
-
-
-def predicted_value_by_tier(business):
-    """For each tier: customers valued, their mean and total predicted value of the next
-    365 days, and how many fall in each value band (with the bar's percent of the tier's
-    largest band): one aggregate."""
-    values = CustomerLifetimeValue.objects.filter(business=business)
-    bands = value_bands()
-    band_counts = {}
-    for number, (_, low, high) in enumerate(bands):
-        band = {"predicted_365d__gte": low}
-        if high is not None:
-            band["predicted_365d__lt"] = high
-        band_counts[f"band_{number}"] = Count("pk", filter=Q(**band))
-    rows = {
-        row["customer__tier"]: row
-        for row in values.values("customer__tier")
-        .annotate(
-            customers=Count("pk"), mean=Avg("predicted_365d"), total=Sum("predicted_365d"), **band_counts
-        )
-        .order_by()
-    }
-    tiers = []
-    for tier, label in Customer.Tier.choices:
-        row = rows.get(tier)
-        if row is None:
-            continue
-        counts = [row[f"band_{number}"] for number in range(len(bands))]
-        widest = max(counts) or 1
-        tiers.append({
-            "tier": tier,
-            "label": label,
-            "customers": row["customers"],
-            "mean": row["mean"],
-            "total": row["total"],
-            "bands": [
-                {"label": band[0], "count": count, "percent": round(100 * count / widest)}
-                for band, count in zip(bands, counts, strict=True)
-            ],
-        })
-    return tiers
-
-
-def clv_page(business):
-    fit = latest_fit(business)
-    return {
-        "fit": fit,
-        "tiers": predicted_value_by_tier(business) if fit else [],
-        "bands": [label for label, _, _ in value_bands()],
-        "recent_fits": LifetimeValueFit.objects.filter(business=business)[:10],
-    }
-
-
-def fit_json(fit):
-    """What `manage.py fit_clv` prints: the fit's parameters (time in days); null
-    parameters for the simple estimate."""
-    return {
-        "as_of": fit.as_of.isoformat(),
-        "customers": fit.customers,
-        "time_unit": "day",
-        "bgnbd": {
-            "r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b, "log_likelihood": fit.log_likelihood
-        },
-        "gamma_gamma": {"p": fit.p, "q": fit.q, "gamma": fit.gamma, "customers": fit.gamma_gamma_customers},
-        "model_version": fit.model_version,
-    }

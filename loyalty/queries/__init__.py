@@ -1,0 +1,32 @@
+"""The loyalty app's reads, one module per part (tiers, lifetime value); this package
+re-exports the names its callers use as `queries.X`."""
+
+from loyalty.queries.clv import (  # noqa: F401
+    EPOCH,
+    VALUE_BANDS,
+    LifetimeSummary,
+    clv_page,
+    clv_status,
+    day_number,
+    fit_json,
+    latest_fit,
+    lifetime_summary,
+    lifetime_summary_sql,
+    predicted_value_by_tier,
+    value_bands,
+)
+from loyalty.queries.tiers import (  # noqa: F401
+    AUDITS_PER_PAGE,
+    audits,
+    configuration_of,
+    customer_figures,
+    iso,
+    next_tier,
+    qualified_tier,
+    recent_recalculations,
+    requirements,
+    tier_distribution,
+    tier_panel,
+    tier_status,
+    what_if,
+)
