@@ -138,7 +138,6 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
             )
             obj.pk = customer.pk
 
-
     def get_deleted_objects(self, objs, request):
         # A soft delete hides the customers and removes nothing that hangs off them.
         return [str(obj) for obj in objs], {self.opts.verbose_name_plural: len(objs)}, set(), []
@@ -268,7 +267,6 @@ class OrderAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.change_order_status(order=obj, status=form.cleaned_data["status"], actor=request.user)
-
 
     def has_delete_permission(self, request, obj=None):
         return False

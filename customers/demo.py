@@ -43,8 +43,30 @@ SUPPORTED_COUNTRIES = {"US"}
 # Phones ------------------------------------------------------------------------------
 
 AREA_CODES = [
-    202, 206, 212, 213, 214, 215, 303, 305, 310, 312, 404, 415,
-    503, 512, 602, 617, 619, 646, 702, 713, 718, 773, 818, 917,
+    202,
+    206,
+    212,
+    213,
+    214,
+    215,
+    303,
+    305,
+    310,
+    312,
+    404,
+    415,
+    503,
+    512,
+    602,
+    617,
+    619,
+    646,
+    702,
+    713,
+    718,
+    773,
+    818,
+    917,
 ]
 # Exchanges 200-999 without the N11 service codes and 555.
 EXCHANGES = [exchange for exchange in range(200, 1000) if exchange % 100 != 11 and exchange != 555]
@@ -105,41 +127,229 @@ def taken_phones(business, phones):
 
 NAMES = {
     "en": (
-        ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
-         "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Chris", "Karen",
-         "Daniel", "Emily", "Matthew", "Ashley", "Anthony", "Zoë", "Ethan", "Olivia", "Noah", "Chloë",
-         "Łukasz", "Agnieszka", "Aoife", "Siobhán", "Wei", "Priya", "Kenji", "Fatima", "Omar", "Grace"],
-        ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor",
-         "Thomas", "Moore", "Jackson", "Martin", "Lee", "Thompson", "White", "Harris", "Clark", "Lewis",
-         "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Green", "Baker", "Adams",
-         "Nguyen", "Kim", "Patel", "Chen", "Kowalski", "Wiśniewski", "O'Brien", "McAllister", "Brontë",
-         "Murphy"],
+        [
+            "James",
+            "Mary",
+            "Robert",
+            "Patricia",
+            "John",
+            "Jennifer",
+            "Michael",
+            "Linda",
+            "David",
+            "Elizabeth",
+            "William",
+            "Barbara",
+            "Richard",
+            "Susan",
+            "Joseph",
+            "Jessica",
+            "Thomas",
+            "Sarah",
+            "Chris",
+            "Karen",
+            "Daniel",
+            "Emily",
+            "Matthew",
+            "Ashley",
+            "Anthony",
+            "Zoë",
+            "Ethan",
+            "Olivia",
+            "Noah",
+            "Chloë",
+            "Łukasz",
+            "Agnieszka",
+            "Aoife",
+            "Siobhán",
+            "Wei",
+            "Priya",
+            "Kenji",
+            "Fatima",
+            "Omar",
+            "Grace",
+        ],
+        [
+            "Smith",
+            "Johnson",
+            "Williams",
+            "Brown",
+            "Jones",
+            "Miller",
+            "Davis",
+            "Wilson",
+            "Anderson",
+            "Taylor",
+            "Thomas",
+            "Moore",
+            "Jackson",
+            "Martin",
+            "Lee",
+            "Thompson",
+            "White",
+            "Harris",
+            "Clark",
+            "Lewis",
+            "Robinson",
+            "Walker",
+            "Young",
+            "Allen",
+            "King",
+            "Wright",
+            "Scott",
+            "Green",
+            "Baker",
+            "Adams",
+            "Nguyen",
+            "Kim",
+            "Patel",
+            "Chen",
+            "Kowalski",
+            "Wiśniewski",
+            "O'Brien",
+            "McAllister",
+            "Brontë",
+            "Murphy",
+        ],
     ),
     "es": (
-        ["José", "María", "Jesús", "Sofía", "Lucía", "Martín", "Andrés", "Valentina", "Camila", "Mateo",
-         "Alejandro", "Ximena", "Diego", "Isabel", "Raúl", "Inés", "Óscar", "Ángel", "Carmen", "Javier"],
-        ["García", "Rodríguez", "Martínez", "Hernández", "López", "González", "Pérez", "Sánchez", "Ramírez",
-         "Torres", "Flores", "Rivera", "Gómez", "Díaz", "Cruz", "Morales", "Reyes", "Gutiérrez", "Ortiz",
-         "Muñoz", "Jiménez", "Castillo", "Núñez", "Peña"],
+        [
+            "José",
+            "María",
+            "Jesús",
+            "Sofía",
+            "Lucía",
+            "Martín",
+            "Andrés",
+            "Valentina",
+            "Camila",
+            "Mateo",
+            "Alejandro",
+            "Ximena",
+            "Diego",
+            "Isabel",
+            "Raúl",
+            "Inés",
+            "Óscar",
+            "Ángel",
+            "Carmen",
+            "Javier",
+        ],
+        [
+            "García",
+            "Rodríguez",
+            "Martínez",
+            "Hernández",
+            "López",
+            "González",
+            "Pérez",
+            "Sánchez",
+            "Ramírez",
+            "Torres",
+            "Flores",
+            "Rivera",
+            "Gómez",
+            "Díaz",
+            "Cruz",
+            "Morales",
+            "Reyes",
+            "Gutiérrez",
+            "Ortiz",
+            "Muñoz",
+            "Jiménez",
+            "Castillo",
+            "Núñez",
+            "Peña",
+        ],
     ),
     "fr": (
-        ["François", "Renée", "Hélène", "Élodie", "Jérôme", "Amélie", "Céline", "Benoît", "Anaïs", "Loïc",
-         "Gaëlle", "Noël", "Chloé", "Léa", "Théo"],
-        ["Dubois", "Lefèvre", "Moreau", "Girard", "Fontaine", "Chevalier", "Bérard", "Lemaître", "Rousseau",
-         "Fournier", "Dupré", "Lefebvre", "Mercier", "Gauthier", "Bélanger"],
+        [
+            "François",
+            "Renée",
+            "Hélène",
+            "Élodie",
+            "Jérôme",
+            "Amélie",
+            "Céline",
+            "Benoît",
+            "Anaïs",
+            "Loïc",
+            "Gaëlle",
+            "Noël",
+            "Chloé",
+            "Léa",
+            "Théo",
+        ],
+        [
+            "Dubois",
+            "Lefèvre",
+            "Moreau",
+            "Girard",
+            "Fontaine",
+            "Chevalier",
+            "Bérard",
+            "Lemaître",
+            "Rousseau",
+            "Fournier",
+            "Dupré",
+            "Lefebvre",
+            "Mercier",
+            "Gauthier",
+            "Bélanger",
+        ],
     ),
     "de": (
-        ["Jürgen", "Jörg", "Björn", "Käthe", "Günther", "Lena", "Lukas", "Anja", "Matthias", "Sören",
-         "Uwe", "Jana", "Felix", "Mia", "Stefan"],
-        ["Müller", "Schmidt", "Schneider", "Fischer", "Weiß", "Schröder", "Köhler", "Becker", "Hoffmann",
-         "Schäfer", "Krüger", "Wagner", "Zimmermann", "Groß", "Bauer"],
+        [
+            "Jürgen",
+            "Jörg",
+            "Björn",
+            "Käthe",
+            "Günther",
+            "Lena",
+            "Lukas",
+            "Anja",
+            "Matthias",
+            "Sören",
+            "Uwe",
+            "Jana",
+            "Felix",
+            "Mia",
+            "Stefan",
+        ],
+        [
+            "Müller",
+            "Schmidt",
+            "Schneider",
+            "Fischer",
+            "Weiß",
+            "Schröder",
+            "Köhler",
+            "Becker",
+            "Hoffmann",
+            "Schäfer",
+            "Krüger",
+            "Wagner",
+            "Zimmermann",
+            "Groß",
+            "Bauer",
+        ],
     ),
 }
 LANGUAGES, LANGUAGE_WEIGHTS = ["en", "es", "fr", "de"], [76, 17, 4, 3]
 NICKNAMES = {
-    "Robert": "Bob", "William": "Bill", "Elizabeth": "Liz", "Michael": "Mike", "Jennifer": "Jen",
-    "Alejandro": "Alex", "Joseph": "Joe", "Daniel": "Dan", "Anthony": "Tony", "Łukasz": "Luke",
-    "José": "Pepe", "Jesús": "Chuy", "Matthias": "Matze",
+    "Robert": "Bob",
+    "William": "Bill",
+    "Elizabeth": "Liz",
+    "Michael": "Mike",
+    "Jennifer": "Jen",
+    "Alejandro": "Alex",
+    "Joseph": "Joe",
+    "Daniel": "Dan",
+    "Anthony": "Tony",
+    "Łukasz": "Luke",
+    "José": "Pepe",
+    "Jesús": "Chuy",
+    "Matthias": "Matze",
 }
 EMAIL_DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com"]
 ASCII_FALLBACKS = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d"})
@@ -167,25 +377,54 @@ CITIES = [
     ("Washington", "DC", "America/New_York", "200", 38.9072, -77.0369),
 ]
 STREET_NAMES = [
-    "Main", "Oak", "Pine", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park",
-    "Sunset", "Highland", "Mission", "Valencia", "Broadway", "Market", "Church", "Spring", "Union",
+    "Main",
+    "Oak",
+    "Pine",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Sunset",
+    "Highland",
+    "Mission",
+    "Valencia",
+    "Broadway",
+    "Market",
+    "Church",
+    "Spring",
+    "Union",
 ]
 STREET_SUFFIXES = ["St", "Ave", "Blvd", "Rd", "Ln", "Dr", "Way", "Ct"]
 
 # (sku, name, category, price in cents)
 PRODUCTS = [
-    ("DR-LAT", "Latte", "drinks", 475), ("DR-CAP", "Cappuccino", "drinks", 450),
-    ("DR-CBR", "Cold Brew", "drinks", 425), ("DR-FLW", "Flat White", "drinks", 475),
-    ("DR-MAT", "Matcha Latte", "drinks", 525), ("DR-CHA", "Chai Latte", "drinks", 495),
-    ("DR-DRP", "Drip Coffee", "drinks", 295), ("DR-OJ", "Fresh Orange Juice", "drinks", 550),
-    ("BK-CRO", "Croissant", "bakery", 375), ("BK-PAC", "Pain au Chocolat", "bakery", 425),
-    ("BK-MUF", "Blueberry Muffin", "bakery", 350), ("BK-CIN", "Cinnamon Roll", "bakery", 450),
-    ("BK-BAN", "Banana Bread", "bakery", 395), ("BK-BAG", "Everything Bagel", "bakery", 325),
-    ("FD-BUR", "Breakfast Burrito", "food", 1095), ("FD-AVO", "Avocado Toast", "food", 995),
-    ("FD-CLB", "Turkey Club", "food", 1250), ("FD-PAN", "Caprese Panini", "food", 1150),
-    ("FD-QUI", "Quinoa Bowl", "food", 1395), ("FD-WRP", "Chicken Caesar Wrap", "food", 1175),
-    ("MR-TOT", "Canvas Tote", "merch", 1800), ("MR-MUG", "Travel Mug", "merch", 2400),
-    ("MR-BEA", "Whole Beans 1 lb", "merch", 1699), ("MR-TEE", "Logo T-Shirt", "merch", 2800),
+    ("DR-LAT", "Latte", "drinks", 475),
+    ("DR-CAP", "Cappuccino", "drinks", 450),
+    ("DR-CBR", "Cold Brew", "drinks", 425),
+    ("DR-FLW", "Flat White", "drinks", 475),
+    ("DR-MAT", "Matcha Latte", "drinks", 525),
+    ("DR-CHA", "Chai Latte", "drinks", 495),
+    ("DR-DRP", "Drip Coffee", "drinks", 295),
+    ("DR-OJ", "Fresh Orange Juice", "drinks", 550),
+    ("BK-CRO", "Croissant", "bakery", 375),
+    ("BK-PAC", "Pain au Chocolat", "bakery", 425),
+    ("BK-MUF", "Blueberry Muffin", "bakery", 350),
+    ("BK-CIN", "Cinnamon Roll", "bakery", 450),
+    ("BK-BAN", "Banana Bread", "bakery", 395),
+    ("BK-BAG", "Everything Bagel", "bakery", 325),
+    ("FD-BUR", "Breakfast Burrito", "food", 1095),
+    ("FD-AVO", "Avocado Toast", "food", 995),
+    ("FD-CLB", "Turkey Club", "food", 1250),
+    ("FD-PAN", "Caprese Panini", "food", 1150),
+    ("FD-QUI", "Quinoa Bowl", "food", 1395),
+    ("FD-WRP", "Chicken Caesar Wrap", "food", 1175),
+    ("MR-TOT", "Canvas Tote", "merch", 1800),
+    ("MR-MUG", "Travel Mug", "merch", 2400),
+    ("MR-BEA", "Whole Beans 1 lb", "merch", 1699),
+    ("MR-TEE", "Logo T-Shirt", "merch", 2800),
     ("MR-GFT", "Gift Card", "merch", 2500),
 ]
 CATEGORY_WEIGHTS = {"drinks": 9, "bakery": 6, "food": 4, "merch": 1}
@@ -321,15 +560,28 @@ class Chunk:
 
     def tables(self):
         return {
-            "customers": self.customers, "accounts": self.accounts, "dropoffs": self.dropoffs,
-            "orders": self.orders, "order items": self.items, "blacklist entries": self.blacklist_entries,
-            "notes": self.notes, "activities": self.activities, "tag links": self.tag_links,
+            "customers": self.customers,
+            "accounts": self.accounts,
+            "dropoffs": self.dropoffs,
+            "orders": self.orders,
+            "order items": self.items,
+            "blacklist entries": self.blacklist_entries,
+            "notes": self.notes,
+            "activities": self.activities,
+            "tag links": self.tag_links,
         }
 
     def write(self, writer):
         customer_ids = writer.insert(Customer, self.customers, returning_ids=True)
-        children = [self.accounts, self.dropoffs, self.orders, self.blacklist_entries, self.notes,
-                    self.activities, self.tag_links]
+        children = [
+            self.accounts,
+            self.dropoffs,
+            self.orders,
+            self.blacklist_entries,
+            self.notes,
+            self.activities,
+            self.tag_links,
+        ]
         for rows in children:
             for row in rows:
                 row["customer_id"] = customer_ids[row["customer_id"]]
@@ -425,9 +677,9 @@ class ChunkBuilder:
         at = self.rng.randrange(1, len(name) - 2)
         kind = self.rng.choice(["swap", "drop", "double"])
         if kind == "swap":
-            return name[:at] + name[at + 1] + name[at] + name[at + 2:]
+            return name[:at] + name[at + 1] + name[at] + name[at + 2 :]
         if kind == "drop":
-            return name[:at] + name[at + 1:]
+            return name[:at] + name[at + 1 :]
         return name[:at] + name[at] + name[at:]
 
     def email_for(self, first, last):
@@ -452,15 +704,17 @@ class ChunkBuilder:
             emails.append(email)
             national = person["phone"][2:]
             linked_at = person["created_at"] + timedelta(minutes=rng.randrange(60 * 24 * 30))
-            self.chunk.accounts.append({
-                "business_id": self.business_id,
-                "customer_id": position,
-                "email": email,
-                "provider": provider,
-                "external_id": "" if provider == "guest" else f"{provider}-{national}",
-                "phone": f"({national[:3]}) {national[3:6]}-{national[6:]}",
-                "created_at": min(linked_at, self.now),
-            })
+            self.chunk.accounts.append(
+                {
+                    "business_id": self.business_id,
+                    "customer_id": position,
+                    "email": email,
+                    "provider": provider,
+                    "external_id": "" if provider == "guest" else f"{provider}-{national}",
+                    "phone": f"({national[:3]}) {national[3:6]}-{national[6:]}",
+                    "created_at": min(linked_at, self.now),
+                }
+            )
         person["search_text"] = searchable(
             person["first_name"], person["last_name"], person["preferred_name"], *emails
         )
@@ -484,17 +738,19 @@ class ChunkBuilder:
             }
             added_at = person["created_at"] + timedelta(days=number * rng.randrange(200))
             person["dropoff_positions"].append(len(chunk.dropoffs))
-            chunk.dropoffs.append({
-                **address,
-                "business_id": self.business_id,
-                "customer_id": position,
-                "address_key": address_key(address),
-                "kind": Dropoff.Kind.SHIPPING,
-                "is_default": number == 0,
-                "lat": Decimal(f"{lat + rng.uniform(-0.05, 0.05):.6f}"),
-                "lng": Decimal(f"{lng + rng.uniform(-0.05, 0.05):.6f}"),
-                "created_at": min(added_at, self.now),
-            })
+            chunk.dropoffs.append(
+                {
+                    **address,
+                    "business_id": self.business_id,
+                    "customer_id": position,
+                    "address_key": address_key(address),
+                    "kind": Dropoff.Kind.SHIPPING,
+                    "is_default": number == 0,
+                    "lat": Decimal(f"{lat + rng.uniform(-0.05, 0.05):.6f}"),
+                    "lng": Decimal(f"{lng + rng.uniform(-0.05, 0.05):.6f}"),
+                    "created_at": min(added_at, self.now),
+                }
+            )
 
     def add_blacklist_history(self, position, person):
         """~1% blacklisted now (a quarter of them after an earlier blacklisted spell), ~0.3%
@@ -519,15 +775,17 @@ class ChunkBuilder:
                 person["blocked_periods"].append((moment, ends))
             else:
                 action, reason, note = BlacklistEntry.Action.UNBLACKLISTED, Reason.OTHER, UNBLACKLIST_NOTE
-            self.chunk.blacklist_entries.append({
-                "business_id": self.business_id,
-                "customer_id": position,
-                "action": action,
-                "reason": reason,
-                "note": note,
-                "actor_id": self.actor_id,
-                "created_at": moment,
-            })
+            self.chunk.blacklist_entries.append(
+                {
+                    "business_id": self.business_id,
+                    "customer_id": position,
+                    "action": action,
+                    "reason": reason,
+                    "note": note,
+                    "actor_id": self.actor_id,
+                    "created_at": moment,
+                }
+            )
             self.add_activity(position, action, moment, self.actor_id, {"reason": reason, "note": note})
 
     def add_orders(self, people, order_count):
@@ -577,21 +835,23 @@ class ChunkBuilder:
         if status == Order.Status.COMPLETED:
             completed_at = placed_at + timedelta(minutes=rng.randrange(15, 60))
             person["counted"].append((placed_at, cents))
-        chunk.orders.append({
-            "business_id": self.business_id,
-            "customer_id": position,
-            "external_id": f"{SOURCE_PREFIXES[source]}-{person['phone'][2:]}-{person['orders']}",
-            "dropoff_id": dropoff,
-            "original_dropoff_id": original if original != dropoff else None,
-            "amount": Decimal(cents) / 100,
-            "currency": self.currency,
-            "status": status,
-            "placed_at": placed_at,
-            "completed_at": completed_at,
-            "source": source,
-            "created_customer": first,
-            "created_at": placed_at,
-        })
+        chunk.orders.append(
+            {
+                "business_id": self.business_id,
+                "customer_id": position,
+                "external_id": f"{SOURCE_PREFIXES[source]}-{person['phone'][2:]}-{person['orders']}",
+                "dropoff_id": dropoff,
+                "original_dropoff_id": original if original != dropoff else None,
+                "amount": Decimal(cents) / 100,
+                "currency": self.currency,
+                "status": status,
+                "placed_at": placed_at,
+                "completed_at": completed_at,
+                "source": source,
+                "created_customer": first,
+                "created_at": placed_at,
+            }
+        )
 
     def add_items(self, order_position):
         """1-3 products whose total follows a log-normal target with a median of $20.
@@ -605,15 +865,17 @@ class ChunkBuilder:
         for (sku, name, category, price), share in zip(products, shares, strict=True):
             quantity = max(1, round(target * share / sum(shares) / price))
             total_cents += quantity * price
-            self.chunk.items.append({
-                "business_id": self.business_id,
-                "order_id": order_position,
-                "sku": sku,
-                "name": name,
-                "category": category,
-                "quantity": quantity,
-                "price": Decimal(price) / 100,
-            })
+            self.chunk.items.append(
+                {
+                    "business_id": self.business_id,
+                    "order_id": order_position,
+                    "sku": sku,
+                    "name": name,
+                    "category": category,
+                    "quantity": quantity,
+                    "price": Decimal(price) / 100,
+                }
+            )
         return total_cents
 
     def add_customer(self, position, person):
@@ -627,42 +889,51 @@ class ChunkBuilder:
             status = Customer.Status.SUSPENDED
         elif roll < 0.035:
             status = Customer.Status.INACTIVE
-        chunk.customers.append({
-            "business_id": self.business_id,
-            "phone": person["phone"],
-            "first_name": person["first_name"],
-            "last_name": person["last_name"],
-            "preferred_name": person["preferred_name"],
-            "email": person["email"],
-            "date_of_birth": person["date_of_birth"],
-            "language": person["language"],
-            "timezone": person["city"][2],
-            "status": status,
-            "phone_verified": rng.random() < 0.6,
-            "is_blacklisted": person["is_blacklisted"],
-            "order_count": len(counted),
-            "total_spent": Decimal(sum(cents for _, cents in counted)) / 100,
-            "first_order_at": min(placed_at for placed_at, _ in counted) if counted else None,
-            "last_order_at": max(placed_at for placed_at, _ in counted) if counted else None,
-            "search_text": person["search_text"],
-            "created_at": person["created_at"],
-            "updated_at": self.now,
-        })
+        chunk.customers.append(
+            {
+                "business_id": self.business_id,
+                "phone": person["phone"],
+                "first_name": person["first_name"],
+                "last_name": person["last_name"],
+                "preferred_name": person["preferred_name"],
+                "email": person["email"],
+                "date_of_birth": person["date_of_birth"],
+                "language": person["language"],
+                "timezone": person["city"][2],
+                "status": status,
+                "phone_verified": rng.random() < 0.6,
+                "is_blacklisted": person["is_blacklisted"],
+                "order_count": len(counted),
+                "total_spent": Decimal(sum(cents for _, cents in counted)) / 100,
+                "first_order_at": min(placed_at for placed_at, _ in counted) if counted else None,
+                "last_order_at": max(placed_at for placed_at, _ in counted) if counted else None,
+                "search_text": person["search_text"],
+                "created_at": person["created_at"],
+                "updated_at": self.now,
+            }
+        )
         created = person["created_at"]
         self.add_activity(position, Activity.Kind.CREATED, created, None, {"phone": person["phone"]})
         if rng.random() < 0.03:
             for _ in range(rng.choice([1, 1, 2])):
                 written_at = person["created_at"] + (self.now - person["created_at"]) * rng.random()
                 note_position = len(chunk.notes)
-                chunk.notes.append({
-                    "business_id": self.business_id,
-                    "customer_id": position,
-                    "author_id": self.actor_id,
-                    "body": rng.choice(NOTE_BODIES),
-                    "created_at": written_at,
-                })
-                self.add_activity(position, Activity.Kind.NOTE_ADDED, written_at, self.actor_id,
-                                  {"note_position": note_position})
+                chunk.notes.append(
+                    {
+                        "business_id": self.business_id,
+                        "customer_id": position,
+                        "author_id": self.actor_id,
+                        "body": rng.choice(NOTE_BODIES),
+                        "created_at": written_at,
+                    }
+                )
+                self.add_activity(
+                    position,
+                    Activity.Kind.NOTE_ADDED,
+                    written_at,
+                    self.actor_id,
+                    {"note_position": note_position},
+                )
         tag_names = ["VIP"] if len(counted) >= VIP_ORDER_COUNT else []
         if rng.random() < 0.1:
             tag_names += rng.sample(list(TAGS), rng.choice([1, 1, 2]))
@@ -670,16 +941,18 @@ class ChunkBuilder:
             chunk.tag_links.append({"customer_id": position, "tag_id": self.tags[name].pk})
 
     def add_activity(self, position, kind, moment, actor_id, data):
-        self.chunk.activities.append({
-            "business_id": self.business_id,
-            "customer_id": position,
-            "kind": kind,
-            "actor_id": actor_id,
-            "data": data,
-            "created_at": moment,
-        })
+        self.chunk.activities.append(
+            {
+                "business_id": self.business_id,
+                "customer_id": position,
+                "kind": kind,
+                "actor_id": actor_id,
+                "data": data,
+                "created_at": moment,
+            }
+        )
 
 
 def ascii_name(text):
-    """"Łukasz Wiśniewski" -> "lukaszwisniewski", for email addresses."""
+    """ "Łukasz Wiśniewski" -> "lukaszwisniewski", for email addresses."""
     return "".join(ch for ch in searchable(text).translate(ASCII_FALLBACKS) if ch.isascii() and ch.isalnum())

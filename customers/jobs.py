@@ -173,4 +173,3 @@ def api_json(job):
         "total_rows": job.total_rows,
         "failure": failure_text(job),
     }
-

@@ -558,7 +558,11 @@ class AuditEntry(TenantModel):
     configuration): who made it, when, and what changed. Written by the services."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Empty for the system (commands, scheduled work)",
     )
     action = models.CharField(max_length=60, help_text="What was done, as thing.verb, e.g. api_key.revoked")

@@ -32,8 +32,19 @@ MIN_PHONE_FRAGMENT = 4
 CUSTOMERS_PER_PAGE = 50
 # What templates/customers/list.html shows of a customer.
 LIST_FIELDS = [
-    "phone", "first_name", "last_name", "email", "status", "is_blacklisted", "tier",
-    "order_count", "total_spent", "last_order_at", "created_at", "deleted_at", "merged_into",
+    "phone",
+    "first_name",
+    "last_name",
+    "email",
+    "status",
+    "is_blacklisted",
+    "tier",
+    "order_count",
+    "total_spent",
+    "last_order_at",
+    "created_at",
+    "deleted_at",
+    "merged_into",
 ]
 # The list counts its matches exactly up to this many (a few milliseconds even at a million
 # customers, as the count stops there); past it, it shows PostgreSQL's estimate. So does it
@@ -339,7 +350,7 @@ def rows_to_move(label, merged_ids, involved_ids):
 
 
 def rows_label(model, count):
-    """"1 order", "2 orders"."""
+    """ "1 order", "2 orders"."""
     return model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
 
 

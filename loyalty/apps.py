@@ -16,8 +16,8 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import jobs, merge_registry
-        from loyalty import receivers, services
+        from customers import jobs, merge_registry, profile_panels
+        from loyalty import receivers, services, views
         from loyalty.models import TierRecalculation
         from loyalty.tasks import ensure_nightly_clv_fit, ensure_schedules
 
@@ -36,6 +36,7 @@ class LoyaltyConfig(AppConfig):
         merge_registry.register("loyalty.TierChange.customer", merge_registry.MOVE)
         merge_registry.register("loyalty.TierState.customer", merge_registry.KEEP)
         merge_registry.register("loyalty.CustomerLifetimeValue.customer", merge_registry.KEEP)
+        profile_panels.register("loyalty/profile_panel.html", views.profile_panel, order=10)
         jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="loyalty.ensure_schedules")
         post_migrate.connect(

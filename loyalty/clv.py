@@ -82,16 +82,11 @@ def bgnbd_log_likelihood(params, frequency, recency, age, weights):
     counted `weights` times."""
     r, alpha, a, b = params
     x, t_x, T = frequency, recency, age
-    common = (
-        gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        + betaln(a, b + x) - betaln(a, b)
-    )
+    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
     alive = -(r + x) * np.log(alpha + T)
     repeat = x > 0
     dropped = np.full_like(alive, -np.inf)
-    dropped[repeat] = (
-        np.log(a) - np.log(b + x[repeat] - 1.0) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
-    )
+    dropped[repeat] = np.log(a) - np.log(b + x[repeat] - 1.0) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
     return float(np.sum(weights * (common + np.logaddexp(alive, dropped))))
 
 
@@ -100,8 +95,13 @@ def gamma_gamma_log_likelihood(params, frequency, monetary_value, weights):
     p, q, gamma = params
     x, m = frequency, monetary_value
     each = (
-        gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(gamma)
-        + (p * x - 1.0) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(gamma + m * x)
+        gammaln(p * x + q)
+        - gammaln(p * x)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (p * x - 1.0) * np.log(m)
+        + p * x * np.log(x)
+        - (p * x + q) * np.log(gamma + m * x)
     )
     return float(np.sum(weights * each))
 

@@ -1,6 +1,5 @@
 """django-q2 entry points of the loyalty app: they take ids, load, and call a service."""
 
-
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone

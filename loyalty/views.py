@@ -1,7 +1,6 @@
 """The loyalty pages: tier configuration with its what-if, audit history, distribution and
 recalculation jobs; overrides of one customer (from the profile) or many (from the list)."""
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -20,6 +19,17 @@ from loyalty.forms import OverrideForm, TierConfigurationForm
 from loyalty.models import TierRecalculation
 
 use_loyalty = permission_required("customers.use_loyalty", raise_exception=True)
+
+
+def profile_panel(customer, user):
+    """The context of the profile's loyalty panel (templates/loyalty/profile_panel.html)."""
+    return {
+        "tier": queries.tier_panel(customer),
+        "clv": queries.clv_status(customer),
+        "override_form": OverrideForm()
+        if user.has_perm("customers.use_loyalty") and not customer.deleted_at
+        else None,
+    }
 
 
 @use_loyalty
@@ -189,7 +199,6 @@ def selected_customers(request):
         return customers.filter(pk__in=[int(pk) for pk in ids.split(",") if pk.strip().isdigit()])
     customer_filter = list_filter(request, customers)
     return customer_filter.qs if customer_filter.is_valid() else customers.none()
-
 
 
 @permission_required("customers.use_loyalty", raise_exception=True)

@@ -49,7 +49,7 @@ NOT_UTF8_ROW = (
     "Save the file as UTF-8 (or choose its encoding on the form)."
 )
 SWALLOWED_ROWS = (
-    "A cell of this row runs over several lines and holds what looks like a whole row: a quote (\") "
+    'A cell of this row runs over several lines and holds what looks like a whole row: a quote (") '
     "is probably not closed. Check the quotes of this row."
 )
 
@@ -187,9 +187,7 @@ def numbered_csv_rows(reader, table, delimiter, other_lines):
             if any(line in other_lines for line in range(first_line, reader.line_num + 1)):
                 errors.append(NOT_UTF8_ROW)
             if reader.line_num > first_line and any(
-                line.count(delimiter) >= row_delimiters
-                for value in values
-                for line in value.splitlines()[1:]
+                line.count(delimiter) >= row_delimiters for value in values for line in value.splitlines()[1:]
             ):
                 errors.append(SWALLOWED_ROWS)
             if errors:
@@ -203,7 +201,7 @@ def numbered_csv_rows(reader, table, delimiter, other_lines):
             ) from None
         if "end of data" in str(error):
             raise ImportFileError(
-                f"Row {number + 1} opens a quote (\") that is never closed, so it would swallow every "
+                f'Row {number + 1} opens a quote (") that is never closed, so it would swallow every '
                 "row after it. Close the quote or remove it."
             ) from None
         raise ImportFileError(f"Row {number + 1} cannot be read as CSV: {error}. Check its quotes.") from None

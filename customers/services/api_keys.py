@@ -38,8 +38,13 @@ def rename_api_key(*, api_key, name, actor):
     api_key.name = name
     api_key.save(update_fields=["name"])
     log_audit(
-        business=api_key.business, actor=actor, action="api_key.renamed", target=api_key,
-        api_key_id=api_key.pk, old=old_name, new=name,
+        business=api_key.business,
+        actor=actor,
+        action="api_key.renamed",
+        target=api_key,
+        api_key_id=api_key.pk,
+        old=old_name,
+        new=name,
     )
     return api_key
 
@@ -52,7 +57,10 @@ def revoke_api_key(*, api_key, actor):
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
     log_audit(
-        business=api_key.business, actor=actor, action="api_key.revoked", target=api_key,
+        business=api_key.business,
+        actor=actor,
+        action="api_key.revoked",
+        target=api_key,
         api_key_id=api_key.pk,
     )
     return api_key

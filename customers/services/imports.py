@@ -60,9 +60,14 @@ def import_rows(*, business, actor, kind, open_table, valid_only=False, dry_run=
         with open_table() as table:
             collector.start(step, table.headers)
             return chunks.run(
-                business=business, kind=kind, table=table, actor=actor, dry_run=dry_run,
+                business=business,
+                kind=kind,
+                table=table,
+                actor=actor,
+                dry_run=dry_run,
                 change_order=change_imported_order,
-                on_row=collector.row, on_chunk=lambda counts: collector.progress(step, counts.rows),
+                on_row=collector.row,
+                on_chunk=lambda counts: collector.progress(step, counts.rows),
             )
 
     if dry_run:
@@ -92,8 +97,12 @@ def start_import(*, business, actor, kind, upload, encoding="auto", valid_only=F
     the background. Returns the ImportJob, whose page shows the outcome."""
     rows = check_import_file(upload, kind=kind, encoding=encoding)
     job = ImportJob(
-        business=business, actor=actor, kind=kind, original_name=Path(upload.name).name[:255],
-        encoding=encoding, valid_only=valid_only,
+        business=business,
+        actor=actor,
+        kind=kind,
+        original_name=Path(upload.name).name[:255],
+        encoding=encoding,
+        valid_only=valid_only,
     )
     if rows <= settings.IMPORT_SYNC_MAX_ROWS:
         job.total_rows = rows
@@ -243,7 +252,6 @@ def shortened(text, length):
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-
 def run_import_job(job_id):
     """Check or import the job's file, as its step says. Safe to call twice."""
     if not claim_job(job_id):
@@ -257,8 +265,13 @@ def run_import_job(job_id):
             collector = ImportJobCollector(job)
             try:
                 counts, written = import_rows(
-                    business=job.business, actor=job.actor, kind=job.kind, open_table=lambda: job_table(job),
-                    valid_only=job.valid_only, dry_run=job.step == ImportJob.Step.CHECK, collector=collector,
+                    business=job.business,
+                    actor=job.actor,
+                    kind=job.kind,
+                    open_table=lambda: job_table(job),
+                    valid_only=job.valid_only,
+                    dry_run=job.step == ImportJob.Step.CHECK,
+                    collector=collector,
                 )
             finally:
                 collector.close()

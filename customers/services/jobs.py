@@ -37,7 +37,9 @@ def cancel_job(*, job, actor):
     now = timezone.now()
     queued = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, cancel_requested_at=None)
     if queued.update(
-        status=Job.Status.CANCELLED, cancel_requested_at=now, finished_at=now,
+        status=Job.Status.CANCELLED,
+        cancel_requested_at=now,
+        finished_at=now,
         failure="Cancelled before it started: nothing was done.",
     ):
         log_audit(business=job.business, actor=actor, action="job.cancelled", target=job, job_id=job.pk)
@@ -60,7 +62,11 @@ def retry_job(*, job, actor):
         status=Job.Status.RUNNING, heartbeat_at__lt=lost_before()
     )
     retried = Job.objects.filter(retryable, pk=job.pk).update(
-        status=Job.Status.QUEUED, failure="", heartbeat_at=timezone.now(), finished_at=None, rows_done=0,
+        status=Job.Status.QUEUED,
+        failure="",
+        heartbeat_at=timezone.now(),
+        finished_at=None,
+        rows_done=0,
         cancel_requested_at=None,
     )
     if not retried:

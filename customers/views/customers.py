@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from customers import forms, queries, services
+from customers import forms, profile_panels, queries, services
 from customers.filters import list_filter
 from customers.models import Customer, Tag
 from customers.tenancy import scoped
@@ -69,6 +69,7 @@ def customer_detail(request, pk):
         blacklist_form=forms.BlacklistForm(unblacklisting=customer.is_blacklisted),
         note_form=forms.NoteForm(),
         tag_form=forms.TagForm(),
+        panels=profile_panels.panels_for(customer, request.user),
     )
     return render(request, "customers/detail.html", context)
 

@@ -3,7 +3,6 @@ measures and prints them): the recalculation of every customer beside one raw UP
 of the same tiers, the what-if beside a raw GROUP BY, a customer's tier status beside its raw
 reads, and the orders API with the tier receivers beside the same API without them."""
 
-
 import json
 import secrets
 import zoneinfo

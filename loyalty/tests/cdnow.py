@@ -30,10 +30,12 @@ def calibration_summary(unit_days=7):
         ordered = sorted(spent)
         first, last = ordered[0], ordered[-1]
         repeat = [float(spent[day]) for day in ordered[1:]]
-        rows.append((
-            len(ordered) - 1,
-            (last - first).days / unit_days,
-            (CALIBRATION_END - first).days / unit_days,
-            sum(repeat) / len(repeat) if repeat else 0.0,
-        ))
+        rows.append(
+            (
+                len(ordered) - 1,
+                (last - first).days / unit_days,
+                (CALIBRATION_END - first).days / unit_days,
+                sum(repeat) / len(repeat) if repeat else 0.0,
+            )
+        )
     return [list(column) for column in zip(*rows, strict=True)]

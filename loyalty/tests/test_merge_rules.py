@@ -57,4 +57,3 @@ def test_an_undo_keeps_a_tier_given_to_the_survivor_since_the_merge(business, su
 
     ann.refresh_from_db()
     assert ann.tier == Customer.Tier.PLATINUM
-

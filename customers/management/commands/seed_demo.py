@@ -49,8 +49,12 @@ class Command(BaseCommand):
                 self.stdout.write(f"customers {done}/{total} ({now - started:.0f} s)")
 
         summary = demo.generate(
-            business, customers=count, orders=orders, rng=random.Random(options["seed"]),
-            actor=users["support"], progress=progress,
+            business,
+            customers=count,
+            orders=orders,
+            rng=random.Random(options["seed"]),
+            actor=users["support"],
+            progress=progress,
         )
         rng = random.Random(options["seed"])
         demo_seeded.send(sender=Customer, business=business, actor=users["support"], rng=rng)

@@ -29,8 +29,12 @@ def valid_order(**changes):
         "status": "completed",
         "source": "doordash",
         "address": {
-            "street": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US",
-            "lat": 39.78, "lng": -89.65,
+            "street": "1 Main St",
+            "city": "Springfield",
+            "postal_code": "12345",
+            "country": "US",
+            "lat": 39.78,
+            "lng": -89.65,
         },
         "items": [{"sku": "P1", "name": "Pizza", "category": "food", "quantity": 2, "price": "21.25"}],
     }
@@ -63,10 +67,12 @@ def test_a_new_order_answers_201_and_sending_it_again_answers_200_with_the_same_
     assert first.json() == again.json()
     order = Order.objects.get(business=business, external_id="A-1001")
     assert first.json() == {
-        "order_id": order.pk, "customer_id": order.customer_id, "customer_created": True, "blocked": False,
+        "order_id": order.pk,
+        "customer_id": order.customer_id,
+        "customer_created": True,
+        "blocked": False,
     }
     assert Order.objects.count() == 1
-
 
 
 def test_a_repeat_that_differs_leaves_nothing_of_itself(post, api_key, business):
@@ -76,6 +82,7 @@ def test_a_repeat_that_differs_leaves_nothing_of_itself(post, api_key, business)
     assert again.status_code == 200 and again.json() == first.json()
     assert list(Customer.objects.values_list("phone", flat=True)) == ["+14155550101"]
     assert Dropoff.objects.count() == 1 and Order.objects.get().amount == Decimal("42.50")
+
 
 def test_a_second_order_of_a_known_phone_does_not_create_a_customer(post, api_key):
     first = post(valid_order(), api_key).json()
@@ -97,14 +104,21 @@ def test_the_order_is_stored_with_its_customer_address_and_items(post, api_key, 
     assert order.placed_at == dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
     customer = order.customer
     assert (customer.phone, customer.first_name, customer.last_name, customer.email) == (
-        "+14155550101", "Ann", "Lee", "ann@example.com",
+        "+14155550101",
+        "Ann",
+        "Lee",
+        "ann@example.com",
     )
     assert customer.order_count == 1 and customer.total_spent == Decimal("42.50")
     assert order.dropoff.street == "1 Main St" and order.dropoff.city == "Springfield"
     assert (order.dropoff.lat, order.dropoff.lng) == (Decimal("39.78"), Decimal("-89.65"))
     item = order.items.get()
     assert (item.sku, item.name, item.category, item.quantity, item.price) == (
-        "P1", "Pizza", "food", 2, Decimal("21.25"),
+        "P1",
+        "Pizza",
+        "food",
+        2,
+        Decimal("21.25"),
     )
 
 

@@ -41,9 +41,11 @@ def seed(*args):
 
 
 def people(slug):
-    return list(Customer.objects.filter(business__slug=slug).order_by("phone").values_list(
-        "phone", "first_name", "last_name", "email"
-    ))
+    return list(
+        Customer.objects.filter(business__slug=slug)
+        .order_by("phone")
+        .values_list("phone", "first_name", "last_name", "email")
+    )
 
 
 def test_seed_demo_creates_the_business_and_three_staff_users_who_log_in_with_their_roles(client):

@@ -10,7 +10,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_a_failed_job_page_shows_the_failure_in_words_and_retry_runs_it_again(page, business, owner):
     job = ExportJob.objects.create(
-        business=business, actor=owner, kind="customers", format="csv", status="failed",
+        business=business,
+        actor=owner,
+        kind="customers",
+        format="csv",
+        status="failed",
         failure="The export stopped: the disk is full.",
     )
     log_in(page, owner.username)
@@ -25,8 +29,13 @@ def test_a_failed_job_page_shows_the_failure_in_words_and_retry_runs_it_again(pa
 
 def test_cancel_on_a_running_job_ends_it_cancelled_saying_how_far_it_went(page, business, owner):
     job = ExportJob.objects.create(
-        business=business, actor=owner, kind="customers", format="csv", status="running",
-        rows_done=2000, total_rows=11200,
+        business=business,
+        actor=owner,
+        kind="customers",
+        format="csv",
+        status="running",
+        rows_done=2000,
+        total_rows=11200,
     )
     log_in(page, owner.username)
 

@@ -32,9 +32,7 @@ def test_creating_renaming_and_revoking_a_key_each_write_an_audit_entry_with_the
     assert AuditEntry.objects.get(action="api_key.revoked").target == f"Shop POS ({api_key.prefix}…)"
 
 
-def test_a_rename_to_the_same_name_or_a_second_revocation_changes_nothing_and_audits_nothing(
-    business, owner
-):
+def test_a_rename_to_the_same_name_or_a_second_revocation_changes_nothing_and_audits_nothing(business, owner):
     api_key, _ = services.create_api_key(business=business, name="POS", actor=owner)
     services.revoke_api_key(api_key=api_key, actor=owner)
 

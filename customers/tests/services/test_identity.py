@@ -104,8 +104,9 @@ def test_a_merged_customers_phone_resolves_to_the_survivor(business):
     merge(duplicate, survivor)
 
     found, created = services.get_or_create_customer(business=business, phone="(415) 555-0199")
-    recorded = services.record_order(business=business, external_id="A-1", phone="415 555 0199", amount="5",
-                                     actor=None)
+    recorded = services.record_order(
+        business=business, external_id="A-1", phone="415 555 0199", amount="5", actor=None
+    )
 
     assert found == survivor and not created
     assert recorded.order.customer == survivor and not recorded.customer_created
@@ -150,10 +151,16 @@ def test_an_anonymized_customer_is_not_found_even_if_the_phone_stayed(business):
 
 
 def test_two_storefront_accounts_with_the_same_phone_link_to_one_customer(business):
-    shop = services.link_account(business=business, phone="+1 415 555 0101", provider="shopify",
-                                 email="ann@shop.example", external_id="S-1")
-    guest = services.link_account(business=business, phone="(415) 555-0101", provider="guest",
-                                  email="Ann.Lee@Guest.example")
+    shop = services.link_account(
+        business=business,
+        phone="+1 415 555 0101",
+        provider="shopify",
+        email="ann@shop.example",
+        external_id="S-1",
+    )
+    guest = services.link_account(
+        business=business, phone="(415) 555-0101", provider="guest", email="Ann.Lee@Guest.example"
+    )
 
     assert shop.customer_id == guest.customer_id
     customer = Customer.objects.get()
@@ -165,11 +172,21 @@ def test_two_storefront_accounts_with_the_same_phone_link_to_one_customer(busine
 
 def test_linking_the_same_storefront_account_again_updates_it(business):
     services.get_or_create_customer(business=business, phone="+1 415 555 0101")
-    services.link_account(business=business, phone="+1 415 555 0101", provider="shopify",
-                          email="old@shop.example", external_id="S-1")
+    services.link_account(
+        business=business,
+        phone="+1 415 555 0101",
+        provider="shopify",
+        email="old@shop.example",
+        external_id="S-1",
+    )
 
-    services.link_account(business=business, phone="+1 415 555 0101", provider="shopify",
-                          email="new@shop.example", external_id="S-1")
+    services.link_account(
+        business=business,
+        phone="+1 415 555 0101",
+        provider="shopify",
+        email="new@shop.example",
+        external_id="S-1",
+    )
 
     account = CustomerAccount.objects.get()
     assert account.email == "new@shop.example"
@@ -205,7 +222,11 @@ def run_at_once(jobs):
 def test_two_first_orders_of_a_new_phone_at_the_same_moment_make_one_customer(business):
     def first_order(external_id):
         return lambda: services.record_order(
-            business=business, external_id=external_id, phone="+1 415 555 0101", amount="10.00", actor=None,
+            business=business,
+            external_id=external_id,
+            phone="+1 415 555 0101",
+            amount="10.00",
+            actor=None,
         )
 
     run_at_once([first_order("A-1"), first_order("A-2")])
@@ -226,9 +247,14 @@ def test_fifty_concurrent_orders_of_one_customer_keep_the_stats_exact(business):
         def job():
             for number in range(5):
                 services.record_order(
-                    business=business, external_id=f"T{thread}-{number}", phone="+1 415 555 0101",
-                    amount="1.10", address=address, actor=None,
+                    business=business,
+                    external_id=f"T{thread}-{number}",
+                    phone="+1 415 555 0101",
+                    amount="1.10",
+                    address=address,
+                    actor=None,
                 )
+
         return job
 
     run_at_once([five_orders(thread) for thread in range(10)])
@@ -245,7 +271,11 @@ def test_fifty_concurrent_orders_of_one_customer_keep_the_stats_exact(business):
 def test_one_external_id_sent_twice_at_once_with_different_phones_leaves_no_stray_customer(business):
     def send(phone):
         return lambda: services.record_order(
-            business=business, external_id="SAME-1", phone=phone, amount="10.00", actor=None,
+            business=business,
+            external_id="SAME-1",
+            phone=phone,
+            amount="10.00",
+            actor=None,
         )
 
     run_at_once([send("+1 415 555 0101"), send("+1 415 555 0102")])

@@ -84,10 +84,15 @@ def test_a_cancelled_import_of_valid_rows_keeps_the_chunks_it_stored_and_retry_i
 ):
     monkeypatch.setattr(chunks, "CHUNK_SIZE", 2)
     client = client_for(owner)
-    client.post("/customers/import/", {
-        "kind": "customers", "encoding": "auto", "valid_only": "on",
-        "file": SimpleUploadedFile("p.csv", PEOPLE.encode()),
-    })
+    client.post(
+        "/customers/import/",
+        {
+            "kind": "customers",
+            "encoding": "auto",
+            "valid_only": "on",
+            "file": SimpleUploadedFile("p.csv", PEOPLE.encode()),
+        },
+    )
     job = ImportJob.objects.get()
     with monkeypatch.context() as patch:
         cancel_at_first_chunk(patch, owner)
@@ -116,7 +121,6 @@ def test_a_queued_job_is_cancelled_at_once_and_never_runs(people, business, owne
     assert job.failure == "Cancelled before it started: nothing was done."
 
 
-
 def test_cancelling_and_retrying_a_job_write_audit_entries_naming_who_did_it(
     people, business, owner, django_capture_on_commit_callbacks
 ):
@@ -131,6 +135,7 @@ def test_cancelling_and_retrying_a_job_write_audit_entries_naming_who_did_it(
         ("job.cancelled", owner, job.pk),
         ("job.retried", owner, job.pk),
     ]
+
 
 def test_only_queued_or_running_jobs_can_be_cancelled_and_only_failed_or_lost_ones_retried(
     business, owner, settings
@@ -227,8 +232,14 @@ def test_the_jobs_api_answers_any_kind_of_job_of_the_business_in_one_shape(
     business, owner, api_key, client, django_assert_num_queries
 ):
     imported = ImportJob.objects.create(
-        business=business, actor=owner, kind="customers", original_name="p.csv", file="imports/p.csv",
-        status="running", rows_done=2000, total_rows=11200,
+        business=business,
+        actor=owner,
+        kind="customers",
+        original_name="p.csv",
+        file="imports/p.csv",
+        status="running",
+        rows_done=2000,
+        total_rows=11200,
     )
     cancelled_after = "Cancelled after 2,000 of 11,200 rows."
     exported = export_job(business, owner, status="cancelled", failure=cancelled_after)
@@ -239,11 +250,19 @@ def test_the_jobs_api_answers_any_kind_of_job_of_the_business_in_one_shape(
 
     assert response.status_code == 200
     assert response.json() == {
-        "id": imported.pk, "kind": "import", "status": "running", "rows_done": 2000, "total_rows": 11200,
+        "id": imported.pk,
+        "kind": "import",
+        "status": "running",
+        "rows_done": 2000,
+        "total_rows": 11200,
         "failure": "",
     }
     assert cancelled == {
-        "id": exported.pk, "kind": "export", "status": "failed", "rows_done": 0, "total_rows": None,
+        "id": exported.pk,
+        "kind": "export",
+        "status": "failed",
+        "rows_done": 0,
+        "total_rows": None,
         "failure": cancelled_after,
     }
 
@@ -256,9 +275,7 @@ def test_the_jobs_api_says_failed_for_a_job_that_lost_its_worker(business, owner
     assert body["status"] == "failed" and "lost its worker" in body["failure"]
 
 
-def test_the_jobs_api_hides_another_business_jobs_and_needs_a_key(
-    business, other_business, owner, client
-):
+def test_the_jobs_api_hides_another_business_jobs_and_needs_a_key(business, other_business, owner, client):
     job = export_job(business, owner, status="done")
     stranger_key = services.create_api_key(business=other_business, name="other", actor=None)[1]
 

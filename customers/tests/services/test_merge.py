@@ -33,7 +33,13 @@ def pair(business, support):
     services.tag_customer(customer=ann.customer, name="vip", actor=support)
     services.add_note(customer=ann.customer, body="Prefers the side door", actor=support)
     other = order(
-        business, "B-1", "+14155550202", "7.50", first_name="Anne", last_name="Lee", email="ann@example.com",
+        business,
+        "B-1",
+        "+14155550202",
+        "7.50",
+        first_name="Anne",
+        last_name="Lee",
+        email="ann@example.com",
         address=ADDRESS,
     )
     services.link_account(business=business, phone="+14155550202", provider="shop", email="ann@shop.example")
@@ -228,7 +234,9 @@ def test_every_foreign_key_to_customer_has_a_merge_handling():
         f"{model._meta.label}.{field.name}"
         for model in apps.get_models(include_auto_created=True)
         for field in model._meta.get_fields()
-        if field.concrete and field.is_relation and field.related_model is Customer
+        if field.concrete
+        and field.is_relation
+        and field.related_model is Customer
         and (field.many_to_one or field.one_to_one)
         and f"{model._meta.label}.{field.name}" not in services.MERGE_HANDLING
     ]

@@ -10,7 +10,9 @@ def foreign_keys_to_customer():
         f"{model._meta.label}.{field.name}"
         for model in apps.get_models(include_auto_created=True)
         for field in model._meta.get_fields()
-        if field.concrete and field.is_relation and field.related_model is Customer
+        if field.concrete
+        and field.is_relation
+        and field.related_model is Customer
         and (field.many_to_one or field.one_to_one)
     }
 

@@ -116,7 +116,6 @@ def test_a_pending_order_counts_only_once_completed(business):
     assert order.completed_at is not None
 
 
-
 def test_cancelling_the_only_counted_order_leaves_the_customer_without_stats(business):
     order = record(business, "A-1", amount="25.00", placed_at=NOON).order
 

@@ -219,8 +219,10 @@ def test_the_api_merges_with_default_field_choices(twins, business, client):
 )
 def test_the_api_refuses_bad_requests_clearly(twins, business, client, body, status, message):
     ann, anne = twins
-    body = {key: {1: ann.pk, 2: anne.pk}.get(value, value) if key == "survivor_id" else value
-            for key, value in body.items()}
+    body = {
+        key: {1: ann.pk, 2: anne.pk}.get(value, value) if key == "survivor_id" else value
+        for key, value in body.items()
+    }
     if isinstance(body.get("merged_ids"), list):
         body["merged_ids"] = [{1: ann.pk, 2: anne.pk}.get(pk, pk) for pk in body["merged_ids"]]
     _, secret = services.create_api_key(business=business, name="dedupe", actor=None)

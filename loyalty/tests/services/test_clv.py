@@ -27,8 +27,13 @@ def store_orders(business, history):
     by_number = dict(zip(history, customers, strict=True))
     Order.objects.bulk_create(
         Order(
-            business=business, customer=by_number[number], external_id=f"{number}-{position}",
-            amount=amount, currency="USD", status=status, placed_at=placed_at,
+            business=business,
+            customer=by_number[number],
+            external_id=f"{number}-{position}",
+            amount=amount,
+            currency="USD",
+            status=status,
+            placed_at=placed_at,
         )
         for number, orders in history.items()
         for position, (placed_at, amount, status) in enumerate(orders)
@@ -72,11 +77,16 @@ def test_the_summary_query_counts_what_the_paper_counts(business):
 
 def test_only_orders_up_to_the_as_of_day_count_and_age_is_measured_to_it(business, owner):
     as_of = date(2026, 6, 30)
-    ann = store_orders(business, {1: [
-        (at(date(2026, 6, 1)), Decimal("10.00"), Order.Status.COMPLETED),
-        (at(date(2026, 6, 11)), Decimal("20.00"), Order.Status.COMPLETED),
-        (at(date(2026, 7, 1), hour=0), Decimal("500.00"), Order.Status.COMPLETED),
-    ]})[1]
+    ann = store_orders(
+        business,
+        {
+            1: [
+                (at(date(2026, 6, 1)), Decimal("10.00"), Order.Status.COMPLETED),
+                (at(date(2026, 6, 11)), Decimal("20.00"), Order.Status.COMPLETED),
+                (at(date(2026, 7, 1), hour=0), Decimal("500.00"), Order.Status.COMPLETED),
+            ]
+        },
+    )[1]
 
     summary = queries.lifetime_summary(business, as_of)
 
@@ -91,10 +101,19 @@ def test_days_are_the_business_s_local_days(business):
     business.save()
     # 23:30 in Los Angeles on the as-of day is the next day in UTC: it counts.
     late = at(date(2026, 6, 30), hour=23, zone="America/Los_Angeles") + timedelta(minutes=30)
-    store_orders(business, {1: [
-        (at(date(2026, 6, 30), hour=8, zone="America/Los_Angeles"), Decimal("5.00"), Order.Status.COMPLETED),
-        (late, Decimal("7.00"), Order.Status.COMPLETED),
-    ]})
+    store_orders(
+        business,
+        {
+            1: [
+                (
+                    at(date(2026, 6, 30), hour=8, zone="America/Los_Angeles"),
+                    Decimal("5.00"),
+                    Order.Status.COMPLETED,
+                ),
+                (late, Decimal("7.00"), Order.Status.COMPLETED),
+            ]
+        },
+    )
 
     summary = queries.lifetime_summary(business, date(2026, 6, 30))
 
@@ -104,11 +123,14 @@ def test_days_are_the_business_s_local_days(business):
 
 def test_orders_not_completed_deleted_customers_and_other_businesses_do_not_count(business, other_business):
     day = date(2026, 6, 1)
-    mine = store_orders(business, {
-        1: [(at(day), Decimal("10.00"), status) for status in Order.Status if status != "completed"],
-        2: [(at(day), Decimal("10.00"), Order.Status.COMPLETED)],
-        3: [(at(day), Decimal("10.00"), Order.Status.COMPLETED)],
-    })
+    mine = store_orders(
+        business,
+        {
+            1: [(at(day), Decimal("10.00"), status) for status in Order.Status if status != "completed"],
+            2: [(at(day), Decimal("10.00"), Order.Status.COMPLETED)],
+            3: [(at(day), Decimal("10.00"), Order.Status.COMPLETED)],
+        },
+    )
     Customer.objects.filter(pk=mine[3].pk).update(deleted_at=timezone.now())
     store_orders(other_business, {4: [(at(day), Decimal("10.00"), Order.Status.COMPLETED)]})
 
@@ -155,11 +177,16 @@ def test_a_customer_without_an_order_up_to_the_as_of_day_has_no_clv(business, ow
 
 def test_too_little_history_gets_the_simple_estimate_labelled_as_such(business, owner):
     day = date(2026, 1, 1)
-    customers = store_orders(business, {
-        1: [(at(day), Decimal("10.00"), Order.Status.COMPLETED),
-            (at(day + timedelta(days=30)), Decimal("30.00"), Order.Status.COMPLETED)],
-        2: [(at(day + timedelta(days=60)), Decimal("50.00"), Order.Status.COMPLETED)],
-    })
+    customers = store_orders(
+        business,
+        {
+            1: [
+                (at(day), Decimal("10.00"), Order.Status.COMPLETED),
+                (at(day + timedelta(days=30)), Decimal("30.00"), Order.Status.COMPLETED),
+            ],
+            2: [(at(day + timedelta(days=60)), Decimal("50.00"), Order.Status.COMPLETED)],
+        },
+    )
 
     fit = services.fit_lifetime_values(business=business, actor=owner, as_of=day + timedelta(days=90))
 
@@ -179,11 +206,16 @@ def test_too_little_history_gets_the_simple_estimate_labelled_as_such(business, 
 def test_a_fit_that_does_not_converge_falls_back_to_the_simple_estimate(business, owner):
     # 250 customers who all bought twice, ten days apart, ten days ago: no spread to fit.
     day = date(2026, 6, 1)
-    store_orders(business, {
-        number: [(at(day), Decimal("10.00"), Order.Status.COMPLETED),
-                 (at(day + timedelta(days=10)), Decimal("10.00"), Order.Status.COMPLETED)]
-        for number in range(250)
-    })
+    store_orders(
+        business,
+        {
+            number: [
+                (at(day), Decimal("10.00"), Order.Status.COMPLETED),
+                (at(day + timedelta(days=10)), Decimal("10.00"), Order.Status.COMPLETED),
+            ]
+            for number in range(250)
+        },
+    )
 
     fit = services.fit_lifetime_values(business=business, actor=owner, as_of=day + timedelta(days=10))
 

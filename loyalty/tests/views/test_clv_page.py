@@ -8,11 +8,16 @@ from loyalty.tests.services.test_clv import at, store_orders
 
 def fitted_business(business):
     day = date(2026, 6, 1)
-    customers = store_orders(business, {
-        1: [(at(day), Decimal("30.00"), Order.Status.COMPLETED),
-            (at(date(2026, 6, 11)), Decimal("30.00"), Order.Status.COMPLETED)],
-        2: [(at(day), Decimal("5.00"), Order.Status.COMPLETED)],
-    })
+    customers = store_orders(
+        business,
+        {
+            1: [
+                (at(day), Decimal("30.00"), Order.Status.COMPLETED),
+                (at(date(2026, 6, 11)), Decimal("30.00"), Order.Status.COMPLETED),
+            ],
+            2: [(at(day), Decimal("5.00"), Order.Status.COMPLETED)],
+        },
+    )
     Customer.objects.filter(pk=customers[1].pk).update(tier=Customer.Tier.GOLD)
     return services.fit_lifetime_values(business=business, actor=None, as_of=date(2026, 6, 30))
 
