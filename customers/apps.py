@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -6,16 +8,21 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self):
-        from customers import jobs, services
+        from customers import jobs, schedules, services
         from customers.models import ExportJob, ImportJob
         from customers.roles import sync_role_groups
-        from customers.tasks import ensure_job_sweeper, ensure_nightly_duplicate_scan
 
         jobs.register("import", model=ImportJob, start=services.restart_import)
         jobs.register("export", model=ExportJob, start=services.queue_export)
 
-        post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="customers.sync_role_groups")
-        post_migrate.connect(
-            ensure_nightly_duplicate_scan, sender=self, dispatch_uid="customers.ensure_nightly_duplicate_scan"
+        schedules.register(
+            "Nightly duplicate scan", "customers.tasks.detect_duplicates_everywhere", daily_at=time(2, 30)
         )
-        post_migrate.connect(ensure_job_sweeper, sender=self, dispatch_uid="customers.ensure_job_sweeper")
+        # The name of the first release, kept so that upgraded databases do not get a second sweeper.
+        schedules.register("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", minutes=5)
+
+        post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="customers.sync_role_groups")
+        # Every app has registered its schedules in its ready() by the time migrate ends.
+        post_migrate.connect(
+            schedules.ensure_schedules, sender=self, dispatch_uid="customers.ensure_schedules"
+        )

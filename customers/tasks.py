@@ -1,15 +1,7 @@
 """django-q2 entry points of the customers app: they take ids, load, and call a service."""
 
-from datetime import datetime, time, timedelta
-
-from django.utils import timezone
-from django_q.models import Schedule
-
 from customers import services
 from customers.models import Business, DuplicateScan
-
-NIGHTLY_SCAN_NAME = "Nightly duplicate scan"
-NIGHTLY_SCAN_AT = time(2, 30)
 
 
 def detect_duplicates_task(business_id, scan_id=None):
@@ -29,23 +21,6 @@ def detect_duplicates_everywhere():
         services.request_duplicate_scan(business=business, actor=None)
 
 
-def ensure_nightly_duplicate_scan(using="default", **kwargs):
-    """Create the nightly schedule once (runs after every migrate)."""
-    tomorrow = timezone.localdate() + timedelta(days=1)
-    Schedule.objects.using(using).get_or_create(
-        name=NIGHTLY_SCAN_NAME,
-        defaults={
-            "func": "customers.tasks.detect_duplicates_everywhere",
-            "schedule_type": Schedule.DAILY,
-            "next_run": timezone.make_aware(datetime.combine(tomorrow, NIGHTLY_SCAN_AT)),
-            "repeats": -1,
-        },
-    )
-
-
-JOB_SWEEPER_NAME = "Fail stale import and export jobs"
-
-
 def run_import_job(job_id):
     """Check or import an uploaded file (ImportJob); does nothing if the job is not queued."""
     services.run_import_job(job_id)
@@ -59,16 +34,3 @@ def run_export_job(job_id):
 def fail_stale_jobs():
     """The sweeper's schedule, and the only caller of the sweep."""
     services.fail_stale_jobs()
-
-
-def ensure_job_sweeper(using="default", **kwargs):
-    """Create the schedule that fails jobs whose worker died (runs after every migrate)."""
-    Schedule.objects.using(using).get_or_create(
-        name=JOB_SWEEPER_NAME,
-        defaults={
-            "func": "customers.tasks.fail_stale_jobs",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 5,
-            "repeats": -1,
-        },
-    )

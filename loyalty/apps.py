@@ -1,5 +1,6 @@
+from datetime import time
+
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 from customers.signals import (
     customers_merged,
@@ -16,10 +17,9 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import jobs, merge_registry, profile_panels
+        from customers import jobs, merge_registry, profile_panels, schedules
         from loyalty import receivers, services, views
         from loyalty.models import TierRecalculation
-        from loyalty.tasks import ensure_nightly_clv_fit, ensure_schedules
 
         customers_merged.connect(receivers.merge_tiers_and_points, dispatch_uid="loyalty.merge")
         merge_undone.connect(receivers.give_back_tiers_and_points, dispatch_uid="loyalty.merge_undone")
@@ -38,7 +38,12 @@ class LoyaltyConfig(AppConfig):
         merge_registry.register("loyalty.CustomerLifetimeValue.customer", merge_registry.KEEP)
         profile_panels.register("loyalty/profile_panel.html", views.profile_panel, order=10)
         jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
-        post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="loyalty.ensure_schedules")
-        post_migrate.connect(
-            ensure_nightly_clv_fit, sender=self, dispatch_uid="loyalty.ensure_nightly_clv_fit"
+        schedules.register(
+            "Nightly tier recalculation", "loyalty.tasks.recalculate_tiers_everywhere", daily_at=time(3, 15)
+        )
+        schedules.register("Expire tier overrides", "loyalty.tasks.expire_overrides", minutes=15)
+        schedules.register(
+            "Nightly customer lifetime value fit",
+            "loyalty.tasks.fit_lifetime_values_everywhere",
+            daily_at=time(3, 30),
         )

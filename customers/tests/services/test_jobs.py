@@ -220,7 +220,7 @@ def test_the_sweeper_runs_on_its_schedule_and_fails_stale_jobs_of_every_business
 
     tasks.fail_stale_jobs()
 
-    schedule = Schedule.objects.get(name=tasks.JOB_SWEEPER_NAME)
+    schedule = Schedule.objects.get(name="Fail stale import and export jobs")
     assert (schedule.func, schedule.schedule_type) == ("customers.tasks.fail_stale_jobs", Schedule.MINUTES)
     stale.refresh_from_db()
     fresh.refresh_from_db()

@@ -377,20 +377,6 @@ def test_a_recalculation_agrees_with_a_plain_reference_on_a_generated_business(b
         assert customer.tier == reference_tier(customer, config), customer.phone
 
 
-def test_migrate_creates_the_nightly_recalculation_and_the_override_expiry_schedules(db):
-    from django_q.models import Schedule
-
-    from loyalty.tasks import NIGHTLY_RECALCULATION_NAME, OVERRIDE_EXPIRY_NAME, ensure_schedules
-
-    ensure_schedules()
-
-    assert (
-        Schedule.objects.get(name=NIGHTLY_RECALCULATION_NAME).func
-        == "loyalty.tasks.recalculate_tiers_everywhere"
-    )
-    assert Schedule.objects.get(name=OVERRIDE_EXPIRY_NAME).func == "loyalty.tasks.expire_overrides"
-
-
 def test_the_nightly_task_queues_a_recalculation_for_every_business(business, other_business):
     from loyalty.tasks import recalculate_tiers_everywhere
 
