@@ -81,3 +81,25 @@ def ensure_nightly_clv_fit(using="default", **kwargs):
             "repeats": -1,
         },
     )
+
+
+POINTS_EXPIRY_NAME = "Expire loyalty points"
+POINTS_EXPIRY_AT = time(2, 45)
+
+
+def expire_points():
+    services.expire_points()
+
+
+def ensure_points_expiry(using="default", **kwargs):
+    """Create the daily points expiry schedule once (runs after every migrate)."""
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    Schedule.objects.using(using).get_or_create(
+        name=POINTS_EXPIRY_NAME,
+        defaults={
+            "func": "loyalty.tasks.expire_points",
+            "schedule_type": Schedule.DAILY,
+            "next_run": timezone.make_aware(datetime.combine(tomorrow, POINTS_EXPIRY_AT)),
+            "repeats": -1,
+        },
+    )
