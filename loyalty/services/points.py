@@ -17,7 +17,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Activity, Customer, Order
-from customers.services.activity import log_activity
 from customers.services.audit import log_audit
 from loyalty.models import PointsEntry, PointsRule
 
@@ -175,15 +174,17 @@ def write_entry(customer, *, kind, points, reason="", order=None, actor=None, ex
     )
     Customer.objects.filter(pk=customer.pk).update(points_balance=F("points_balance") + points)
     entry.balance = customer.points_balance + points
-    log_activity(
-        customer,
-        Activity.Kind.POINTS_CHANGED,
-        actor,
-        entry_id=entry.pk,
-        kind=kind,
-        points=points,
-        reason=reason,
-        **({"order_id": order.pk} if order else {}),
+    data = {"entry_id": entry.pk, "kind": kind, "points": points, "reason": reason}
+    if order:
+        data["order_id"] = order.pk
+    # Not log_activity: the line's data has a "kind" of its own.
+    Activity.objects.create(
+        business_id=customer.business_id,
+        customer=customer,
+        kind=Activity.Kind.POINTS_CHANGED,
+        actor=actor,
+        data=data,
+        created_at=entry.created_at,
     )
     return entry
 
