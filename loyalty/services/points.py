@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customers.models import Activity, Customer, Order
+from customers.services.activity import log_activity
 from customers.services.audit import log_audit
 from loyalty.models import PointsEntry, PointsRule
 
@@ -130,7 +131,12 @@ def earn_for_orders(*, business, order_ids=None, id_range=None, actor=None, at=N
             customer_id=customer_id,
             kind=Activity.Kind.POINTS_CHANGED,
             actor=actor,
-            data={"entry_id": entry_id, "kind": Kind.EARN, "points": entry_points, "order_id": order_id},
+            data={
+                "entry_id": entry_id,
+                "entry_kind": Kind.EARN,
+                "points": entry_points,
+                "order_id": order_id,
+            },
             created_at=at,
         )
         for entry_id, customer_id, order_id, entry_points in entries
@@ -174,17 +180,15 @@ def write_entry(customer, *, kind, points, reason="", order=None, actor=None, ex
     )
     Customer.objects.filter(pk=customer.pk).update(points_balance=F("points_balance") + points)
     entry.balance = customer.points_balance + points
-    data = {"entry_id": entry.pk, "kind": kind, "points": points, "reason": reason}
-    if order:
-        data["order_id"] = order.pk
-    # Not log_activity: the line's data has a "kind" of its own.
-    Activity.objects.create(
-        business_id=customer.business_id,
-        customer=customer,
-        kind=Activity.Kind.POINTS_CHANGED,
-        actor=actor,
-        data=data,
-        created_at=entry.created_at,
+    log_activity(
+        customer,
+        Activity.Kind.POINTS_CHANGED,
+        actor,
+        entry_id=entry.pk,
+        entry_kind=kind,
+        points=points,
+        reason=reason,
+        **({"order_id": order.pk} if order else {}),
     )
     return entry
 
@@ -306,7 +310,7 @@ def expire_chunk(customer_ids, at):
             business_id=business_id,
             customer_id=customer_id,
             kind=Activity.Kind.POINTS_CHANGED,
-            data={"entry_id": entry_id, "kind": Kind.EXPIRE, "points": points},
+            data={"entry_id": entry_id, "entry_kind": Kind.EXPIRE, "points": points},
             created_at=at,
         )
         for entry_id, customer_id, business_id, points in entries

@@ -56,7 +56,8 @@ def test_a_completed_order_earns_one_point_per_unit_rounded_down_with_a_timeline
     entry = PointsEntry.objects.get()
     assert entry.order.external_id.startswith("T-") and entry.expires_at is None
     activity = ann.activities.get(kind=Activity.Kind.POINTS_CHANGED)
-    assert activity.data == {"entry_id": entry.pk, "kind": "earn", "points": 42, "order_id": entry.order_id}
+    expected = {"entry_id": entry.pk, "entry_kind": "earn", "points": 42, "order_id": entry.order_id}
+    assert activity.data == expected
 
 
 def test_the_rule_counts_in_whole_cents_and_a_rule_of_zero_earns_nothing(business):
@@ -159,7 +160,7 @@ def test_an_adjustment_adds_or_takes_with_its_reason_actor_and_timeline_line(bus
     assert entries(ann) == [(Kind.EARN, 10), (Kind.ADJUST, 15), (Kind.ADJUST, -20)]
     assert balance(ann) == 5
     line = ann.activities.filter(kind=Activity.Kind.POINTS_CHANGED).order_by("-id").first()
-    assert (line.actor, line.data["kind"], line.data["points"], line.data["reason"]) == (
+    assert (line.actor, line.data["entry_kind"], line.data["points"], line.data["reason"]) == (
         support,
         "adjust",
         -20,
@@ -249,7 +250,7 @@ def test_points_expire_after_the_months_of_the_rule_less_what_was_spent(business
     assert len(written) == 1
     assert entries(ann) == [(Kind.EARN, 100), (Kind.REDEEM, -30), (Kind.EXPIRE, -70)]
     assert balance(ann) == 0 and balance(later) == 50
-    assert ann.activities.filter(kind=Activity.Kind.POINTS_CHANGED, data__kind="expire").count() == 1
+    assert ann.activities.filter(kind=Activity.Kind.POINTS_CHANGED, data__entry_kind="expire").count() == 1
 
 
 def test_a_month_later_is_the_last_day_of_a_shorter_month():
