@@ -25,6 +25,8 @@ class LoyaltyConfig(AppConfig):
         merge_undone.connect(receivers.give_back_tiers, dispatch_uid="loyalty.merge_undone")
         customers_merged.connect(receivers.merge_points, dispatch_uid="loyalty.points.merge")
         merge_undone.connect(receivers.give_back_points, dispatch_uid="loyalty.points.merge_undone")
+        # The points receivers come before the tier ones (receivers run in the order they were
+        # connected): a points threshold then counts the points of the order just recorded.
         order_recorded.connect(receivers.earn_after_order, dispatch_uid="loyalty.points.order_recorded")
         order_status_changed.connect(
             receivers.points_after_status_change, dispatch_uid="loyalty.points.order_status"

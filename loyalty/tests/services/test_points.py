@@ -17,7 +17,7 @@ from customers.models import Activity, Business, Customer, MergeRecord, Order
 from customers.tests.bulk.test_import import csv_bytes, run_import
 from loyalty import queries, services
 from loyalty.models import PointsEntry, PointsRule
-from loyalty.tests.factories import NOW, order
+from loyalty.tests.factories import NOW, configure, order
 
 Kind = PointsEntry.Kind
 
@@ -58,6 +58,12 @@ def test_a_completed_order_earns_one_point_per_unit_rounded_down_with_a_timeline
     activity = ann.activities.get(kind=Activity.Kind.POINTS_CHANGED)
     expected = {"entry_id": entry.pk, "entry_kind": "earn", "points": 42, "order_id": entry.order_id}
     assert activity.data == expected
+
+
+def test_an_order_earns_before_the_tier_is_evaluated_so_a_points_threshold_counts_it(business):
+    configure(business, silver={"points": 50})
+    ann = order(business, "+14155550101", "60.00")
+    assert (balance(ann), ann.tier) == (60, "SILVER")
 
 
 def test_the_rule_counts_in_whole_cents_and_a_rule_of_zero_earns_nothing(business):
