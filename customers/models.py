@@ -242,6 +242,11 @@ class Customer(TenantModel):
             ),
             stored_time_range("customer", "first_order_at", null=True),
             stored_time_range("customer", "last_order_at", null=True),
+            # The balance is the sum of the loyalty app's points ledger, which never takes
+            # more than a customer has.
+            models.CheckConstraint(
+                condition=models.Q(points_balance__gte=0), name="customer_points_balance_not_negative"
+            ),
         ]
         indexes = [
             models.Index(fields=["business", "-created_at", "-id"], name="customer_recent_idx"),
@@ -518,6 +523,7 @@ class Activity(TenantModel):
         MERGED_INTO = "merged_into", "Merged into another customer"
         MERGE_UNDONE = "merge_undone", "Merge undone"
         TIER_CHANGED = "tier_changed", "Tier changed"
+        POINTS_CHANGED = "points_changed", "Points"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -21,8 +21,18 @@ class LoyaltyConfig(AppConfig):
         from loyalty import receivers, services, views
         from loyalty.models import TierRecalculation
 
-        customers_merged.connect(receivers.merge_tiers_and_points, dispatch_uid="loyalty.merge")
-        merge_undone.connect(receivers.give_back_tiers_and_points, dispatch_uid="loyalty.merge_undone")
+        customers_merged.connect(receivers.merge_tiers, dispatch_uid="loyalty.merge")
+        merge_undone.connect(receivers.give_back_tiers, dispatch_uid="loyalty.merge_undone")
+        customers_merged.connect(receivers.merge_points, dispatch_uid="loyalty.points.merge")
+        merge_undone.connect(receivers.give_back_points, dispatch_uid="loyalty.points.merge_undone")
+        # The points receivers come before the tier ones (receivers run in the order they were
+        # connected): a points threshold then counts the points of the order just recorded.
+        order_recorded.connect(receivers.earn_after_order, dispatch_uid="loyalty.points.order_recorded")
+        order_status_changed.connect(
+            receivers.points_after_status_change, dispatch_uid="loyalty.points.order_status"
+        )
+        orders_imported.connect(receivers.earn_after_import, dispatch_uid="loyalty.points.orders_imported")
+        demo_seeded.connect(receivers.seed_demo_points, dispatch_uid="loyalty.points.seed_demo")
         order_recorded.connect(receivers.upgrade_after_order, dispatch_uid="loyalty.order_recorded")
         order_status_changed.connect(
             receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status"
@@ -34,6 +44,9 @@ class LoyaltyConfig(AppConfig):
         # lifetime value stays with it too; the next fit values the survivor on the orders it
         # then holds.
         merge_registry.register("loyalty.TierChange.customer", merge_registry.MOVE)
+        # The ledger moves to the survivor, and back on undo; the points receivers then set
+        # each balance to its ledger's sum.
+        merge_registry.register("loyalty.PointsEntry.customer", merge_registry.MOVE)
         merge_registry.register("loyalty.TierState.customer", merge_registry.KEEP)
         merge_registry.register("loyalty.CustomerLifetimeValue.customer", merge_registry.KEEP)
         profile_panels.register("loyalty/profile_panel.html", views.profile_panel, order=10)
@@ -47,3 +60,4 @@ class LoyaltyConfig(AppConfig):
             "loyalty.tasks.fit_lifetime_values_everywhere",
             daily_at=time(3, 30),
         )
+        schedules.register("Expire loyalty points", "loyalty.tasks.expire_points", daily_at=time(2, 45))

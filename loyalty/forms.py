@@ -74,3 +74,19 @@ class OverrideForm(forms.Form):
         help_text="Empty: until removed",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
+
+
+class PointsRuleForm(forms.Form):
+    points_per_unit = forms.DecimalField(
+        min_value=0, max_value=1000, max_digits=8, decimal_places=2, label="Points per 1.00 spent"
+    )
+    expiry_months = forms.IntegerField(
+        required=False, min_value=1, max_value=120, label="Expire after (months)", help_text="Empty: never"
+    )
+
+
+class AdjustPointsForm(forms.Form):
+    points = forms.IntegerField(
+        help_text="Negative takes points away", widget=forms.NumberInput(attrs={"step": 1})
+    )
+    reason = forms.CharField(max_length=500)

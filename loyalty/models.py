@@ -195,3 +195,98 @@ class CustomerLifetimeValue(TenantModel):
 
     def __str__(self):
         return f"CLV of customer #{self.customer_id}"
+
+
+class PointsRule(TenantModel):
+    """How a business's customers earn points: `points_per_unit` for each 1.00 of a completed
+    order (rounded down), optionally expiring after `expiry_months`. Changed only by
+    loyalty.services.configure_points_rule, which audits it."""
+
+    business = models.OneToOneField(Business, on_delete=models.CASCADE, related_name="points_rule")
+    points_per_unit = models.DecimalField(
+        max_digits=8, decimal_places=2, default=1, help_text="Points for each 1.00 spent (0: none)"
+    )
+    expiry_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Points expire this many months after they were earned; empty: never"
+    )
+    updated_at = models.DateTimeField(default=now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(points_per_unit__gte=0), name="pointsrule_rate_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expiry_months__isnull=True) | models.Q(expiry_months__gte=1),
+                name="pointsrule_expiry_at_least_a_month",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Points rule of {self.business}"
+
+
+class PointsEntry(TenantModel):
+    """One line of a customer's points ledger, never changed once written: the customer's
+    `points_balance` is the sum of their entries' points, kept so by loyalty.services."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", "Earned"
+        REVERSE = "reverse", "Reversed"
+        ADJUST = "adjust", "Adjusted"
+        REDEEM = "redeem", "Redeemed"
+        EXPIRE = "expire", "Expired"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="points_entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    points = models.IntegerField(help_text="Positive adds to the balance, negative takes from it")
+    order = models.ForeignKey(
+        "customers.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="points_entries"
+    )
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When these points expire (points added under an expiry rule)"
+    )
+
+    class Meta:
+        verbose_name_plural = "points entries"
+        ordering = ["-created_at", "-id"]
+        permissions = [("adjust_points", "Can adjust customers' points by hand")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(kind="earn"), name="pointsentry_order_earns_once"
+            ),
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(kind="reverse"), name="pointsentry_order_reversed_once"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["earn", "reverse"]) | models.Q(order__isnull=False),
+                name="pointsentry_earn_and_reverse_have_an_order",
+            ),
+            # Earning adds, an adjustment adds or takes, everything else takes.
+            models.CheckConstraint(
+                condition=models.Q(kind="earn", points__gt=0)
+                | (models.Q(kind="adjust") & ~models.Q(points=0))
+                | models.Q(kind__in=["reverse", "redeem", "expire"], points__lt=0),
+                name="pointsentry_sign_follows_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at", "-id"], name="pointsentry_customer_idx"),
+            models.Index(fields=["business", "kind", "created_at"], name="pointsentry_kind_time_idx"),
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(expires_at__isnull=False),
+                name="pointsentry_expiry_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.points:+d}"

@@ -1,8 +1,6 @@
 """The loyalty app's handlers of the customers app's domain signals, connected in
 LoyaltyConfig.ready()."""
 
-from django.db.models import F
-
 from customers.models import Customer, MergeRecord, Order
 from loyalty import services
 from loyalty.models import TierChange
@@ -12,33 +10,32 @@ TIERS = list(Customer.Tier.values)
 MERGE_TIER = "loyalty_tier"
 
 
-def merge_tiers_and_points(sender, record, survivor, merged, **kwargs):
-    """A merge gives the survivor the highest tier of the customers merged and all their points."""
+def merge_tiers(sender, record, survivor, merged, **kwargs):
+    """A merge gives the survivor the highest tier of the customers merged."""
     tier = max((customer.tier for customer in [survivor, *merged]), key=TIERS.index)
     if tier != survivor.tier:
         Customer.objects.filter(pk=survivor.pk).update(tier=tier)
         record.snapshot[MERGE_TIER] = [survivor.tier, tier]
         MergeRecord.objects.filter(pk=record.pk).update(snapshot=record.snapshot)
-    points = sum(customer.points_balance for customer in merged)
-    if points:
-        Customer.objects.filter(pk=survivor.pk).update(points_balance=F("points_balance") + points)
 
 
-def give_back_tiers_and_points(sender, record, **kwargs):
-    """An undo takes back the merged customers' points, and the tier the merge gave unless the
-    survivor's tier changed since. (The merged customers get theirs back with the rest of
-    their state.)"""
+def give_back_tiers(sender, record, **kwargs):
+    """An undo takes back the tier the merge gave unless the survivor's tier changed since."""
     snapshot = record.snapshot
     if MERGE_TIER in snapshot:
         before, after = snapshot[MERGE_TIER]
         Customer.objects.filter(pk=record.survivor_id, tier=after).update(tier=before)
-    points = sum(
-        state["points_balance"]
-        for pk, state in snapshot["customers"].items()
-        if int(pk) != record.survivor_id
-    )
-    if points:
-        Customer.objects.filter(pk=record.survivor_id).update(points_balance=F("points_balance") - points)
+
+
+def merge_points(sender, record, survivor, merged, **kwargs):
+    """The merge moved the merged customers' ledger entries to the survivor (merge registry):
+    each balance becomes its ledger's sum again."""
+    services.balance_to_ledger([survivor.pk, *(customer.pk for customer in merged)])
+
+
+def give_back_points(sender, record, **kwargs):
+    """The undo moved the entries back; refused when the survivor spent points that go back."""
+    services.balance_to_ledger([record.survivor_id, *record.merged_ids])
 
 
 def upgrade_after_order(sender, order, customer, **kwargs):
@@ -59,3 +56,24 @@ def upgrade_after_import(sender, business, order_ids, customer_ids, **kwargs):
 
 def seed_demo_tiers(sender, business, actor, rng, **kwargs):
     services.seed_demo_tiers(business=business, actor=actor, rng=rng)
+
+
+def earn_after_order(sender, order, customer, **kwargs):
+    if order.status == Order.Status.COMPLETED:
+        services.earn_for_orders(business=order.business, order_ids=[order.pk])
+
+
+def points_after_status_change(sender, order, old_status, **kwargs):
+    """A completion earns (once per order); a refund or a cancel takes back what it earned."""
+    if order.status == Order.Status.COMPLETED:
+        services.earn_for_orders(business=order.business, order_ids=[order.pk])
+    elif order.status in services.REVERSED_STATUSES:
+        services.reverse_order_points(order=order)
+
+
+def earn_after_import(sender, business, order_ids, customer_ids, **kwargs):
+    services.earn_for_orders(business=business, order_ids=order_ids)
+
+
+def seed_demo_points(sender, business, actor, rng, **kwargs):
+    services.seed_demo_points(business=business, actor=actor, rng=rng)

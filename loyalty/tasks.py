@@ -32,3 +32,7 @@ def fit_lifetime_values_everywhere():
     """The nightly schedule: a task per business, so each gets the worker's whole timeout."""
     for business_id in Business.objects.order_by("pk").values_list("pk", flat=True):
         async_task("loyalty.tasks.fit_lifetime_values_task", business_id, group="clv")
+
+
+def expire_points():
+    services.expire_points()

@@ -13,4 +13,7 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("customers/<int:pk>/override/", views.override, name="override"),
     path("overrides/", views.bulk_override, name="bulk_override"),
+    path("points/rule/", views.points_rule, name="points_rule"),
+    path("customers/<int:pk>/points/", views.customer_points, name="customer_points"),
+    path("customers/<int:pk>/points/adjust/", views.adjust_points, name="adjust_points"),
 ]

@@ -1,5 +1,6 @@
 """The loyalty pages: tier configuration with its what-if, audit history, distribution and
-recalculation jobs; overrides of one customer (from the profile) or many (from the list)."""
+recalculation jobs; overrides of one customer (from the profile) or many (from the list);
+the points rule, a customer's points ledger and adjustments of their points."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -15,7 +16,7 @@ from customers.filters import list_filter
 from customers.models import Business, Customer
 from customers.tenancy import scoped
 from loyalty import queries, services, tiers
-from loyalty.forms import OverrideForm, TierConfigurationForm
+from loyalty.forms import AdjustPointsForm, OverrideForm, PointsRuleForm, TierConfigurationForm
 from loyalty.models import TierRecalculation
 
 use_loyalty = permission_required("customers.use_loyalty", raise_exception=True)
@@ -28,6 +29,10 @@ def profile_panel(customer, user):
         "clv": queries.clv_status(customer),
         "override_form": OverrideForm()
         if user.has_perm("customers.use_loyalty") and not customer.deleted_at
+        else None,
+        "points": queries.recent_entries(customer),
+        "adjust_form": AdjustPointsForm()
+        if user.has_perm("loyalty.adjust_points") and not customer.deleted_at
         else None,
     }
 
@@ -65,6 +70,7 @@ def index(request):
         "distribution": distribution_rows(distribution),
         "recalculations": recalculations,
         "latest": latest,
+        "points_rule_form": points_rule_form(business),
         **(job_urls(latest) if latest else {}),
     }
     return render(request, "loyalty/index.html", context)
@@ -206,3 +212,53 @@ def clv(request):
     """The lifetime value model of the business: its latest fit and the predicted value per tier."""
     business = scoped(request, Business).get()
     return render(request, "loyalty/clv.html", {"business": business, **queries.clv_page(business)})
+
+
+def points_rule_form(business, data=None):
+    rule = queries.points_rule_of(business)
+    return PointsRuleForm(
+        data, initial={"points_per_unit": rule.points_per_unit, "expiry_months": rule.expiry_months}
+    )
+
+
+@use_loyalty
+@require_POST
+def points_rule(request):
+    """The points rule form of /loyalty/."""
+    form = points_rule_form(request.business, request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        services.configure_points_rule(business=request.business, actor=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, "Points rule not saved: " + " ".join(error.messages))
+    else:
+        messages.success(request, "Points rule saved: it applies to orders completed from now on.")
+    return redirect(f"{reverse('loyalty:index')}#points-rule")
+
+
+@permission_required("loyalty.adjust_points", raise_exception=True)
+@require_POST
+def adjust_points(request, pk):
+    """The profile's "Adjust points" form."""
+    customer = get_object_or_404(scoped(request, Customer).live(), pk=pk)
+    form = AdjustPointsForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        entry = services.change_points(
+            customer=customer, kind="adjust", actor=request.user, **form.cleaned_data
+        )
+    except ValidationError as error:
+        messages.error(request, "Points not adjusted: " + " ".join(error.messages))
+    else:
+        messages.success(request, f"Points adjusted by {entry.points:+d}: the balance is {entry.balance}.")
+    return redirect("customers:detail", pk=customer.pk)
+
+
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_points(request, pk):
+    """A customer's whole points ledger, page by page, with the balance after each entry."""
+    customer = get_object_or_404(scoped(request, Customer), pk=pk)
+    page = queries.ledger_page(customer, request.GET.get("page"))
+    return render(request, "loyalty/points_ledger.html", {"customer": customer, "page_obj": page})

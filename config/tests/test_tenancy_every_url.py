@@ -120,7 +120,17 @@ def alpha(db, make_member):
         reason=MARKER,
         actor=owner,
     )
+    from loyalty.models import PointsEntry, PointsRule
+
+    loyalty_services.configure_points_rule(
+        business=business, points_per_unit=2, expiry_months=None, actor=owner
+    )
+    points = loyalty_services.change_points(
+        customer=customer, kind="adjust", points=5, reason=MARKER, actor=owner
+    )
     objects = {
+        PointsRule: PointsRule.objects.get(business=business),
+        PointsEntry: points,
         TierChange: TierChange.objects.get(business=business),
         TierConfigAudit: TierConfigAudit.objects.get(business=business),
         TierRecalculation: TierRecalculation.objects.get(business=business),
@@ -239,6 +249,20 @@ def loyalty_cases(alpha):
         "loyalty_api:recalculate": [("post", "/api/v1/tiers/recalculate", {"x": "1"})],
         "loyalty_api:audits": [("get", "/api/v1/tiers/audits", None)],
         "loyalty_api:customer_loyalty": [("get", f"/api/v1/customers/{customer.pk}/loyalty", None)],
+        "loyalty_api:customer_points": [
+            (
+                "post",
+                f"/api/v1/customers/{customer.pk}/points",
+                {"kind": "redeem", "points": 1, "reason": "x"},
+            ),
+        ],
+        "loyalty:points_rule": [
+            ("post", "/loyalty/points/rule/", {"points_per_unit": "9", "expiry_months": ""}),
+        ],
+        "loyalty:customer_points": [("get", f"/loyalty/customers/{customer.pk}/points/", None)],
+        "loyalty:adjust_points": [
+            ("post", f"/loyalty/customers/{customer.pk}/points/adjust/", {"points": "-1", "reason": "leak?"}),
+        ],
     }
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("tiers/recalculate", views.recalculate, name="recalculate"),
     path("tiers/audits", views.audits, name="audits"),
     path("customers/<int:pk>/loyalty", views.customer_loyalty, name="customer_loyalty"),
+    path("customers/<int:pk>/points", views.customer_points, name="customer_points"),
 ]

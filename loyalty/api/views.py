@@ -1,4 +1,5 @@
-"""The tier endpoints of the API: the configuration, a recalculation and the audit history."""
+"""The loyalty endpoints of the API: the tier configuration, a recalculation, the audit
+history, a customer's loyalty status and their points."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -98,3 +99,31 @@ def customer_loyalty(request, pk):
             "clv": queries.clv_status(customer),
         },
     )
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def customer_points(request, pk):
+    """`POST customers/{id}/points` {"kind": "adjust"|"redeem", "points": 50, "reason": "..."}
+    -> 201 {"entry_id", "points_balance"}; an adjustment's points are signed, a redemption's
+    are the points to take; 400 past the balance; 404 for a customer of another business."""
+    try:
+        business = authenticate(request).business
+        customer = Customer.objects.filter(business=business, pk=pk).live().first()
+        if customer is None:
+            raise ApiError(404, {"customer": [f"No customer {pk} in this business."]})
+        payload = read_json_object(request)
+        try:
+            entry = services.change_points(
+                customer=customer,
+                kind=payload.get("kind"),
+                points=payload.get("points"),
+                reason=payload.get("reason"),
+                actor=None,
+            )
+        except ValidationError as error:
+            raise ApiError(400, error.message_dict) from None
+    except ApiError as error:
+        return error.response()
+    return json_response(201, {"entry_id": entry.pk, "points_balance": entry.balance})

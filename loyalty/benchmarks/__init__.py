@@ -1,7 +1,8 @@
 """The figures of the loyalty tiers for `manage.py bench` (customers/benchmarks/harness.py
 measures and prints them): the recalculation of every customer beside one raw UPDATE … FROM
 of the same tiers, the what-if beside a raw GROUP BY, a customer's tier status beside its raw
-reads, and the orders API with the tier receivers beside the same API without them."""
+reads, the orders API with the tier receivers beside the same API without them, and the
+orders API with the points earn beside the same API without it."""
 
 import json
 import secrets
@@ -149,6 +150,8 @@ CLV_RUNS = 3
 def figures(context):
     if context.wants("tiers"):
         yield from tier_figures(context)
+    if context.wants("points"):
+        yield points_figure(context)
     if context.wants("clv"):
         yield clv_figure(context.business)
 
@@ -168,3 +171,35 @@ def clv_figure(business):
         return f"{fits[-1].customers} customers valued, {fits[-1].model_version}"
 
     return harness.Figure("clv.fit_and_score", ours=ours, raw=raw, runs=CLV_RUNS, warmup=1, note=note)
+
+
+def points_figure(context):
+    """POST /api/v1/orders of completed orders to known customers, with the points receiver
+    (ours: the rule, the entry, the balance, the timeline line) and without it (raw)."""
+    business = context.business
+    sample = list(Customer.objects.filter(business=business).live().order_by("?")[: context.repeat])
+    _, secret = customer_services.create_api_key(business=business, name="bench points", actor=None)
+    client = Client(HTTP_HOST=allowed_host())
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    token = secrets.token_hex(4)
+    numbers = iter(range(10**9))
+
+    def post(run):
+        body = {
+            "external_id": f"bench-points-{token}-{next(numbers)}",
+            "phone": sample[run % len(sample)].phone,
+            "amount": "12.50",
+            "status": "completed",
+        }
+        response = client.post("/api/v1/orders", json.dumps(body), "application/json", secure=True, **headers)
+        if response.status_code != 201:
+            raise AssertionError(f"POST /api/v1/orders answered {response.status_code}")
+
+    def without_earn(run):
+        order_recorded.disconnect(dispatch_uid="loyalty.points.order_recorded")
+        try:
+            post(run)
+        finally:
+            order_recorded.connect(receivers.earn_after_order, dispatch_uid="loyalty.points.order_recorded")
+
+    return Figure("points.order_ingestion", post, without_earn, runs=5 * context.repeat, unit="orders")

@@ -1,4 +1,4 @@
-"""The loyalty app's reads, one module per part (tiers, lifetime value); this package
+"""The loyalty app's reads, one module per part (tiers, lifetime value, points); this package
 re-exports the names its callers use as `queries.X`."""
 
 from loyalty.queries.clv import (  # noqa: F401
@@ -14,6 +14,14 @@ from loyalty.queries.clv import (  # noqa: F401
     lifetime_summary_sql,
     predicted_value_by_tier,
     value_bands,
+)
+from loyalty.queries.points import (  # noqa: F401
+    LEDGER_PER_PAGE,
+    RECENT_ENTRIES,
+    ledger_page,
+    points_earned_sql,
+    points_rule_of,
+    recent_entries,
 )
 from loyalty.queries.tiers import (  # noqa: F401
     AUDITS_PER_PAGE,

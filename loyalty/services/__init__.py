@@ -1,4 +1,4 @@
-"""The loyalty app's writes, one module per part (tiers, lifetime value); this package
+"""The loyalty app's writes, one module per part (tiers, lifetime value, points); this package
 re-exports the names its callers use as `services.X`."""
 
 from loyalty.services.clv import (  # noqa: F401
@@ -12,6 +12,21 @@ from loyalty.services.clv import (  # noqa: F401
     fit_lifetime_values,
     simple_estimate,
     write_values,
+)
+from loyalty.services.points import (  # noqa: F401
+    MANUAL_KINDS,
+    REVERSED_STATUSES,
+    add_months,
+    balance_to_ledger,
+    change_points,
+    configure_points_rule,
+    earn_for_orders,
+    expire_points,
+    ledger_sums,
+    points_rule,
+    reverse_order_points,
+    rule_json,
+    seed_demo_points,
 )
 from loyalty.services.tiers import (  # noqa: F401
     EVALUATION_TABLE,

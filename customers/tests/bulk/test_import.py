@@ -228,6 +228,7 @@ def test_orders_import_like_record_order_customers_stats_timeline_and_one_signal
         "created",
         "order_recorded",
         "order_recorded",
+        "points_changed",  # the loyalty app's earn for A-1
     ]
     [signal] = received
     assert signal["business"] == business and len(signal["order_ids"]) == 3

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
         ("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", Schedule.MINUTES),
         ("Nightly tier recalculation", "loyalty.tasks.recalculate_tiers_everywhere", Schedule.DAILY),
         ("Expire tier overrides", "loyalty.tasks.expire_overrides", Schedule.MINUTES),
+        ("Expire loyalty points", "loyalty.tasks.expire_points", Schedule.DAILY),
         (
             "Nightly customer lifetime value fit",
             "loyalty.tasks.fit_lifetime_values_everywhere",

@@ -179,10 +179,10 @@ def test_the_query_count_does_not_grow_with_the_history(
     # session, user, membership (with the switchable businesses), permissions, then the
     # customer, dropoffs, accounts, orders, their items, timeline, tags, notes, blacklist history,
     # possible duplicates, merges that may be undone; then the panels of the other apps
-    # (loyalty: business, tier configuration, tier state, lifetime value)
-    with django_assert_num_queries(19):
+    # (loyalty: business, tier configuration, tier state, lifetime value, latest points entries)
+    with django_assert_num_queries(20):
         profile(client, small)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         response = profile(client, ann)
     assert len(response.context["orders"]) == ORDERS_PER_PAGE
     assert len(response.context["timeline"]) == TIMELINE_PER_PAGE
@@ -199,9 +199,9 @@ def test_orders_and_timeline_page_without_counting(client_for, support, business
     orders = second.context["orders"]
     assert [order.external_id for order in orders] == ["B-20", "B-21", "B-22", "B-23", "A-1"]
     assert orders.has_previous and not orders.has_next
-    # 1 created + 25 orders recorded + 1 account linked + 2 tier upgrades (the default
-    # thresholds), 20 per page
-    assert len(second.context["timeline"]) == 9
+    # 1 created + 25 orders recorded + 25 points earned + 1 account linked + 2 tier upgrades
+    # (the default thresholds), 20 per page
+    assert len(second.context["timeline"]) == 20
     body = second.content.decode()
     assert "?orders_page=1&amp;timeline_page=2#orders" in body
     assert "?timeline_page=1&amp;orders_page=2#timeline" in body

@@ -91,6 +91,11 @@ def test_the_timeline_renders_every_kind_of_activity(client_for, support, busine
             {"from": "BRONZE", "to": "GOLD", "cause": "override", "reason": "Regular since 2019"},
             "Tier changed Bronze → Gold · set by hand: “Regular since 2019”",
         ),
+        (
+            Activity.Kind.POINTS_CHANGED,
+            {"entry_id": 1, "entry_kind": "redeem", "points": -50, "reason": "Free pizza"},
+            "Points -50 · redeemed: “Free pizza”",
+        ),
     ]
     assert {kind for kind, _, _ in kinds} == set(Activity.Kind)
     for kind, data, _ in kinds:
