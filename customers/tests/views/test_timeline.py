@@ -91,6 +91,20 @@ def test_the_timeline_renders_every_kind_of_activity(client_for, support, busine
             {"from": "BRONZE", "to": "GOLD", "cause": "override", "reason": "Regular since 2019"},
             "Tier changed Bronze → Gold · set by hand: “Regular since 2019”",
         ),
+        (
+            Activity.Kind.PREFERENCE_CHANGED,
+            {
+                "changes": [
+                    {"field": "sms_marketing", "label": "SMS marketing", "old": False, "new": True},
+                    {"field": "quiet_hours_start", "label": "Quiet hours start", "old": None, "new": "22:00"},
+                ],
+                "source": "staff",
+                "evidence": "Said yes on the phone",
+                "reference": "",
+            },
+            "Communication preferences changed (staff) SMS marketing: no → yes "
+            "Quiet hours start: — → 22:00 “Said yes on the phone”",
+        ),
     ]
     assert {kind for kind, _, _ in kinds} == set(Activity.Kind)
     for kind, data, _ in kinds:
