@@ -13,6 +13,7 @@ from customers.services.identity import lock
 from privacy.models import (
     CONSENT_FIELDS,
     DEFAULTS,
+    FIELD_OF_CONSENT,
     LABELS,
     MARKETING_CHANNEL_FIELDS,
     CommunicationPreference,
@@ -303,19 +304,26 @@ def merge_preferences(*, record, survivor, merged):
         reference=f"merge #{record.pk}",
         actor=record.actor,
     )
-    record.snapshot[MERGE_SNAPSHOT_KEY] = {name: [True, False] for name in restricted}
+    last_event = ConsentEvent.objects.filter(customer=survivor).order_by("-pk").values_list("pk", flat=True)
+    record.snapshot[MERGE_SNAPSHOT_KEY] = {"withdrawn": list(restricted), "last_event": last_event.first()}
     MergeRecord.objects.filter(pk=record.pk).update(snapshot=record.snapshot)
 
 
 def undo_merge_preferences(*, record):
-    """An undo gives the survivor back the consents the merge withdrew, unless they were
-    changed since; the evidence is the survivor's own consent before the merge, in its history."""
-    before = record.snapshot.get(MERGE_SNAPSHOT_KEY)
-    if not before:
+    """An undo gives the survivor back the consents the merge withdrew, unless they changed
+    since (an event after the merge's); the evidence is the survivor's own consent before the
+    merge, in its history."""
+    withdrawn = record.snapshot.get(MERGE_SNAPSHOT_KEY)
+    if not withdrawn:
         return
     survivor = Customer.objects.select_related("business").get(pk=record.survivor_id)
-    current = CommunicationPreference.objects.filter(customer=survivor).first()
-    restored = {name: old for name, (old, new) in before.items() if current and getattr(current, name) == new}
+    changed_since = {
+        FIELD_OF_CONSENT[pair]
+        for pair in ConsentEvent.objects.filter(
+            customer=survivor, pk__gt=withdrawn["last_event"]
+        ).values_list("purpose", "channel")
+    }
+    restored = {name: True for name in withdrawn["withdrawn"] if name not in changed_since}
     set_consents_in_bulk(
         business=survivor.business,
         consents={survivor.pk: restored} if restored else {},
