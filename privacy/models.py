@@ -24,17 +24,17 @@ class Purpose(models.TextChoices):
     RECEIPTS = "receipts", "Transaction receipts"
 
 
-# Each consent field of a preference record is the consent to one purpose on one channel:
+# Each consent field of a preference record (in seed 004's order) is the consent to one purpose on one channel:
 # its changes are the ConsentEvents of that pair.
 CONSENT_FIELDS = {
     "email_marketing": (Purpose.MARKETING, Channel.EMAIL),
     "sms_marketing": (Purpose.MARKETING, Channel.SMS),
     "push_notifications": (Purpose.MARKETING, Channel.PUSH),
-    "promotional_offers": (Purpose.PROMOTIONS, Channel.ANY),
-    "newsletter_subscription": (Purpose.NEWSLETTER, Channel.ANY),
-    "survey_invitations": (Purpose.SURVEYS, Channel.ANY),
     "loyalty_updates": (Purpose.LOYALTY, Channel.ANY),
     "transaction_receipts": (Purpose.RECEIPTS, Channel.ANY),
+    "promotional_offers": (Purpose.PROMOTIONS, Channel.ANY),
+    "survey_invitations": (Purpose.SURVEYS, Channel.ANY),
+    "newsletter_subscription": (Purpose.NEWSLETTER, Channel.ANY),
 }
 FIELD_OF_CONSENT = {pair: name for name, pair in CONSENT_FIELDS.items()}
 LABELS = {

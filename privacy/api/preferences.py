@@ -11,6 +11,7 @@ from customers.models import Customer
 from privacy import queries, services
 from privacy.models import ConsentEvent
 
+CONSENTS_PAGE = 100
 # What an API key may give as the source of a change: not a staff member's act, nor what
 # only the product itself does (sign-up defaults, merges).
 API_SOURCES = [
@@ -73,7 +74,9 @@ def customer_consents(request, pk):
         cursor = request.GET.get("cursor")
         if cursor is not None and not cursor.isdigit():
             raise ApiError(400, {"cursor": ["Pass the “next” value of the previous page."]})
-        events, next_cursor = queries.consent_history(customer, before=int(cursor) if cursor else None)
+        events, next_cursor = queries.consent_history(
+            customer, before=int(cursor) if cursor else None, limit=CONSENTS_PAGE
+        )
     except ApiError as error:
         return error.response()
     return json_response(
