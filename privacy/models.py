@@ -24,8 +24,8 @@ class Purpose(models.TextChoices):
     RECEIPTS = "receipts", "Transaction receipts"
 
 
-# Each consent field of a preference record (in seed 004's order) is the consent to one purpose on one channel:
-# its changes are the ConsentEvents of that pair.
+# Each consent field of a preference record (in seed 004's order) is the consent to one
+# purpose on one channel: its changes are the ConsentEvents of that pair.
 CONSENT_FIELDS = {
     "email_marketing": (Purpose.MARKETING, Channel.EMAIL),
     "sms_marketing": (Purpose.MARKETING, Channel.SMS),
