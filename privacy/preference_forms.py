@@ -36,7 +36,10 @@ class PreferencesForm(forms.Form):
     frequency = forms.ChoiceField(choices=CommunicationPreference.Frequency.choices)
     preferred_channel = forms.ChoiceField(choices=CommunicationPreference.PreferredChannel.choices)
     timezone = forms.CharField(
-        max_length=64, required=False, help_text="E.g. Europe/Paris; empty for the customer's own"
+        label="Time zone",
+        max_length=64,
+        required=False,
+        help_text="E.g. Europe/Paris; empty for the customer's own",
     )
     quiet_hours_start = forms.TimeField(required=False, widget=TIME)
     quiet_hours_end = forms.TimeField(required=False, widget=TIME)
