@@ -5,11 +5,11 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from customers.models import Customer
+from customers.queries import page_of
 from customers.tenancy import scoped
 from customers.views.permissions import require_perm
 from privacy import queries, services
@@ -88,10 +88,10 @@ def consent_search(request):
             since=start_of(data["since"]),
             until=start_of(data["until"] + dt.timedelta(days=1)) if data["until"] else None,
         )
-        page = Paginator(events, SEARCH_PER_PAGE).get_page(request.GET.get("page"))
+        page = page_of(events, request.GET.get("page"), SEARCH_PER_PAGE)
     elif not request.GET:
         events = queries.search_consents(request.business)
-        page = Paginator(events, SEARCH_PER_PAGE).get_page(1)
+        page = page_of(events, 1, SEARCH_PER_PAGE)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page_obj": page, "query": query.urlencode(), "sources": ConsentEvent.Source}

@@ -4,10 +4,8 @@ import zoneinfo
 from datetime import datetime
 from functools import lru_cache
 
-from django.core.paginator import Paginator
-
 from customers.models import Customer
-from customers.queries import search_customers
+from customers.queries import page_of, search_customers
 from privacy.models import CONSENT_FIELDS, DEFAULTS, CommunicationPreference, ConsentEvent, PrivacySettings
 
 # The preference fields of the API contract (seed 004's names), in its order.
@@ -108,7 +106,7 @@ def recent_consents(customer, limit=PROFILE_CONSENTS):
 
 def consents_page(customer, page_number, per_page=CONSENTS_PER_PAGE):
     events = ConsentEvent.objects.filter(customer_id=customer.pk).select_related("actor").order_by("-id")
-    return Paginator(events, per_page).get_page(page_number)
+    return page_of(events, page_number, per_page)
 
 
 def search_consents(business, *, query="", purpose="", channel="", source="", since=None, until=None):

@@ -158,7 +158,10 @@ def update_preferences(*, customer, changes, source, evidence="", actor, referen
     check_quiet_hours(record)
     if not changed:
         return record
-    if not evidence and any(value for name, value in changed.items() if name in CONSENT_FIELDS):
+    grants = any(value for name, value in changed.items() if name in CONSENT_FIELDS)
+    if grants and customer.anonymized_at:
+        raise ValidationError("An anonymized customer cannot be opted in to anything.")
+    if grants and not evidence:
         raise ValidationError({"evidence": GRANT_NEEDS_EVIDENCE})
     at = timezone.now()
     record.updated_at = at

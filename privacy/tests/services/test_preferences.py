@@ -166,3 +166,18 @@ def test_a_signup_opt_in_needs_the_wording_customers_see(business, owner):
     with pytest.raises(ValidationError) as error:
         services.update_privacy_settings(business=business, actor=owner, signup_sms_marketing=True)
     assert "signup_wording" in error.value.message_dict
+
+
+def test_an_anonymized_customer_cannot_be_opted_in_but_can_be_opted_out(business, support):
+    from django.utils import timezone
+
+    from customers.models import Customer
+
+    ann = customer(business)
+    grant(ann, "email_marketing", actor=support)
+    Customer.objects.filter(pk=ann.pk).update(anonymized_at=timezone.now())
+    ann.refresh_from_db()
+
+    with pytest.raises(ValidationError, match="anonymized"):
+        grant(ann, "sms_marketing", actor=support)
+    assert withdraw(ann, "email_marketing").email_marketing is False
