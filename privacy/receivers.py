@@ -9,10 +9,10 @@ def record_checkout_consents(sender, order, customer, opt_ins=None, **kwargs):
     """An order that creates its customer is their sign-up; the opt-in fields sent with an
     order are consents given at checkout."""
     if order.created_customer:
-        services.opt_in_at_signup(business=customer.business, customer_ids=[customer.pk])
+        services.opt_in_at_signup(business=order.business, customer_ids=[customer.pk])
     if opt_ins:
         services.record_opt_ins(
-            business=customer.business,
+            business=order.business,
             opt_ins={customer.pk: opt_ins},
             source=ConsentEvent.Source.CHECKOUT,
             where=f"Checkout of order {order.external_id}" + (f" ({order.source})" if order.source else ""),
@@ -28,7 +28,7 @@ def record_imported_consents(sender, business, created_customer_ids=(), opt_ins=
             business=business,
             opt_ins=opt_ins,
             source=ConsentEvent.Source.IMPORT,
-            where=f"{sender.__name__} import file" if sender else "Import file",
+            where=f"{sender.__name__} import file",  # sent by Customer or by Order
             reference="import",
             actor=actor,
         )

@@ -146,10 +146,10 @@ def update_preferences(*, customer, changes, source, evidence="", actor, referen
     check_source(source)
     cleaned = clean_changes(changes)
     evidence = (evidence or "").strip()
-    customer = lock(customer)
-    record = CommunicationPreference.objects.filter(customer=customer).first() or default_preferences(
-        customer
-    )
+    # The customer's row lock serializes changes of their preferences; the caller's instance
+    # stays on the record (with the business it may have loaded).
+    locked = lock(customer)
+    record = CommunicationPreference.objects.filter(customer=locked).first() or default_preferences(customer)
     record.customer = customer
     old = {name: getattr(record, name) for name in cleaned}
     changed = {name: value for name, value in cleaned.items() if old[name] != value}
@@ -159,7 +159,7 @@ def update_preferences(*, customer, changes, source, evidence="", actor, referen
     if not changed:
         return record
     grants = any(value for name, value in changed.items() if name in CONSENT_FIELDS)
-    if grants and customer.anonymized_at:
+    if grants and locked.anonymized_at:
         raise ValidationError("An anonymized customer cannot be opted in to anything.")
     if grants and not evidence:
         raise ValidationError({"evidence": GRANT_NEEDS_EVIDENCE})

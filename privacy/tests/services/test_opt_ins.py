@@ -39,7 +39,7 @@ def test_an_order_with_opt_ins_records_them_as_checkout_consents(client, api_key
     response = post_order(client, api_key, marketing_opt_in=True, sms_opt_in=False, source="shopify")
 
     assert response.status_code == 201
-    ann = business and customer_services.find_customer_by_phone(business, "+14155550101")
+    ann = customer_services.find_customer_by_phone(business, "+14155550101")
     record = queries.preferences_of(ann)
     assert (record.email_marketing, record.sms_marketing, record.push_notifications) == (True, False, True)
     events = ConsentEvent.objects.filter(customer=ann).order_by("channel")
@@ -74,6 +74,18 @@ def test_an_order_without_opt_ins_costs_privacy_no_query_for_a_known_customer(cl
         response = post_order(client, api_key, external_id="A-2")
     assert response.status_code == 201
     assert not [query["sql"] for query in captured if "privacy_" in query["sql"]]
+
+
+def test_opt_ins_cost_a_known_customers_order_four_statements(client, api_key, business):
+    post_order(client, api_key)
+    with CaptureQueriesContext(connection) as captured:
+        post_order(client, api_key, external_id="A-2", email_opt_in=True)
+    # The preference record read and inserted, the event inserted; and the timeline entry.
+    statements = [query["sql"] for query in captured if "privacy_" in query["sql"]]
+    assert len(statements) == 3
+    assert ConsentEvent.objects.get().reference == "order A-2"
+    ann = customer_services.find_customer_by_phone(business, "+14155550101")
+    assert ann.activities.filter(kind="preference_changed").count() == 1
 
 
 def test_an_order_creating_its_customer_reads_only_the_signup_settings(client, api_key):
