@@ -524,6 +524,7 @@ class Activity(TenantModel):
         MERGE_UNDONE = "merge_undone", "Merge undone"
         TIER_CHANGED = "tier_changed", "Tier changed"
         POINTS_CHANGED = "points_changed", "Points"
+        PREFERENCE_CHANGED = "preference_changed", "Communication preferences changed"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

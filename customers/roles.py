@@ -21,6 +21,9 @@ READ_CUSTOMERS = [
     )
 ]
 
+# Everyone reads a customer's communication preferences and consent history on the profile.
+READ_PREFERENCES = ["privacy.view_communicationpreference", "privacy.view_consentevent"]
+
 ROLE_PERMISSIONS = {
     Role.OWNER: [
         "customers.view_dashboard",
@@ -34,6 +37,8 @@ ROLE_PERMISSIONS = {
         "loyalty.adjust_points",
         "customers.use_privacy",
         "customers.request_export",
+        *READ_PREFERENCES,
+        "privacy.change_privacysettings",
         "customers.view_business",
         "customers.change_business",
         *READ_CUSTOMERS,
@@ -61,12 +66,16 @@ ROLE_PERMISSIONS = {
         "customers.add_dropoff",
         "loyalty.view_pointsentry",
         "loyalty.adjust_points",
+        *READ_PREFERENCES,
+        "privacy.change_communicationpreference",
     ],
     Role.COMPLIANCE: [
         *READ_CUSTOMERS,
         "customers.use_privacy",
         "customers.request_export",
         "customers.run_privacy_actions",
+        *READ_PREFERENCES,
+        "privacy.change_communicationpreference",
     ],
 }
 

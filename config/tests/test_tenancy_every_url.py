@@ -120,6 +120,16 @@ def alpha(db, make_member):
         reason=MARKER,
         actor=owner,
     )
+    from privacy import services as privacy_services
+    from privacy.models import CommunicationPreference, ConsentEvent
+
+    privacy_services.update_preferences(
+        customer=customer,
+        changes={"sms_marketing": True},
+        source="staff",
+        evidence=f"{MARKER} yes",
+        actor=owner,
+    )
     from loyalty.models import PointsEntry, PointsRule
 
     loyalty_services.configure_points_rule(
@@ -131,6 +141,8 @@ def alpha(db, make_member):
     objects = {
         PointsRule: PointsRule.objects.get(business=business),
         PointsEntry: points,
+        ConsentEvent: ConsentEvent.objects.get(business=business),
+        CommunicationPreference: CommunicationPreference.objects.get(business=business),
         TierChange: TierChange.objects.get(business=business),
         TierConfigAudit: TierConfigAudit.objects.get(business=business),
         TierRecalculation: TierRecalculation.objects.get(business=business),
@@ -209,6 +221,7 @@ def app_cases(alpha):
         **loyalty_cases(alpha),
         "loyalty:clv": [("get", "/loyalty/clv/", None)],
         "privacy:index": [("get", "/privacy/", None)],
+        **privacy_cases(alpha),
         # A staff session is no API key: the API answers 401 and records nothing.
         "api:orders": [
             ("post", "/api/v1/orders", {"external_id": "A-1", "phone": "+14155550101", "amount": "1"}),
@@ -263,6 +276,35 @@ def loyalty_cases(alpha):
         "loyalty:adjust_points": [
             ("post", f"/loyalty/customers/{customer.pk}/points/adjust/", {"points": "-1", "reason": "leak?"}),
         ],
+    }
+
+
+def privacy_cases(alpha):
+    """The first business's preferences and consent history, from the other one."""
+    from customers.models import Customer
+
+    customer = alpha["objects"][Customer]
+    edit = {"frequency": "IMMEDIATE", "preferred_channel": "EMAIL", "source": "staff", "evidence": "leak?"}
+    return {
+        "privacy:consents": [
+            ("get", "/privacy/consents/", None),
+            ("get", f"/privacy/consents/?q={FRAGMENT}", None),
+        ],
+        "privacy:settings": [
+            ("get", "/privacy/settings/", None),
+            ("post", "/privacy/settings/", {"signup_email_marketing": "on", "signup_wording": "leak?"}),
+        ],
+        "privacy:edit_preferences": [
+            ("get", f"/privacy/customers/{customer.pk}/preferences/", None),
+            ("post", f"/privacy/customers/{customer.pk}/preferences/", edit),
+        ],
+        "privacy:customer_consents": [("get", f"/privacy/customers/{customer.pk}/consents/", None)],
+        # A staff session is no API key: 401 and nothing changed.
+        "privacy_api:preferences": [
+            ("get", f"/api/v1/customers/{customer.pk}/preferences", None),
+            ("put", f"/api/v1/customers/{customer.pk}/preferences", {"sms_marketing": False}),
+        ],
+        "privacy_api:consents": [("get", f"/api/v1/customers/{customer.pk}/consents", None)],
     }
 
 

@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from customers import normalize, services
 from customers.merge_registry import MAX_MERGED_AT_ONCE
 from customers.models import Customer, Dropoff, Order, OrderItem
+from customers.signals import OPT_IN_FIELDS
 
 MAX_ITEMS = 500
 COORDINATE_PLACES = Decimal("0.000001")
@@ -41,6 +42,15 @@ class EmailTextField(TextField, forms.EmailField):
 
 class TextChoiceField(JsonStringMixin, forms.ChoiceField):
     pass
+
+
+class JsonBooleanField(forms.Field):
+    """A JSON true or false, or null for not given (not "yes", 1 or "true")."""
+
+    def to_python(self, value):
+        if value is not None and type(value) is not bool:
+            raise ValidationError("Enter true or false.", code="invalid")
+        return value
 
 
 class NumberField(forms.DecimalField):
@@ -186,9 +196,20 @@ class OrderForm(forms.Form):
     source = text(Order, "source", required=False)
     address = NestedFormField(AddressForm, required=False)
     items = NestedFormListField(ItemForm, max_length=MAX_ITEMS, required=False)
+    marketing_opt_in = JsonBooleanField(required=False)
+    email_opt_in = JsonBooleanField(required=False)
+    sms_opt_in = JsonBooleanField(required=False)
 
     def clean_status(self):
         return self.cleaned_data["status"] or Order.Status.COMPLETED
+
+    def order(self):
+        """The order's fields for record_order, with the opt-ins given as `opt_ins`."""
+        order = {name: value for name, value in self.cleaned_data.items() if name not in OPT_IN_FIELDS}
+        order["opt_ins"] = {
+            name: self.cleaned_data[name] for name in OPT_IN_FIELDS if self.cleaned_data[name] is not None
+        }
+        return order
 
 
 # Merge --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def orders(request):
         form = OrderForm(read_json_object(request))
         if not form.is_valid():
             raise ApiError(400, messages_by_field(form.errors))
-        recorded = record_order(api_key.business, form.cleaned_data)
+        recorded = record_order(api_key.business, form.order())
     except ApiError as error:
         return error.response()
 

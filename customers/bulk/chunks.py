@@ -37,7 +37,7 @@ from customers.models import (
     searchable,
 )
 from customers.normalize import address_key, plain
-from customers.signals import orders_imported
+from customers.signals import customers_imported, orders_imported
 
 CHUNK_SIZE = 2000
 
@@ -92,6 +92,7 @@ class Target:
     blacklisted: bool = False
     rows: int = 0  # rows of the chunk folded into it so far
     created: bool = False  # inserted by this chunk
+    opt_ins: dict = field(default_factory=dict)  # opt-in column -> bool, a later row winning
 
     @property
     def is_new(self):
@@ -225,6 +226,16 @@ class ChunkBase:
         for target, dropoff, dropoff_id in zip(owners, dropoffs, ids, strict=True):
             target.dropoff_ids[dropoff["address_key"]] = dropoff_id
 
+    def consent_payload(self, targets):
+        """What the import tells listeners about the customers' consents: those it created
+        (their sign-up) and the opt-in cells of their rows."""
+        return {
+            "business": self.business,
+            "actor": self.actor,
+            "created_customer_ids": sorted(target.customer_id for target in targets if target.created),
+            "opt_ins": {target.customer_id: target.opt_ins for target in targets if target.opt_ins},
+        }
+
     def activity(self, target, kind, **data):
         return {
             "business_id": self.business.pk,
@@ -255,7 +266,7 @@ class CustomerChunk(ChunkBase):
             for name in tags:
                 if len(name) > 50:
                     row.error("tags", f"The tag “{name[:20]}…” is longer than 50 characters.")
-            parsed.append((row, record_id, phone, contact, tags, row.address()))
+            parsed.append((row, record_id, phone, contact, tags, row.address(), row.opt_ins()))
 
         targets = self.targets_for([phone for row, _, phone, *_ in parsed if not row.errors], with_tags=True)
         ids = {record_id for row, record_id, *_ in parsed if record_id and not row.errors}
@@ -263,7 +274,7 @@ class CustomerChunk(ChunkBase):
             Customer.objects.live().filter(business=self.business, pk__in=ids).values_list("pk", flat=True)
         )
         outcomes = []
-        for row, record_id, phone, contact, tags, address in parsed:
+        for row, record_id, phone, contact, tags, address, opt_ins in parsed:
             target = None if row.errors else targets.setdefault(phone, Target(phone=phone))
             if target and record_id and (record_id not in known_ids or record_id != target.customer_id):
                 row.error("id", f"No customer with id {record_id} and this phone in this business.")
@@ -272,6 +283,7 @@ class CustomerChunk(ChunkBase):
                 key = phone or normalize.printable(cell_text(row.cells.get("phone")))
                 outcomes.append(Outcome(row.number, Outcome.ERROR, key=key, errors=row.errors))
                 continue
+            target.opt_ins.update(opt_ins)
             outcomes.append(Outcome(row.number, self.apply(target, contact, tags, dropoff), key=phone))
         if not self.dry_run:
             self.write(list({id(target): target for target in targets.values()}.values()))
@@ -310,6 +322,7 @@ class CustomerChunk(ChunkBase):
         self.save_tags(targets, activities)
         self.save_dropoffs(targets)
         bulk_insert(Activity, activities)
+        customers_imported.send(sender=Customer, **self.consent_payload(targets))
 
     def save_tags(self, targets, activities):
         names = {name for target in targets for name in target.new_tags}
@@ -353,6 +366,7 @@ class OrderRow:
     values: dict  # amount, currency, placed_at, status, source as given (None or "" when blank)
     address: dict | None
     items: list
+    opt_ins: dict
 
 
 class OrderChunk(ChunkBase):
@@ -382,6 +396,7 @@ class OrderChunk(ChunkBase):
             },
             address=row.address(),
             items=parse_items(row),
+            opt_ins=row.opt_ins(),
         )
 
     def process(self, rows):
@@ -526,6 +541,8 @@ class OrderChunk(ChunkBase):
             if order_id is None:
                 continue  # recorded a moment ago by the API: nothing of this row is written twice
             customer_ids.add(target.customer_id)
+            # As at checkout: the opt-ins that came with an order, recorded once with it.
+            target.opt_ins.update(order.opt_ins)
             items += [{"business_id": self.business.pk, "order_id": order_id, **item} for item in order.items]
             activities.append(
                 self.activity(
@@ -544,9 +561,9 @@ class OrderChunk(ChunkBase):
         if inserted:
             orders_imported.send(
                 sender=Order,
-                business=self.business,
                 order_ids=sorted(inserted.values()),
                 customer_ids=sorted(customer_ids),
+                **self.consent_payload([t for t in targets if t.customer_id in customer_ids]),
             )
         for order_id, status, address in changes:
             order = Order.objects.select_related("customer").get(pk=order_id)

@@ -3,6 +3,7 @@
 import re
 
 from customers.bulk.tables import ImportFileError
+from customers.signals import OPT_IN_FIELDS
 
 CUSTOMER_COLUMNS = [
     "phone",
@@ -31,10 +32,11 @@ ORDER_COLUMNS = [
     "postal_code",
     "country",
 ]
-# Accepted as well, and written by the exports so that an export imports back unchanged.
+# Accepted as well: the ids and order fields the exports write, so that an export imports
+# back unchanged, and the customer's opt-ins (yes/no cells, recorded as consents).
 OPTIONAL_COLUMNS = {
-    "customers": ["id"],
-    "orders": ["id", "first_name", "last_name", "email", "state", "items"],
+    "customers": ["id", *OPT_IN_FIELDS],
+    "orders": ["id", "first_name", "last_name", "email", "state", "items", *OPT_IN_FIELDS],
 }
 TEMPLATE_COLUMNS = {"customers": CUSTOMER_COLUMNS, "orders": ORDER_COLUMNS}
 REQUIRED_COLUMNS = {"customers": ["phone"], "orders": ["external_id", "phone", "amount"]}

@@ -16,6 +16,10 @@ from customers.bulk.columns import ADDRESS_COLUMNS
 from customers.bulk.tables import cell_text
 from customers.models import OrderItem
 from customers.normalize import normalize_phone
+from customers.signals import OPT_IN_FIELDS
+
+YES = {"true", "yes", "y", "1"}
+NO = {"false", "no", "n", "0"}
 
 
 class Row:
@@ -127,6 +131,17 @@ class Row:
         if not address["street"]:
             self.error("street", "An address needs a street.")
         return address
+
+    def opt_ins(self):
+        """{column: bool} of the opt-in cells filled in: yes/no, true/false, y/n or 1/0."""
+        opt_ins = {}
+        for column in OPT_IN_FIELDS:
+            text = cell_text(self.cells.get(column))
+            if text.lower() in YES | NO:
+                opt_ins[column] = text.lower() in YES
+            elif text:
+                self.error(column, f"“{text[:20]}” is not yes or no: write true or false.")
+        return opt_ins
 
     def record_id(self):
         text = cell_text(self.cells.get("id"))

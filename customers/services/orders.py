@@ -29,7 +29,8 @@ class RecordedOrder:
 
 def record_order(*, business, external_id, **order):
     """Record an order once per external id: find or create the customer, reuse or add
-    the dropoff, store the items, keep the customer's stats exact and tell listeners.
+    the dropoff, store the items, keep the customer's stats exact and tell listeners (with
+    the `opt_ins` the order carried, {name: bool} of signals.OPT_IN_FIELDS).
 
     An external id already recorded (a storefront retrying, now or concurrently) fails at
     the order's insert, which rolls back everything the attempt wrote, and the order
@@ -57,6 +58,7 @@ def _record_new_order(
     address=None,
     items=(),
     actor=None,
+    opt_ins=None,
     **contact,
 ):
     customer, customer_created = find_or_insert_customer(business, phone, True, contact)
@@ -97,7 +99,7 @@ def _record_new_order(
         activities.insert(0, unsaved_activity(customer, Activity.Kind.CREATED, actor, phone=customer.phone))
     # One insert for both: this path runs for every order a storefront sends.
     Activity.objects.bulk_create(activities)
-    order_recorded.send(sender=Order, order=order, customer=customer)
+    order_recorded.send(sender=Order, order=order, customer=customer, opt_ins=opt_ins or {})
     return RecordedOrder(order, created=True)
 
 

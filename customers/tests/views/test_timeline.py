@@ -24,7 +24,10 @@ def entries(client, customer):
     return [" ".join(strip_tags(item).split()) for item in reversed(items)], body
 
 
-def test_the_timeline_renders_every_kind_of_activity(client_for, support, business, ann):
+def test_the_timeline_renders_every_kind_of_activity(client_for, support, business, ann, monkeypatch):
+    from customers import queries
+
+    monkeypatch.setattr(queries, "TIMELINE_PER_PAGE", 50)  # every kind on one page
     dropoff = Dropoff.objects.create(business=business, customer=ann, street="1 Main St", city="Springfield")
     account = services.link_account(
         business=business, phone=ann.phone, provider="shop", email="ann@shop.example"
@@ -95,6 +98,20 @@ def test_the_timeline_renders_every_kind_of_activity(client_for, support, busine
             Activity.Kind.POINTS_CHANGED,
             {"entry_id": 1, "entry_kind": "redeem", "points": -50, "reason": "Free pizza"},
             "Points -50 · redeemed: “Free pizza”",
+        ),
+        (
+            Activity.Kind.PREFERENCE_CHANGED,
+            {
+                "changes": [
+                    {"field": "sms_marketing", "label": "SMS marketing", "old": False, "new": True},
+                    {"field": "quiet_hours_start", "label": "Quiet hours start", "old": None, "new": "22:00"},
+                ],
+                "source": "staff",
+                "evidence": "Said yes on the phone",
+                "reference": "",
+            },
+            "Communication preferences changed (staff) SMS marketing: no → yes "
+            "Quiet hours start: — → 22:00 “Said yes on the phone”",
         ),
     ]
     assert {kind for kind, _, _ in kinds} == set(Activity.Kind)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from conftest import requires_postgres
 from customers import services as customer_services
@@ -353,10 +354,12 @@ def test_points_earned_in_a_period_are_its_earns_less_their_reversals(business, 
     services.change_points(customer=ann, kind="adjust", points=100, reason="Gift", actor=owner)
     first = Order.objects.filter(customer=ann).order_by("id").first()
     customer_services.change_order_status(order=first, status="refunded", actor=owner)
-    PointsEntry.objects.filter(order__customer=bob).update(created_at=NOW - dt.timedelta(days=40))
+    # Entries are dated when they are written, whatever the order's date.
+    now = timezone.now()
+    PointsEntry.objects.filter(order__customer=bob).update(created_at=now - dt.timedelta(days=40))
 
     sql, params = queries.points_earned_sql(
-        business_id=business.pk, since=NOW - dt.timedelta(days=30), at=NOW + dt.timedelta(days=1)
+        business_id=business.pk, since=now - dt.timedelta(days=30), at=now + dt.timedelta(minutes=1)
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

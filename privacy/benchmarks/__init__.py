@@ -1,0 +1,10 @@
+"""The figures of the privacy app for `manage.py bench`, one module per area; the harness of
+customers/benchmarks/harness.py measures and prints them."""
+
+from privacy.benchmarks import audience, orders
+
+
+def figures(context):
+    if context.wants("privacy"):
+        yield from audience.figures(context)
+        yield from orders.figures(context)

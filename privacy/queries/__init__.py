@@ -1,0 +1,29 @@
+"""The privacy app's reads, one module per part; this package re-exports the names its
+callers use as `queries.X`."""
+
+from privacy.queries.audience import (  # noqa: F401
+    AUDIENCE_PAGE,
+    audience,
+    audience_page,
+    audience_rows,
+    clean_audience_request,
+    send_after,
+    write_audience_csv,
+)
+from privacy.queries.preferences import (  # noqa: F401
+    CONSENTS_PER_PAGE,
+    PREFERENCE_FIELDS,
+    PROFILE_CONSENTS,
+    consent_history,
+    consent_json,
+    consents_export,
+    consents_page,
+    default_preferences,
+    effective_timezone,
+    preferences_export,
+    preferences_json,
+    preferences_of,
+    privacy_settings_of,
+    recent_consents,
+    search_consents,
+)
