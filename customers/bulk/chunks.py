@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customers import normalize, queries
+from customers import normalize, queries, summaries
 from customers.bulk.columns import CONTACT_COLUMNS, map_headers
 from customers.bulk.rows import Counts, Outcome, Row, parse_items
 from customers.bulk.tables import cell_text
@@ -486,6 +486,15 @@ class OrderChunk(ChunkBase):
         # As record_order's fill_blank_contact: filling blanks leaves no timeline entry.
         self.save_targets(targets, activities, log_changes=False)
         self.save_dropoffs(targets)
+        # The chunk's customers' summaries before and after, added in one upsert per table;
+        # the changes of recorded orders below keep them exact as by hand.
+        with summaries.tracked(self.business, [target.customer_id for _, target in new_orders]):
+            self.write_new_orders(new_orders, activities)
+        for order_id, status, address in changes:
+            order = Order.objects.select_related("customer").get(pk=order_id)
+            self.change_order(order=order, status=status, address=address, actor=self.actor)
+
+    def write_new_orders(self, new_orders, activities):
         orders, creators = [], set()
         for order, target in new_orders:
             values = order.values
@@ -548,6 +557,3 @@ class OrderChunk(ChunkBase):
                 order_ids=sorted(inserted.values()),
                 customer_ids=sorted(customer_ids),
             )
-        for order_id, status, address in changes:
-            order = Order.objects.select_related("customer").get(pk=order_id)
-            self.change_order(order=order, status=status, address=address, actor=self.actor)

@@ -1,0 +1,319 @@
+"""The dashboard's summary tables (DailyOrderSummary, CohortActivity), kept exact in the
+transactions that change orders, and rebuilt from the orders by the reconciliation task.
+
+Every figure of both tables is a sum over customers: an order belongs to one customer, a
+customer is new on one day and counts once in a cohort cell per month it ordered in. So a
+change that touches a few customers (a status change, an import chunk, a merge or its undo)
+is kept exact by `tracked(business, customer_ids)`: their contributions are aggregated from
+the orders before and after the change, and the difference is added in one upsert per
+table. The order API takes a shorter path (`add_new_order`): the customer's stats, read
+under its lock, tell what a new order adds without reading any order.
+
+Days and months are the business's, by `placed_at`; "new" and the cohort come from the
+customer's first completed order (`Customer.first_order_at`, kept exact by the services)."""
+
+import logging
+from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, DateField, F, Q, Sum
+from django.db.models.functions import Trunc, TruncDate
+from django.utils import timezone
+
+from customers import normalize
+from customers.models import CohortActivity, Customer, DailyOrderSummary, Order
+
+logger = logging.getLogger(__name__)
+
+COMPLETED = Order.Status.COMPLETED
+DAY_COLUMNS = [
+    "orders",
+    "revenue",
+    "refunds",
+    "refunded_amount",
+    "blocked_orders",
+    "new_customers",
+    "address_changes",
+]
+MONEY_COLUMNS = {"revenue", "refunded_amount"}
+# The days the periodic reconciliation checks: today and yesterday cover a late order, in
+# any time zone; older days change only through the services that keep them exact.
+RECONCILED_DAYS = 3
+
+
+def local_day(business, moment):
+    return normalize.local_day(business.timezone, moment)
+
+
+def day_start(business, day):
+    return normalize.day_start(business.timezone, day)
+
+
+def is_backdated(customer, status, placed_at):
+    """Whether a new completed order comes before the customer's last one: then the months
+    it makes active and the customer's cohort need the orders, not only the stats."""
+    return status == COMPLETED and customer.last_order_at is not None and placed_at < customer.last_order_at
+
+
+def add_new_order(business, customer, order):
+    """What a new order adds, from `customer` as read under its lock before the order was
+    counted in its stats (the caller has checked `is_backdated` is false)."""
+    day = local_day(business, order.placed_at)
+    change = Counter()
+    cells = Counter()
+    if order.status == COMPLETED:
+        change["orders"], change["revenue"] = 1, order.amount
+        month = normalize.first_of_month(day)
+        if customer.first_order_at is None:
+            change["new_customers"] = 1
+            cells[month, month] = 1
+        elif normalize.first_of_month(local_day(business, customer.last_order_at)) != month:
+            cells[normalize.first_of_month(local_day(business, customer.first_order_at)), month] = 1
+    elif order.status == Order.Status.REFUNDED:
+        change["refunds"], change["refunded_amount"] = 1, order.amount
+    elif order.status == Order.Status.BLOCKED:
+        change["blocked_orders"] = 1
+    add(business, {day: change} if change else {}, cells)
+
+
+@contextmanager
+def tracked(business, customer_ids):
+    """Keep the summaries exact across a change of these customers' orders or first orders:
+    their stats must be recomputed before the block ends."""
+    ids = sorted(set(customer_ids))
+    # Locked, so that an order the API records for one of them meanwhile (which locks its
+    # customer too) is not counted both by its own upkeep and by this difference.
+    list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
+    before = contributions(business, ids)
+    yield
+    settle(business, ids, before)
+
+
+def settle(business, customer_ids, before):
+    """Add what changed in these customers' contributions since `before`."""
+    after = contributions(business, customer_ids)
+    add(business, difference(after.days, before.days), difference(after.cells, before.cells))
+
+
+class Figures:
+    """Summary rows as {day: Counter of DAY_COLUMNS} and {(cohort, month): customers}."""
+
+    def __init__(self, days, cells):
+        self.days, self.cells = days, cells
+
+
+def contributions(business, customer_ids):
+    if not customer_ids:
+        return Figures({}, Counter())
+    orders = Order.objects.filter(business=business, customer_id__in=customer_ids)
+    return Figures(daily_figures(business, orders), cohort_figures(business, orders))
+
+
+def daily_figures(business, orders):
+    """{day: Counter} of `orders` (a queryset of one business's orders)."""
+    tz = normalize.zone(business.timezone)
+    rows = (
+        orders.annotate(day=TruncDate("placed_at", tzinfo=tz))
+        .values("day")
+        .annotate(
+            orders=Count("pk", filter=Q(status=COMPLETED)),
+            revenue=Sum("amount", filter=Q(status=COMPLETED)),
+            refunds=Count("pk", filter=Q(status=Order.Status.REFUNDED)),
+            refunded_amount=Sum("amount", filter=Q(status=Order.Status.REFUNDED)),
+            blocked_orders=Count("pk", filter=Q(status=Order.Status.BLOCKED)),
+            address_changes=Count("pk", filter=Q(original_dropoff__isnull=False)),
+        )
+        .order_by()
+    )
+    days = {row.pop("day"): Counter({k: v or 0 for k, v in row.items()}) for row in rows}
+    # A customer is new on the day of their first completed order: that order's day.
+    firsts = (
+        orders.filter(status=COMPLETED, placed_at=F("customer__first_order_at"))
+        .annotate(day=TruncDate("placed_at", tzinfo=tz))
+        .values("day")
+        .annotate(new_customers=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    for row in firsts:
+        days.setdefault(row["day"], Counter())["new_customers"] = row["new_customers"]
+    return days
+
+
+def cohort_figures(business, orders):
+    """{(cohort, month): distinct customers} of the completed ones among `orders`."""
+    tz = normalize.zone(business.timezone)
+    rows = (
+        orders.filter(status=COMPLETED)
+        .annotate(
+            cohort=Trunc("customer__first_order_at", "month", output_field=DateField(), tzinfo=tz),
+            month=Trunc("placed_at", "month", output_field=DateField(), tzinfo=tz),
+        )
+        .values("cohort", "month")
+        .annotate(customers=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    return Counter({(row["cohort"], row["month"]): row["customers"] for row in rows})
+
+
+def difference(after, before):
+    if isinstance(after, Counter):
+        change = Counter(after)
+        change.subtract(before)
+        return Counter({key: value for key, value in change.items() if value})
+    days = {}
+    for day in after.keys() | before.keys():
+        change = Counter(after.get(day, {}))
+        change.subtract(before.get(day, {}))
+        change = Counter({key: value for key, value in change.items() if value})
+        if change:
+            days[day] = change
+    return days
+
+
+def add(business, days, cells):
+    """Add the changes to the stored rows: one INSERT ... ON CONFLICT DO UPDATE per table."""
+    now = timezone.now()
+    if days:
+        upsert(
+            DailyOrderSummary,
+            ["day"],
+            DAY_COLUMNS,
+            [[day, *(days[day].get(column, 0) for column in DAY_COLUMNS)] for day in sorted(days)],
+            business,
+            now,
+            increment=True,
+        )
+    if cells:
+        upsert(
+            CohortActivity,
+            ["cohort", "month"],
+            ["customers"],
+            [[cohort, month, n] for (cohort, month), n in sorted(cells.items())],
+            business,
+            now,
+            increment=True,
+        )
+
+
+def upsert(model, keys, columns, rows, business, now, *, increment, reconciled=False):
+    """INSERT rows of (keys..., columns...) for the business; on conflict add them to the
+    stored values (`increment`) or replace them."""
+    ops, quote = connection.ops, connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    stamps = ["updated_at", "reconciled_at"] if model is DailyOrderSummary else []
+    names = ["business_id", *keys, *columns, *stamps]
+    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
+    if increment:
+        updates = [f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in columns]
+    else:
+        updates = [f"{quote(c)} = excluded.{quote(c)}" for c in columns]
+    if stamps:
+        updates.append("updated_at = excluded.updated_at")
+        if reconciled:
+            updates.append("reconciled_at = excluded.reconciled_at")
+    stamp_values = [
+        ops.adapt_datetimefield_value(now),
+        ops.adapt_datetimefield_value(now if reconciled else None),
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            batch = rows[start : start + 500]
+            params = []
+            for row in batch:
+                key_values = [ops.adapt_datefield_value(value) for value in row[: len(keys)]]
+                values = [
+                    ops.adapt_decimalfield_value(Decimal(value), 16, 2) if column in MONEY_COLUMNS else value
+                    for column, value in zip(columns, row[len(keys) :], strict=True)
+                ]
+                params += [business.pk, *key_values, *values, *stamp_values[: len(stamps)]]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) "
+                f"VALUES {', '.join([placeholders] * len(batch))} "
+                f"ON CONFLICT (business_id, {', '.join(quote(k) for k in keys)}) "
+                f"DO UPDATE SET {', '.join(updates)}",
+                params,
+            )
+
+
+# Rebuilding from the orders --------------------------------------------------------------
+
+
+def rebuild(business, *, first_day=None, last_day=None):
+    """Set the summaries of the local days first_day..last_day (all of the business's when
+    not given), and the cohort cells of their months, to what the orders say; returns the
+    differences found, as [(table, key, column, stored, source)], and logs each."""
+    day_orders = month_orders = Order.objects.filter(business=business)
+    days = DailyOrderSummary.objects.filter(business=business)
+    cells = CohortActivity.objects.filter(business=business)
+    # Cohort cells count a month's customers: their months are rebuilt whole.
+    if first_day is not None:
+        day_orders = day_orders.filter(placed_at__gte=day_start(business, first_day))
+        month_orders = month_orders.filter(
+            placed_at__gte=day_start(business, normalize.first_of_month(first_day))
+        )
+        days = days.filter(day__gte=first_day)
+        cells = cells.filter(month__gte=normalize.first_of_month(first_day))
+    if last_day is not None:
+        next_month = normalize.add_months(normalize.first_of_month(last_day), 1)
+        day_orders = day_orders.filter(placed_at__lt=day_start(business, last_day + timedelta(days=1)))
+        month_orders = month_orders.filter(placed_at__lt=day_start(business, next_month))
+        days = days.filter(day__lte=last_day)
+        cells = cells.filter(month__lte=normalize.first_of_month(last_day))
+    source_days = daily_figures(business, day_orders)
+    source_cells = cohort_figures(business, month_orders)
+    stored_days = {row.pop("day"): row for row in days.values("day", *DAY_COLUMNS)}
+    stored_cells = {(c, m): n for c, m, n in cells.values_list("cohort", "month", "customers")}
+
+    found = []
+    for day in sorted(source_days.keys() | stored_days.keys()):
+        for column in DAY_COLUMNS:
+            stored = stored_days.get(day, {}).get(column, 0)
+            source = source_days.get(day, {}).get(column, 0)
+            if stored != source:
+                found.append(("daily", day.isoformat(), column, stored, source))
+    for key in sorted(source_cells.keys() | stored_cells.keys()):
+        stored, source = stored_cells.get(key, 0), source_cells.get(key, 0)
+        if stored != source:
+            found.append(("cohort", f"{key[0]:%Y-%m}/{key[1]:%Y-%m}", "customers", stored, source))
+    for table, key, column, stored, source in found:
+        logger.warning(
+            "Dashboard summary of business %s differed from the orders: %s %s %s stored %s, orders say %s",
+            business.slug,
+            table,
+            key,
+            column,
+            stored,
+            source,
+        )
+
+    now = timezone.now()
+    every_day = sorted(source_days.keys() | stored_days.keys())
+    upsert(
+        DailyOrderSummary,
+        ["day"],
+        DAY_COLUMNS,
+        [[day, *(source_days.get(day, {}).get(c, 0) for c in DAY_COLUMNS)] for day in every_day],
+        business,
+        now,
+        increment=False,
+        reconciled=True,
+    )
+    every_cell = sorted(source_cells.keys() | stored_cells.keys())
+    upsert(
+        CohortActivity,
+        ["cohort", "month"],
+        ["customers"],
+        [[cohort, month, source_cells.get((cohort, month), 0)] for cohort, month in every_cell],
+        business,
+        now,
+        increment=False,
+    )
+    return found
+
+
+def reconcile_recent_days(business):
+    today = local_day(business, timezone.now())
+    return rebuild(business, first_day=today - timedelta(days=RECONCILED_DAYS - 1), last_day=today)
