@@ -241,10 +241,11 @@ def upsert(model, keys, columns, rows, business, now, *, increment, reconciled=F
 # Rebuilding from the orders --------------------------------------------------------------
 
 
-def rebuild(business, *, first_day=None, last_day=None):
+def rebuild(business, *, first_day=None, last_day=None, report=True):
     """Set the summaries of the local days first_day..last_day (all of the business's when
     not given), and the cohort cells of their months, to what the orders say; returns the
-    differences found, as [(table, key, column, stored, source)], and logs each."""
+    differences found, as [(table, key, column, stored, source)], and logs each when
+    `report` (not after a bulk load, where every day differs)."""
     day_orders = month_orders = Order.objects.filter(business=business)
     days = DailyOrderSummary.objects.filter(business=business)
     cells = CohortActivity.objects.filter(business=business)
@@ -278,7 +279,7 @@ def rebuild(business, *, first_day=None, last_day=None):
         stored, source = stored_cells.get(key, 0), source_cells.get(key, 0)
         if stored != source:
             found.append(("cohort", f"{key[0]:%Y-%m}/{key[1]:%Y-%m}", "customers", stored, source))
-    for table, key, column, stored, source in found:
+    for table, key, column, stored, source in found if report else []:
         logger.warning(
             "Dashboard summary of business %s differed from the orders: %s %s %s stored %s, orders say %s",
             business.slug,
