@@ -50,11 +50,14 @@ class Frame:
     def __init__(self, count, highest, kind):
         self.count = max(count, 1)
         self.kind = kind
-        step = nice_step(float(highest))
-        if kind == "percent":
-            step = max(step, 0.05)
-        elif kind == "count":
-            step = max(step, 1)
+        if not highest:
+            step = 0.25 if kind == "percent" else 1
+        else:
+            step = nice_step(float(highest))
+            if kind == "percent":
+                step = max(step, 0.05)
+            elif kind == "count":
+                step = max(step, 1)
         self.top = step * max(1, math.ceil(float(highest) / step)) if highest else step * 4
         self.step = step
         self.width = WIDTH - LEFT - RIGHT

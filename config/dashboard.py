@@ -38,9 +38,9 @@ def shown(value, kind):
     return f"{value:,}"
 
 
-def change_text(change, kind):
+def change_text(change, kind, current):
     if change is None:
-        return "new", "flat"
+        return ("new", "up") if current else ("no change", "flat")
     if kind in ("rate", "ratio"):
         scaled = change * 100 if kind == "rate" else change
         text = f"{scaled:+.1f} pts" if kind == "rate" else f"{scaled:+.2f}"
@@ -52,7 +52,7 @@ def change_text(change, kind):
 def kpi_cards(figures, currency):
     cards = []
     for metric, label, kind, hint in CARDS:
-        text, direction = change_text(figures["changes"][metric], kind)
+        text, direction = change_text(figures["changes"][metric], kind, figures["kpis"][metric])
         good = direction == "flat" or (direction == "up") != (metric in LOWER_IS_BETTER)
         cards.append(
             {
