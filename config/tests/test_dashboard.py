@@ -365,3 +365,22 @@ def test_another_business_orders_never_reach_the_figures(shop, other_business, o
     cards = {card["metric"]: card for card in response.context["cards"]}
     assert cards["revenue"]["value"] == "0.00"
     assert response.context["top_customers"] == []
+
+
+def test_an_app_adds_a_section_for_the_range_and_none_hides_it(shop, owner, client_for):
+    from customers import dashboard_sections
+
+    seen = []
+
+    def sizes(business, period):
+        seen.append((business, period))
+        return {"message": "unused"} if business == shop else None
+
+    dashboard_sections.register("components/empty_state.html", sizes, order=5)
+    try:
+        response = client_for(owner).get("/?start=2026-01-01&end=2026-01-31")
+    finally:
+        dashboard_sections.SECTIONS[:] = [s for s in dashboard_sections.SECTIONS if s.context is not sizes]
+
+    assert seen == [(shop, dashboard.Period(date(2026, 1, 1), date(2026, 1, 31)))]
+    assert response.content.decode().count('<div class="dashboard-app-section">') == 1

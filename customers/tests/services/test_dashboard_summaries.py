@@ -253,3 +253,20 @@ def test_the_summaries_of_one_business_ignore_another(shop, other_business):
     assert DailyOrderSummary.objects.get(business=other_business).revenue == Decimal("5.00")
     assert_summaries_exact(shop)
     assert_summaries_exact(other_business)
+
+
+def test_the_reconciliation_schedule_checks_every_business(shop, other_business):
+    from customers import schedules, tasks
+
+    services.record_order(business=shop, external_id="A-1", phone="+14155550101", amount="30.00")
+    services.record_order(business=other_business, external_id="B-1", phone="+447911123456", amount="5.00")
+    DailyOrderSummary.objects.update(orders=9)
+
+    tasks.reconcile_dashboard_summaries_everywhere()
+
+    assert list(DailyOrderSummary.objects.values_list("orders", flat=True)) == [1, 1]
+    recurring = schedules.RECURRING["Reconcile dashboard summaries"]
+    assert (recurring.func, recurring.minutes) == (
+        "customers.tasks.reconcile_dashboard_summaries_everywhere",
+        15,
+    )
