@@ -270,3 +270,18 @@ def test_the_reconciliation_schedule_checks_every_business(shop, other_business)
         "customers.tasks.reconcile_dashboard_summaries_everywhere",
         15,
     )
+
+
+def test_a_new_order_costs_one_upkeep_statement_and_reads_no_order(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.record_order(business=shop, external_id="A-1", phone="+14155550101", amount="3.00")
+    with CaptureQueriesContext(connection) as queries:
+        # A new customer: a new day's row and a new cohort cell.
+        services.record_order(business=shop, external_id="B-1", phone="+14155550102", amount="4.00")
+
+    upkeep = [q["sql"] for q in queries if "dailyordersummary" in q["sql"] or "cohortactivity" in q["sql"]]
+    assert len(upkeep) == (1 if connection.vendor == "postgresql" else 2)
+    assert all(sql.startswith(("INSERT", "WITH")) for sql in upkeep)
+    assert_summaries_exact(shop)
