@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DateField, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, DateField, Max, Q, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -152,18 +152,13 @@ def kpis(business, period):
     orders = totals["orders"] or 0
     revenue = money(totals["revenue"])
     active = completed_orders(business, since, until).aggregate(n=Count("customer_id", distinct=True))["n"]
-    # Every active customer whose first order came earlier has two orders by the end; of the
-    # new ones, those with a single completed order up to the end do not.
-    orders_until_end = (
-        Order.objects.filter(customer=OuterRef("pk"), status=COMPLETED, placed_at__lt=until)
-        .order_by()
-        .values("customer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    # Every active customer whose first order came earlier has two orders by the end. A new
+    # one has no order before the range: their orders up to the end are those in it.
     new_with_one_order = (
-        Customer.objects.filter(business=business, first_order_at__gte=since, first_order_at__lt=until)
-        .annotate(n=Subquery(orders_until_end))
+        completed_orders(business, since, until)
+        .filter(customer__first_order_at__gte=since)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
         .filter(n=1)
         .count()
     )
