@@ -88,7 +88,6 @@ def order_charts(figures, currency):
     bucket = period.bucket
     labels = [bucket_label(row, bucket) for row in rows]
     per = {"day": "day", "week": "week", "month": "month"}[bucket]
-    churn_rows = [row for row in rows if row["churn_rate"] is not None]
     return [
         {
             "id": "revenue",
@@ -139,14 +138,14 @@ def order_charts(figures, currency):
             "title": "Churn rate (no order for more than 90 days)",
             "svg": charts.line_chart(
                 "Churn rate",
-                [bucket_label(r, bucket) for r in churn_rows],
-                [("churned", [r["churn_rate"] for r in churn_rows], "series-4")],
+                labels,
+                [("churned", [r["churn_rate"] for r in rows], "series-4")],
                 kind="percent",
             ),
             "columns": ["At the end of", "Churn rate", "Customers so far"],
             "rows": [
                 (date_format(r["end"], "j M Y"), f"{r['churn_rate'] * 100:.2f}%", r["churn_customers"])
-                for r in churn_rows
+                for r in rows
             ],
         },
         {

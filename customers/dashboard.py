@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DateField, Max, Q, Sum
+from django.db.models import Count, DateField, Max, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
@@ -28,7 +28,6 @@ MAX_DAYS = 3 * 366
 # Ranges up to this many days are drawn per day, up to the next per week, longer per month.
 DAILY_UP_TO = 62
 WEEKLY_UP_TO = 182
-CHURN_DAYS = 90
 COHORTS = 12
 TOP_CUSTOMERS = 10
 COMPLETED = Order.Status.COMPLETED
@@ -136,7 +135,9 @@ def completed_orders(business, since, until):
 def summary_rows(business, period):
     """{day: row} of the stored summaries of the period."""
     rows = DailyOrderSummary.objects.filter(business=business, day__gte=period.start, day__lte=period.end)
-    return {row["day"]: row for row in rows.values("day", "orders", *SUMMED)}
+    return {
+        row["day"]: row for row in rows.values("day", "orders", "activity_starts", "activity_ends", *SUMMED)
+    }
 
 
 SUMMED = ["revenue", "refunds", "refunded_amount", "blocked_orders", "new_customers", "address_changes"]
@@ -252,41 +253,28 @@ def series(business, period):
         entry["active_customers"] = active.get(key, 0)
         entry["returning_customers"] = entry["active_customers"] - entry["new_customers"]
         result.append(entry)
-    add_churn(business, period, result)
+    add_churn(business, period, result, rows)
     return result
 
 
-def add_churn(business, period, buckets):
-    """Churn at each bucket's end (weekly for a daily chart): the share of the customers
-    who had ordered by then with no completed order in the 90 days before. One query: a
-    distinct count per point over the orders of the points' windows."""
+def add_churn(business, period, buckets, rows):
+    """Churn at the end of each bucket: of the customers with a completed order by then,
+    the share with none in the 90 days up to it, from the summaries' running counts of
+    new customers and of active spells started and ended."""
     before = DailyOrderSummary.objects.filter(business=business, day__lt=period.start).aggregate(
-        n=Sum("new_customers")
-    )["n"]
-    customers_so_far = before or 0
-    points = {}
-    for position, entry in enumerate(buckets):
-        customers_so_far += entry["new_customers"]
-        entry["churn_rate"] = None
-        if period.bucket != "day" or (period.end - entry["end"]).days % 7 == 0:
-            until = normalize.day_start(business.timezone, entry["end"] + timedelta(days=1))
-            points[f"point_{position}"] = (entry, until, customers_so_far)
-    if not points:
-        return
-    windows = {
-        name: Count(
-            "customer_id",
-            distinct=True,
-            filter=Q(placed_at__gte=until - timedelta(days=CHURN_DAYS), placed_at__lt=until),
-        )
-        for name, (_, until, _) in points.items()
-    }
-    earliest = min(until for _, until, _ in points.values()) - timedelta(days=CHURN_DAYS)
-    latest = max(until for _, until, _ in points.values())
-    recent = completed_orders(business, earliest, latest).aggregate(**windows)
-    for name, (entry, _, so_far) in points.items():
-        entry["churn_rate"] = ratio(so_far - recent[name], so_far)
-        entry["churn_customers"] = so_far
+        new=Sum("new_customers"), starts=Sum("activity_starts"), ends=Sum("activity_ends")
+    )
+    customers_so_far = before["new"] or 0
+    active = (before["starts"] or 0) - (before["ends"] or 0)
+    ends = {entry["end"]: entry for entry in buckets}
+    for day in period.each_day():
+        row = rows.get(day)
+        if row:
+            customers_so_far += row["new_customers"]
+            active += row["activity_starts"] - row["activity_ends"]
+        if day in ends:
+            ends[day]["churn_rate"] = ratio(customers_so_far - active, customers_so_far)
+            ends[day]["churn_customers"] = customers_so_far
 
 
 def cohorts(business, period):

@@ -884,6 +884,13 @@ class DailyOrderSummary(TenantModel):
         default=0, help_text="Customers whose first completed order is this day"
     )
     address_changes = models.IntegerField(default=0, help_text="Orders whose address changed mid-delivery")
+    # A customer is active on the 90 days from each day with a completed order; their
+    # active spells start and end on these days, so that the customers active on a day
+    # (for the churn rate) are the starts up to it minus the ends up to it.
+    activity_starts = models.IntegerField(default=0, help_text="Customers whose active spell starts this day")
+    activity_ends = models.IntegerField(
+        default=0, help_text="Customers whose active spell ended the day before"
+    )
     updated_at = models.DateTimeField(default=now)
     reconciled_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,7 +13,7 @@ Days and months are the business's, by `placed_at`; "new" and the cohort come fr
 customer's first completed order (`Customer.first_order_at`, kept exact by the services)."""
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -37,7 +37,11 @@ DAY_COLUMNS = [
     "blocked_orders",
     "new_customers",
     "address_changes",
+    "activity_starts",
+    "activity_ends",
 ]
+# A customer is active on the day of a completed order and the 89 days after it.
+ACTIVE_DAYS = 90
 MONEY_COLUMNS = {"revenue", "refunded_amount"}
 # The days the periodic reconciliation checks: today and yesterday cover a late order, in
 # any time zone; older days change only through the services that keep them exact.
@@ -62,21 +66,36 @@ def add_new_order(business, customer, order):
     """What a new order adds, from `customer` as read under its lock before the order was
     counted in its stats (the caller has checked `is_backdated` is false)."""
     day = local_day(business, order.placed_at)
-    change = Counter()
+    days = defaultdict(Counter)
     cells = Counter()
+    change = days[day]
     if order.status == COMPLETED:
         change["orders"], change["revenue"] = 1, order.amount
         month = normalize.first_of_month(day)
+        last = local_day(business, customer.last_order_at) if customer.last_order_at else None
         if customer.first_order_at is None:
             change["new_customers"] = 1
             cells[month, month] = 1
-        elif normalize.first_of_month(local_day(business, customer.last_order_at)) != month:
+        elif normalize.first_of_month(last) != month:
             cells[normalize.first_of_month(local_day(business, customer.first_order_at)), month] = 1
+        extend_activity(days, last, day)
     elif order.status == Order.Status.REFUNDED:
         change["refunds"], change["refunded_amount"] = 1, order.amount
     elif order.status == Order.Status.BLOCKED:
         change["blocked_orders"] = 1
-    add(business, {day: change} if change else {}, cells)
+    add(business, {d: c for d, c in days.items() if c}, cells)
+
+
+def extend_activity(days, last, day):
+    """A completed order on `day` of a customer whose last one was on `last` (or None):
+    a new active spell, or the current one lasting longer."""
+    if last is not None and day <= last + timedelta(days=ACTIVE_DAYS - 1):
+        if day > last:
+            days[last + timedelta(days=ACTIVE_DAYS)]["activity_ends"] -= 1
+            days[day + timedelta(days=ACTIVE_DAYS)]["activity_ends"] += 1
+        return
+    days[day]["activity_starts"] += 1
+    days[day + timedelta(days=ACTIVE_DAYS)]["activity_ends"] += 1
 
 
 @contextmanager
@@ -109,7 +128,10 @@ def contributions(business, customer_ids):
     if not customer_ids:
         return Figures({}, Counter())
     orders = Order.objects.filter(business=business, customer_id__in=customer_ids)
-    return Figures(daily_figures(business, orders), cohort_figures(business, orders))
+    days = daily_figures(business, orders)
+    for day, change in activity_figures(business, orders).items():
+        days.setdefault(day, Counter()).update(change)
+    return Figures(days, cohort_figures(business, orders))
 
 
 def daily_figures(business, orders):
@@ -139,6 +161,27 @@ def daily_figures(business, orders):
     )
     for row in firsts:
         days.setdefault(row["day"], Counter())["new_customers"] = row["new_customers"]
+    return days
+
+
+def activity_figures(business, orders):
+    """{day: Counter(activity_starts, activity_ends)} of the customers' completed `orders`:
+    their days with an order, in order, make spells of activity (one day to the next
+    within 90 days). Of a window of orders, the figures are right for the days from 90
+    days after its start."""
+    tz = normalize.zone(business.timezone)
+    pairs = (
+        orders.filter(status=COMPLETED)
+        .annotate(day=TruncDate("placed_at", tzinfo=tz))
+        .values_list("customer_id", "day")
+        .distinct()
+        .order_by("customer_id", "day")
+    )
+    days = defaultdict(Counter)
+    customer, last = None, None
+    for customer_id, day in pairs.iterator(chunk_size=10_000):
+        extend_activity(days, last if customer_id == customer else None, day)
+        customer, last = customer_id, day
     return days
 
 
@@ -266,12 +309,16 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
     not given), and the cohort cells of their months, to what the orders say; returns the
     differences found, as [(table, key, column, stored, source)], and logs each when
     `report` (not after a bulk load, where every day differs)."""
-    day_orders = month_orders = Order.objects.filter(business=business)
+    day_orders = month_orders = activity_orders = Order.objects.filter(business=business)
     days = DailyOrderSummary.objects.filter(business=business)
     cells = CohortActivity.objects.filter(business=business)
     # Cohort cells count a month's customers: their months are rebuilt whole.
     if first_day is not None:
         day_orders = day_orders.filter(placed_at__gte=day_start(business, first_day))
+        # A spell that starts or ends on a day depends on the 90 days before it.
+        activity_orders = activity_orders.filter(
+            placed_at__gte=day_start(business, first_day - timedelta(days=ACTIVE_DAYS))
+        )
         month_orders = month_orders.filter(
             placed_at__gte=day_start(business, normalize.first_of_month(first_day))
         )
@@ -280,10 +327,16 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
     if last_day is not None:
         next_month = normalize.add_months(normalize.first_of_month(last_day), 1)
         day_orders = day_orders.filter(placed_at__lt=day_start(business, last_day + timedelta(days=1)))
+        activity_orders = activity_orders.filter(
+            placed_at__lt=day_start(business, last_day + timedelta(days=1))
+        )
         month_orders = month_orders.filter(placed_at__lt=day_start(business, next_month))
         days = days.filter(day__lte=last_day)
         cells = cells.filter(month__lte=normalize.first_of_month(last_day))
     source_days = daily_figures(business, day_orders)
+    for day, change in activity_figures(business, activity_orders).items():
+        if (first_day is None or day >= first_day) and (last_day is None or day <= last_day):
+            source_days.setdefault(day, Counter()).update(change)
     source_cells = cohort_figures(business, month_orders)
     stored_days = {row.pop("day"): row for row in days.values("day", *DAY_COLUMNS)}
     stored_cells = {(c, m): n for c, m, n in cells.values_list("cohort", "month", "customers")}

@@ -60,6 +60,20 @@ def reference(business):
         days.setdefault(moment.astimezone(tz).date(), Counter())["new_customers"] += 1
     for customer_id, month in active_months:
         cells[first[customer_id].astimezone(tz).date().replace(day=1), month] += 1
+    # Active spells: a customer is active on each order day and the 89 days after.
+    order_days = {}
+    for customer_id, status, _, placed_at, _ in orders:
+        if status == "completed":
+            order_days.setdefault(customer_id, set()).add(placed_at.astimezone(tz).date())
+    for their_days in order_days.values():
+        active = set()
+        for day in their_days:
+            active.update(day + timedelta(days=n) for n in range(90))
+        for day in active:
+            if day - timedelta(days=1) not in active:
+                days.setdefault(day, Counter())["activity_starts"] += 1
+            if day + timedelta(days=1) not in active:
+                days.setdefault(day + timedelta(days=1), Counter())["activity_ends"] += 1
     return (
         {day: {k: v for k, v in row.items() if v} for day, row in days.items() if any(row.values())},
         dict(cells),
@@ -189,6 +203,7 @@ def test_an_import_of_new_and_earlier_orders_keeps_the_summaries_exact(shop, own
         "orders": 1,
         "revenue": Decimal("20.00"),
         "new_customers": 1,
+        "activity_starts": 1,
     }
     assert days[datetime(2026, 5, 20).date()] == {"refunds": 1, "refunded_amount": Decimal("30.00")}
 
@@ -229,7 +244,7 @@ def test_the_reconciliation_repairs_a_day_and_logs_the_difference(shop, caplog):
     services.record_order(
         business=shop, external_id="A-1", phone="+14155550101", amount="30.00", placed_at=at(2026, 6, 1, 12)
     )
-    DailyOrderSummary.objects.filter(business=shop).update(orders=5)
+    DailyOrderSummary.objects.filter(business=shop, orders=1).update(orders=5)
     CohortActivity.objects.filter(business=shop).delete()
 
     found = summaries.rebuild(
@@ -242,15 +257,15 @@ def test_the_reconciliation_repairs_a_day_and_logs_the_difference(shop, caplog):
     ]
     assert "orders say 1" in caplog.text
     assert_summaries_exact(shop)
-    assert DailyOrderSummary.objects.get(business=shop).reconciled_at is not None
+    assert DailyOrderSummary.objects.get(business=shop, day=datetime(2026, 6, 1).date()).reconciled_at
 
 
 def test_the_summaries_of_one_business_ignore_another(shop, other_business):
     services.record_order(business=shop, external_id="A-1", phone="+14155550101", amount="30.00")
     services.record_order(business=other_business, external_id="A-1", phone="+447911123456", amount="5.00")
 
-    assert DailyOrderSummary.objects.get(business=shop).revenue == Decimal("30.00")
-    assert DailyOrderSummary.objects.get(business=other_business).revenue == Decimal("5.00")
+    assert DailyOrderSummary.objects.get(business=shop, orders=1).revenue == Decimal("30.00")
+    assert DailyOrderSummary.objects.get(business=other_business, orders=1).revenue == Decimal("5.00")
     assert_summaries_exact(shop)
     assert_summaries_exact(other_business)
 
@@ -260,11 +275,11 @@ def test_the_reconciliation_schedule_checks_every_business(shop, other_business)
 
     services.record_order(business=shop, external_id="A-1", phone="+14155550101", amount="30.00")
     services.record_order(business=other_business, external_id="B-1", phone="+447911123456", amount="5.00")
-    DailyOrderSummary.objects.update(orders=9)
+    DailyOrderSummary.objects.filter(orders=1).update(orders=9)
 
     tasks.reconcile_dashboard_summaries_everywhere()
 
-    assert list(DailyOrderSummary.objects.values_list("orders", flat=True)) == [1, 1]
+    assert sorted(DailyOrderSummary.objects.values_list("orders", flat=True)) == [0, 0, 1, 1]
     recurring = schedules.RECURRING["Reconcile dashboard summaries"]
     assert (recurring.func, recurring.minutes) == (
         "customers.tasks.reconcile_dashboard_summaries_everywhere",
