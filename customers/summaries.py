@@ -2,7 +2,8 @@
 transactions that change orders, and rebuilt from the orders by the reconciliation task.
 
 Every figure of both tables is a sum over customers: an order belongs to one customer, a
-customer is new on one day and counts once in a cohort cell per month it ordered in. So a
+customer is new on one day, counts once in a cohort cell per month it ordered in, and its
+spells of activity (the 90 days from each completed order, merged) start and end on days. So a
 change that touches a few customers (a status change, an import chunk, a merge or its undo)
 is kept exact by `tracked(business, customer_ids)`: their contributions are aggregated from
 the orders before and after the change, and the difference is added in one upsert per
