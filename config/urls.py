@@ -9,6 +9,8 @@ admin.site.index_title = "Administration"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("dashboard.csv", views.dashboard_csv, name="dashboard_csv"),
+    path("api/v1/dashboard", views.dashboard_api, name="dashboard_api"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),

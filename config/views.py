@@ -1,53 +1,78 @@
+import csv
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_q.brokers import get_broker
 
-from customers import queries, tenancy
+from config import dashboard as page
+from customers import dashboard as customer_dashboard
+from customers import tenancy
+from customers.api.auth import ApiError, authenticate, json_response
 from customers.models import Business
 
 
 def dashboard(request):
+    """`/`: the owner's dashboard of a date range (`?start=&end=`, local dates, inclusive)."""
     if not request.user.has_perm("customers.view_dashboard"):
         return redirect("customers:list")
     business = tenancy.scoped(request, Business).get()
-    figures = queries.dashboard_figures(business)
-    money = f"{business.currency} {{:,.2f}}"
-    kpis = [
-        {
-            "label": "Customers",
-            "value": f"{figures['customers']:,}",
-            "hint": f"{figures['new_customers']:,} new",
-        },
-        {"label": "Orders", "value": f"{figures['orders']:,}", "hint": "completed"},
-        {"label": "Revenue", "value": money.format(figures["revenue"]), "hint": "completed orders"},
-        {
-            "label": "Average order",
-            "value": money.format(figures["average_order_value"]) if figures["average_order_value"] else "—",
-        },
-        {"label": "Blacklisted", "value": f"{figures['blacklisted']:,}", "hint": "customers"},
-        {
-            "label": "Blocked orders",
-            "value": f"{figures['blocked_orders']:,}",
-            "hint": "from blacklisted customers",
-        },
-    ]
-    blocked_per_day = queries.blocked_orders_per_day(business)
-    peak = max((day["count"] for day in blocked_per_day), default=0)
-    for day in blocked_per_day:
-        day["percent"] = round(100 * day["count"] / peak)
-    return render(
-        request,
-        "dashboard.html",
-        {"kpis": kpis, "days": queries.DASHBOARD_DAYS, "blocked_per_day": blocked_per_day},
+    errors = {}
+    try:
+        period = customer_dashboard.parse_period(business, request.GET.get("start"), request.GET.get("end"))
+    except ValidationError as error:
+        errors, period = error.message_dict, customer_dashboard.default_period(business)
+    context = page.page_context(business, period, with_loyalty=request.user.has_perm("customers.use_loyalty"))
+    context["errors"] = errors
+    context["asked"] = {"start": request.GET.get("start", ""), "end": request.GET.get("end", "")}
+    return render(request, "dashboard.html", context, status=400 if errors else 200)
+
+
+def dashboard_csv(request):
+    """`GET /dashboard.csv?start=YYYY-MM-DD&end=YYYY-MM-DD`: the figures as `metric,value` rows."""
+    if not request.user.has_perm("customers.view_dashboard"):
+        raise PermissionDenied
+    business = tenancy.scoped(request, Business).get()
+    try:
+        period = customer_dashboard.parse_period(business, request.GET.get("start"), request.GET.get("end"))
+    except ValidationError as error:
+        lines = [
+            f"{field}: {message}" for field, messages in error.message_dict.items() for message in messages
+        ]
+        return HttpResponseBadRequest("\n".join(lines), content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="dashboard-{business.slug}-{period.start}-{period.end}.csv"'
     )
+    writer = csv.writer(response, lineterminator="\n")
+    writer.writerow(["metric", "value"])
+    writer.writerows(page.export_rows(business, period))
+    return response
+
+
+@login_not_required
+@require_GET
+def dashboard_api(request):
+    """`GET /api/v1/dashboard?start=&end=`: the CSV's figures as JSON, for the key's business."""
+    try:
+        api_key = authenticate(request)
+        try:
+            period = customer_dashboard.parse_period(
+                api_key.business, request.GET.get("start"), request.GET.get("end")
+            )
+        except ValidationError as error:
+            raise ApiError(400, error.message_dict) from None
+    except ApiError as error:
+        return error.response()
+    return json_response(200, page.export_json(api_key.business, period))
 
 
 @require_POST

@@ -18,6 +18,11 @@ class CustomersConfig(AppConfig):
         schedules.register(
             "Nightly duplicate scan", "customers.tasks.detect_duplicates_everywhere", daily_at=time(2, 30)
         )
+        schedules.register(
+            "Reconcile dashboard summaries",
+            "customers.tasks.reconcile_dashboard_summaries_everywhere",
+            minutes=15,
+        )
         # The name of the first release, kept so that upgraded databases do not get a second sweeper.
         schedules.register("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", minutes=5)
 

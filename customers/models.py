@@ -258,6 +258,8 @@ class Customer(TenantModel):
                 name="customer_last_order_idx",
             ),
             models.Index(fields=["business", "-order_count", "-id"], name="customer_orders_idx"),
+            # The dashboard's new customers of a range and whether they ordered again.
+            models.Index(fields=["business", "first_order_at"], name="customer_first_order_idx"),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),
@@ -420,7 +422,10 @@ class Order(TenantModel):
         ]
         indexes = [
             models.Index(fields=["customer", "-placed_at", "-id"], name="order_customer_recent_idx"),
-            models.Index(fields=["business", "status", "placed_at"], name="order_status_day_idx"),
+            # Covers the dashboard's distinct customers of a range on PostgreSQL (an index-only scan).
+            models.Index(
+                fields=["business", "status", "placed_at", "customer"], name="order_status_day_cust_idx"
+            ),
         ]
 
     def __str__(self):
@@ -866,3 +871,59 @@ class ExportJob(Job):
 
     def __str__(self):
         return f"Export of {self.get_kind_display().lower()} ({self.format})"
+
+
+# Dashboard summaries ------------------------------------------------------------------
+# Kept current by customers.summaries in the transactions that change orders, so that the
+# owner's dashboard reads a few hundred rows instead of aggregating every order.
+
+
+class DailyOrderSummary(TenantModel):
+    """One business's orders of one day in the business's time zone, by `placed_at`."""
+
+    day = models.DateField()
+    orders = models.IntegerField(default=0, help_text="Completed orders")
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0, help_text="Of completed orders")
+    refunds = models.IntegerField(default=0, help_text="Orders with status refunded")
+    refunded_amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    blocked_orders = models.IntegerField(default=0)
+    new_customers = models.IntegerField(
+        default=0, help_text="Customers whose first completed order is this day"
+    )
+    address_changes = models.IntegerField(default=0, help_text="Orders whose address changed mid-delivery")
+    # A customer is active on the 90 days from each day with a completed order; their
+    # active spells start and end on these days, so that the customers active on a day
+    # (for the churn rate) are the starts up to it minus the ends up to it.
+    activity_starts = models.IntegerField(default=0, help_text="Customers whose active spell starts this day")
+    activity_ends = models.IntegerField(
+        default=0, help_text="Customers whose active spell ended the day before"
+    )
+    updated_at = models.DateTimeField(default=now)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "daily order summaries"
+        constraints = [models.UniqueConstraint(fields=["business", "day"], name="daily_summary_one_per_day")]
+
+    def __str__(self):
+        return f"{self.day}: {self.orders} orders"
+
+
+class CohortActivity(TenantModel):
+    """How many customers whose first completed order fell in `cohort` (a month, as its
+    first day, in the business's time zone) had a completed order in `month`."""
+
+    cohort = models.DateField()
+    month = models.DateField()
+    customers = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "cohort activity"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "cohort", "month"], name="cohort_activity_one_per_cell"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.cohort:%Y-%m} in {self.month:%Y-%m}: {self.customers}"

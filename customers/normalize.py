@@ -13,7 +13,9 @@ The accepted windows:
 """
 
 import datetime as dt
+import functools
 import re
+import zoneinfo
 from decimal import Decimal, DecimalException
 
 import phonenumbers
@@ -242,3 +244,31 @@ def restore_formulas(text):
 def plain(value):
     """A value as the timeline's JSON holds it: dates and times in ISO 8601."""
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# Local days of a business ------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def zone(name):
+    """The ZoneInfo of a business's time zone name (UTC when blank)."""
+    return zoneinfo.ZoneInfo(name or "UTC")
+
+
+def local_day(time_zone, moment):
+    return moment.astimezone(zone(time_zone)).date()
+
+
+def day_start(time_zone, day):
+    """The instant a local day starts; with DST a day lasts 23 or 25 hours."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=zone(time_zone))
+
+
+def first_of_month(day):
+    return day.replace(day=1)
+
+
+def add_months(month, count):
+    """The first day of the month `count` months after (or before) `month`'s."""
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)

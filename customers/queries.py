@@ -1,4 +1,5 @@
-"""Reads of the customers app: search, lists, profile, dashboard figures."""
+"""Reads of the customers app: search, lists, profile, duplicates and merges (the
+dashboard's figures are in customers.dashboard)."""
 
 import json
 import math
@@ -6,12 +7,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 import phonenumbers
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE, model_and_column
@@ -58,7 +57,6 @@ ORDERS_PER_PAGE = 20
 TIMELINE_PER_PAGE = 20
 # Keeps OFFSET far inside SQL's integer range whatever page number a URL asks for.
 LAST_PAGE_NUMBER = 1_000_000
-DASHBOARD_DAYS = 30
 # The timeline partial of a kind of activity that has none of its own.
 DEFAULT_ACTIVITY = "customers/includes/activity/default.html"
 
@@ -89,17 +87,6 @@ def international_digits(text, country):
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
-
-
-def blocked_orders_per_day(business, days=DASHBOARD_DAYS):
-    since = timezone.now() - timedelta(days=days)
-    return list(
-        Order.objects.filter(business=business, status=Order.Status.BLOCKED, placed_at__gte=since)
-        .annotate(day=TruncDate("placed_at"))
-        .values("day")
-        .annotate(count=Count("id"))
-        .order_by("day")
-    )
 
 
 class Page:
@@ -280,28 +267,6 @@ def describe_activities(activities, dropoffs, accounts):
             activity.new_dropoff = dropoffs.get(data.get("new_dropoff_id"))
         elif activity.kind == Activity.Kind.ACCOUNT_LINKED:
             activity.account = accounts.get(data.get("account_id"))
-
-
-def dashboard_figures(business, days=DASHBOARD_DAYS):
-    """Key figures of the last `days` days for the owner's dashboard."""
-    since = timezone.now() - timedelta(days=days)
-    customers = Customer.objects.filter(business=business).live()
-    orders = Order.objects.filter(business=business, placed_at__gte=since)
-    recent = orders.aggregate(
-        completed=Count("id", filter=Q(status=Order.Status.COMPLETED)),
-        revenue=Sum("amount", filter=Q(status=Order.Status.COMPLETED)),
-        blocked=Count("id", filter=Q(status=Order.Status.BLOCKED)),
-    )
-    revenue = recent["revenue"] or Decimal(0)
-    return {
-        "customers": customers.count(),
-        "new_customers": customers.filter(created_at__gte=since).count(),
-        "blacklisted": customers.filter(is_blacklisted=True).count(),
-        "orders": recent["completed"],
-        "revenue": revenue,
-        "average_order_value": revenue / recent["completed"] if recent["completed"] else None,
-        "blocked_orders": recent["blocked"],
-    }
 
 
 # Duplicates and merges --------------------------------------------------------------

@@ -34,3 +34,9 @@ def run_export_job(job_id):
 def fail_stale_jobs():
     """The sweeper's schedule, and the only caller of the sweep."""
     services.fail_stale_jobs()
+
+
+def reconcile_dashboard_summaries_everywhere():
+    """The schedule that checks every business's recent dashboard figures against its orders."""
+    for business in Business.objects.order_by("pk"):
+        services.reconcile_dashboard_summaries(business=business)

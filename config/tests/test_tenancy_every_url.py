@@ -176,7 +176,9 @@ def app_cases(alpha):
     merge = f"/customers/merge/?ids={candidate.customer_a_id},{candidate.customer_b_id}"
     record = alpha["objects"][MergeRecord]
     return {
-        "dashboard": [("get", "/", None)],
+        "dashboard": [("get", "/", None), ("get", "/?start=2024-01-01&end=2026-12-31", None)],
+        "dashboard_csv": [("get", "/dashboard.csv", None), ("get", "/dashboard.csv?start=2024-01-01", None)],
+        "dashboard_api": [("get", "/api/v1/dashboard", None)],
         "switch_business": [("post", "/switch-business/", {"business": business.pk, "next": "/"})],
         "business_settings": [
             ("get", "/settings/", None),

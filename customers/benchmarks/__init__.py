@@ -1,11 +1,12 @@
 """The figures of the customers app for `manage.py bench`, one module per area; harness.py
 measures and prints them."""
 
-from customers.benchmarks import customers, imports, merge
+from customers.benchmarks import customers, dashboard, imports, merge
 
 
 def figures(context):
     yield from customers.figures(context)
+    yield from dashboard.figures(context)
     # Both groups prepare a lot of data before their first figure.
     if context.wants("merge", "duplicates"):
         yield from merge.figures(context)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from customers import normalize, queries
+from customers import normalize, queries, summaries
 from customers.bulk.columns import CONTACT_COLUMNS, map_headers
 from customers.bulk.rows import Counts, Outcome, Row, parse_items
 from customers.bulk.tables import cell_text
@@ -501,6 +501,15 @@ class OrderChunk(ChunkBase):
         # As record_order's fill_blank_contact: filling blanks leaves no timeline entry.
         self.save_targets(targets, activities, log_changes=False)
         self.save_dropoffs(targets)
+        # The chunk's customers' summaries before and after, added in one upsert per table;
+        # the changes of recorded orders below keep them exact as by hand.
+        with summaries.tracked(self.business, [target.customer_id for _, target in new_orders]):
+            self.write_new_orders(new_orders, activities)
+        for order_id, status, address in changes:
+            order = Order.objects.select_related("customer").get(pk=order_id)
+            self.change_order(order=order, status=status, address=address, actor=self.actor)
+
+    def write_new_orders(self, new_orders, activities):
         orders, creators = [], set()
         for order, target in new_orders:
             values = order.values
@@ -535,12 +544,12 @@ class OrderChunk(ChunkBase):
                 returning="external_id, id",
             )
         )
-        items, customer_ids = [], set()
+        items, written = [], {}
         for (order, target), values in zip(new_orders, orders, strict=True):
             order_id = inserted.get(order.external_id)
             if order_id is None:
                 continue  # recorded a moment ago by the API: nothing of this row is written twice
-            customer_ids.add(target.customer_id)
+            written[target.customer_id] = target
             # As at checkout: the opt-ins that came with an order, recorded once with it.
             target.opt_ins.update(order.opt_ins)
             items += [{"business_id": self.business.pk, "order_id": order_id, **item} for item in order.items]
@@ -556,15 +565,12 @@ class OrderChunk(ChunkBase):
                 )
             )
         bulk_insert(OrderItem, items)
-        recompute_stats(customer_ids)
+        recompute_stats(set(written))
         bulk_insert(Activity, activities)
         if inserted:
             orders_imported.send(
                 sender=Order,
                 order_ids=sorted(inserted.values()),
-                customer_ids=sorted(customer_ids),
-                **self.consent_payload([t for t in targets if t.customer_id in customer_ids]),
+                customer_ids=sorted(written),
+                **self.consent_payload(list(written.values())),
             )
-        for order_id, status, address in changes:
-            order = Order.objects.select_related("customer").get(pk=order_id)
-            self.change_order(order=order, status=status, address=address, actor=self.actor)

@@ -46,6 +46,7 @@ from customers.services.profile import (
     untag_customer,
     update_contact,
 )
+from customers.services.summaries import rebuild_dashboard_summaries, reconcile_dashboard_summaries
 
 __all__ = [
     "ADDRESS_LIMIT_EXCEEDED",
@@ -78,6 +79,8 @@ __all__ = [
     "merge_customers",
     "normalize_phone",
     "queue_export",
+    "rebuild_dashboard_summaries",
+    "reconcile_dashboard_summaries",
     "record_order",
     "rename_api_key",
     "request_duplicate_scan",

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from customers import summaries
 from customers.bulk.writers import recompute_stats
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE, model_and_column
 from customers.models import Activity, Customer, Dropoff, MergeRecord, Order
@@ -83,17 +84,21 @@ def merge_customers(*, survivor, merged, field_choices=None, reason, actor):
         choices[field] = int(source_id)
 
     snapshot = {"customers": {str(c.pk): row_state(c) for c in [survivor, *merged]}}
-    moved = {DROPOFFS: merge_dropoffs(survivor, merged_ids, snapshot)}
-    for label, handling in MERGE_HANDLING.items():
-        if handling == MOVE:
-            moved[label] = move_rows(label, merged_ids, survivor.pk, involved=customers)
-    merge_tags(survivor, merged_ids, snapshot)
-    forget_duplicate_candidates(merged_ids)
+    # The merged customers' first orders move to the survivor: new customers and cohorts change.
+    with summaries.tracked(survivor.business, [survivor.pk, *merged_ids]):
+        moved = {DROPOFFS: merge_dropoffs(survivor, merged_ids, snapshot)}
+        for label, handling in MERGE_HANDLING.items():
+            if handling == MOVE:
+                moved[label] = move_rows(label, merged_ids, survivor.pk, involved=customers)
+        merge_tags(survivor, merged_ids, snapshot)
+        forget_duplicate_candidates(merged_ids)
 
-    now = timezone.now()
-    Customer.objects.filter(pk__in=merged_ids).update(deleted_at=now, merged_into=survivor, updated_at=now)
-    snapshot[UNDO_SURVIVOR_FIELDS] = update_survivor(survivor, merged, customers, choices)
-    recompute_stats([survivor.pk, *merged_ids])
+        now = timezone.now()
+        Customer.objects.filter(pk__in=merged_ids).update(
+            deleted_at=now, merged_into=survivor, updated_at=now
+        )
+        snapshot[UNDO_SURVIVOR_FIELDS] = update_survivor(survivor, merged, customers, choices)
+        recompute_stats([survivor.pk, *merged_ids])
     update_search_text(survivor)
 
     record = MergeRecord.objects.create(
@@ -227,36 +232,37 @@ def undo_merge(*, record, actor):
     snapshot = record.snapshot
     dropoffs = snapshot["dropoffs"]
 
-    for label, by_owner in record.moved.items():
-        model, column = model_and_column(label)
-        for owner, ids in by_owner.items():
-            model._base_manager.filter(pk__in=ids).update(**{column: int(owner)})
-    Dropoff.objects.filter(pk__in=dropoffs["undefaulted"]).update(is_default=True)
-    Dropoff.objects.bulk_create([Dropoff(**from_state(Dropoff, row)) for row in dropoffs["collapsed"]])
-    orders_by_dropoffs = defaultdict(list)
-    for pk, (dropoff_id, original_id) in dropoffs["orders"].items():
-        orders_by_dropoffs[dropoff_id, original_id].append(int(pk))
-    for (dropoff_id, original_id), ids in orders_by_dropoffs.items():
-        Order.objects.filter(pk__in=ids).update(dropoff_id=dropoff_id, original_dropoff_id=original_id)
+    with summaries.tracked(survivor.business, [survivor.pk, *record.merged_ids]):
+        for label, by_owner in record.moved.items():
+            model, column = model_and_column(label)
+            for owner, ids in by_owner.items():
+                model._base_manager.filter(pk__in=ids).update(**{column: int(owner)})
+        Dropoff.objects.filter(pk__in=dropoffs["undefaulted"]).update(is_default=True)
+        Dropoff.objects.bulk_create([Dropoff(**from_state(Dropoff, row)) for row in dropoffs["collapsed"]])
+        orders_by_dropoffs = defaultdict(list)
+        for pk, (dropoff_id, original_id) in dropoffs["orders"].items():
+            orders_by_dropoffs[dropoff_id, original_id].append(int(pk))
+        for (dropoff_id, original_id), ids in orders_by_dropoffs.items():
+            Order.objects.filter(pk__in=ids).update(dropoff_id=dropoff_id, original_dropoff_id=original_id)
 
-    links = Customer.tags.through
-    links.objects.filter(customer_id=survivor.pk, tag_id__in=snapshot["tags"]["added"]).delete()
-    links.objects.bulk_create(
-        [
-            links(customer_id=int(owner), tag_id=tag_id)
-            for owner, tag_ids in snapshot["tags"]["merged"].items()
-            for tag_id in tag_ids
-        ],
-        ignore_conflicts=True,
-    )
+        links = Customer.tags.through
+        links.objects.filter(customer_id=survivor.pk, tag_id__in=snapshot["tags"]["added"]).delete()
+        links.objects.bulk_create(
+            [
+                links(customer_id=int(owner), tag_id=tag_id)
+                for owner, tag_ids in snapshot["tags"]["merged"].items()
+                for tag_id in tag_ids
+            ],
+            ignore_conflicts=True,
+        )
 
-    now = timezone.now()
-    for pk in record.merged_ids:
-        state = from_state(Customer, snapshot["customers"][str(pk)])
-        state.pop("id")
-        Customer.objects.filter(pk=pk).update(**{**state, "updated_at": now})
-    restore_survivor(survivor, snapshot)
-    recompute_stats([survivor.pk, *record.merged_ids])
+        now = timezone.now()
+        for pk in record.merged_ids:
+            state = from_state(Customer, snapshot["customers"][str(pk)])
+            state.pop("id")
+            Customer.objects.filter(pk=pk).update(**{**state, "updated_at": now})
+        restore_survivor(survivor, snapshot)
+        recompute_stats([survivor.pk, *record.merged_ids])
     for customer_id in [survivor.pk, *record.merged_ids]:
         update_search_text(Customer.objects.get(pk=customer_id))
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from customers import summaries
 from customers.bulk.writers import recompute_stats
 from customers.models import Activity, Customer, Order, OrderItem
 from customers.services.activity import log_activity, unsaved_activity
@@ -67,6 +68,12 @@ def _record_new_order(
     if customer.is_blacklisted:
         status = Order.Status.BLOCKED
     placed_at = placed_at or timezone.now()
+    # A backdated order may move the customer's cohort: the summaries then read their orders.
+    summary_before = (
+        summaries.contributions(business, [customer.pk])
+        if summaries.is_backdated(customer, status, placed_at)
+        else None
+    )
     order = Order.objects.create(
         business=business,
         external_id=external_id,
@@ -83,6 +90,10 @@ def _record_new_order(
     OrderItem.objects.bulk_create(OrderItem(business=business, order=order, **item) for item in items)
     if status in Order.COUNTED_STATUSES:
         add_to_stats(customer, order)
+    if summary_before is None:
+        summaries.add_new_order(business, customer, order)
+    else:
+        summaries.settle(business, [customer.pk], summary_before)
     activities = [
         unsaved_activity(
             customer,
@@ -136,8 +147,9 @@ def change_order_status(*, order, status, actor):
     order.status = status
     if status == Order.Status.COMPLETED and order.completed_at is None:
         order.completed_at = timezone.now()
-    order.save(update_fields=["status", "completed_at"])
-    recompute_stats([customer.pk])
+    with summaries.tracked(order.business, [customer.pk]):
+        order.save(update_fields=["status", "completed_at"])
+        recompute_stats([customer.pk])
     log_activity(
         customer,
         Activity.Kind.ORDER_STATUS_CHANGED,
@@ -163,7 +175,8 @@ def change_order_address(*, order, address, actor):
         order.original_dropoff_id = order.dropoff_id
     old = order.dropoff_id
     order.dropoff = new_dropoff
-    order.save(update_fields=["dropoff", "original_dropoff"])
+    with summaries.tracked(order.business, [customer.pk]):
+        order.save(update_fields=["dropoff", "original_dropoff"])
     log_activity(
         customer,
         Activity.Kind.ORDER_ADDRESS_CHANGED,

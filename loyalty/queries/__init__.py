@@ -15,6 +15,7 @@ from loyalty.queries.clv import (  # noqa: F401
     predicted_value_by_tier,
     value_bands,
 )
+from loyalty.queries.dashboard import lifetime_value_dashboard, tier_dashboard  # noqa: F401
 from loyalty.queries.points import (  # noqa: F401
     LEDGER_PER_PAGE,
     RECENT_ENTRIES,

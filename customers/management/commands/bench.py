@@ -115,7 +115,8 @@ class Command(BaseCommand):
         summary = demo.generate(
             business,
             customers=missing,
-            orders=3 * missing,
+            # Five orders per customer: the dashboard's target is 5,000,000 orders at 1,000,000 customers.
+            orders=5 * missing,
             rng=rng,
             actor=users["support"],
             progress=progress,

@@ -22,6 +22,9 @@ CUSTOMERS_FIGURES = [
     "list.page_200.query",
     "profile.top_customer",
     "api.orders",
+    "dashboard.page_30d",
+    "dashboard.page_12m",
+    "api.orders_summary_upkeep",
 ]
 
 
@@ -74,7 +77,7 @@ def test_bench_seeds_its_business_and_prints_a_line_per_figure(settings):
     call_command("bench", "--customers", "300", "--repeat", "3", stdout=out)
 
     output = out.getvalue()
-    assert "seed: 300 customers, 900 orders" in output
+    assert "seed: 300 customers, 1500 orders" in output
     lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
     for name in CUSTOMERS_FIGURES:
         assert name in lines, output
@@ -82,6 +85,8 @@ def test_bench_seeds_its_business_and_prints_a_line_per_figure(settings):
         assert "ratio" in lines[name] and "ERROR" not in lines[name]
     assert "queries" in lines["profile.top_customer"]
     assert "orders/s" in lines["api.orders"]
+    assert "figures equal the SQL" in lines["dashboard.page_30d"]
+    assert "figures equal the SQL" in lines["dashboard.page_12m"]
 
 
 @requires_postgres
@@ -110,4 +115,5 @@ def test_only_runs_the_figures_named_by_prefix():
         "list.page_200",
         "list.page_200.query",
         "api.orders",
+        "api.orders_summary_upkeep",
     }

@@ -228,3 +228,19 @@ def test_skip_if_exists_seeds_a_business_without_customers():
     seed("--customers", "20", "--skip-if-exists")
 
     assert Customer.objects.count() == 20
+
+
+def test_seed_demo_builds_the_dashboard_summaries_of_its_orders():
+    from customers import summaries
+    from customers.models import CohortActivity, DailyOrderSummary
+
+    seed("--customers", "300", "--orders", "900")
+
+    business = Business.objects.get(slug="demo")
+    completed = Order.objects.filter(business=business, status="completed").aggregate(
+        n=Count("pk"), s=Sum("amount")
+    )
+    days = DailyOrderSummary.objects.filter(business=business).aggregate(n=Sum("orders"), s=Sum("revenue"))
+    assert (days["n"], days["s"]) == (completed["n"], completed["s"])
+    assert CohortActivity.objects.filter(business=business).exists()
+    assert summaries.rebuild(business) == []
