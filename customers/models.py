@@ -518,6 +518,9 @@ class Activity(TenantModel):
         MERGED_INTO = "merged_into", "Merged into another customer"
         MERGE_UNDONE = "merge_undone", "Merge undone"
         TIER_CHANGED = "tier_changed", "Tier changed"
+        DATA_EXPORTED = "data_exported", "Data export requested"
+        ANONYMIZATION_REQUESTED = "anonymization_requested", "Anonymization requested"
+        ANONYMIZED = "anonymized", "Anonymized"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

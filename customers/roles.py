@@ -55,12 +55,17 @@ ROLE_PERMISSIONS = {
         "customers.change_tag",
         "customers.change_order",
         "customers.add_dropoff",
+        "privacy.add_anonymizationrequest",
     ],
     Role.COMPLIANCE: [
         *READ_CUSTOMERS,
         "customers.use_privacy",
         "customers.request_export",
         "customers.run_privacy_actions",
+        "privacy.add_anonymizationrequest",
+        "privacy.view_anonymizationrequest",
+        "privacy.view_dataexport",
+        "privacy.view_accesslog",
     ],
 }
 

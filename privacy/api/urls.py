@@ -1,0 +1,11 @@
+from django.urls import path
+
+from privacy.api import views
+
+app_name = "privacy_api"
+urlpatterns = [
+    path("customers/<int:pk>", views.customer, name="customer"),
+    path("customers/<int:pk>/export", views.request_export, name="request_export"),
+    path("exports/<int:pk>", views.export, name="export"),
+    path("exports/<int:pk>/download", views.download, name="download"),
+]
