@@ -48,7 +48,7 @@ from privacy.models import (
     Regulation,
     legal_due_date,
 )
-from privacy.services.exports import RUN_PRIVACY_ACTIONS, expire_export
+from privacy.services.exports import expire_export, may_run_privacy_actions
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def locked_open_request(request):
 @transaction.atomic
 def approve_anonymization(*, request, actor):
     """A person's act: a compliance officer who did not ask for it. The job runs after commit."""
-    if actor is None or not actor.has_perm(RUN_PRIVACY_ACTIONS):
+    if not may_run_privacy_actions(actor, request.business_id):
         raise PermissionDenied
     request = locked_open_request(request)
     if request.requested_by_id == actor.pk:
@@ -134,7 +134,7 @@ def queue_anonymization(job):
 
 @transaction.atomic
 def reject_anonymization(*, request, actor, reason):
-    if actor is None or not actor.has_perm(RUN_PRIVACY_ACTIONS):
+    if not may_run_privacy_actions(actor, request.business_id):
         raise PermissionDenied
     if not (reason or "").strip():
         raise ValidationError({"reason": ["Say why the request is rejected."]})
