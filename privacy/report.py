@@ -17,7 +17,9 @@ STYLE = (
 
 
 def text(value):
-    if value is None or value == "":
+    if isinstance(value, str):
+        return escape(value) if value else "—"
+    if value is None:
         return "—"
     if isinstance(value, dict | list):
         return escape(
