@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Activity, Customer, Dropoff, ExportJob, ImportJob, Order
+from customers.signals import customer_anonymized
 from privacy import services
 from privacy.models import AccessLog, AnonymizationRequest, DataExport
 from privacy.tests.conftest import ACCOUNT_EMAIL, EMAIL, PHONE, record
@@ -255,3 +256,33 @@ def test_the_profile_shows_the_anonymized_record_with_its_orders(client_for, sup
     assert "Anonymized" in body and "Z-1" in body and "Zebedee" not in body
     assert AccessLog.objects.filter(what="profile_viewed").count() == 1
     assert json.dumps(Activity.objects.get(customer=zeb, kind="created").data) == '{"phone": "[anonymized]"}'
+
+
+def test_other_apps_hear_of_the_anonymization_in_its_transaction(business, zeb, support):
+    heard = []
+
+    def receiver(sender, business, customer_ids, actor, **kwargs):
+        heard.append((business, customer_ids, actor, Customer.objects.get(pk=zeb.pk).first_name))
+
+    customer_anonymized.connect(receiver)
+    try:
+        services.anonymize_customers(business=business, customer_ids=[zeb.pk], actor=support)
+    finally:
+        customer_anonymized.disconnect(receiver)
+    assert heard == [(business, [zeb.pk], support, "")]
+
+
+@pytest.mark.parametrize(
+    "role, export, anonymize", [("support", False, True), ("compliance", True, True), ("owner", True, False)]
+)
+def test_the_profile_panel_offers_what_the_role_may_do(
+    client_for, make_member, business, zeb, role, export, anonymize
+):
+    body = client_for(make_member(business, role)).get(f"/customers/{zeb.pk}/").content.decode()
+    assert (
+        f"/privacy/customers/{zeb.pk}/export/" in body,
+        f"/privacy/customers/{zeb.pk}/anonymize/" in body,
+    ) == (
+        export,
+        anonymize,
+    )
