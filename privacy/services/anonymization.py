@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 import zipfile
+from collections import Counter, defaultdict
 
 import phonenumbers
 from django.contrib.admin.models import LogEntry
@@ -203,18 +204,49 @@ def personal_texts(customer_ids):
         texts |= {street, street2}
         if len(postal_code) >= 5:
             texts.add(postal_code)
-    return sorted({text.lower() for text in texts if text and len(text) >= MIN_NEEDLE}, key=len, reverse=True)
+    return Needles(sorted({text.lower() for text in texts if text and len(text) >= MIN_NEEDLE}))
 
 
-def mentions(value, needles):
-    lowered = value.lower()
-    return any(needle in lowered for needle in needles)
+class Needles:
+    """The personal texts to look for, found in a text in time proportional to the text, not to
+    the number of texts (a retention chunk looks for thousands): each text is indexed by its
+    rarest word, and only the texts whose word the text holds are compared."""
+
+    WORD = re.compile(r"\w+")
+
+    def __init__(self, texts):
+        self.texts = texts
+        frequency = Counter(word for text in texts for word in set(self.WORD.findall(text)))
+        self.by_word = defaultdict(list)
+        for text in texts:
+            words = self.WORD.findall(text)
+            if words:
+                self.by_word[min(words, key=lambda word: (frequency[word], -len(word)))].append(text)
+        # Phones as digits, to recognize them written with any punctuation.
+        self.digits = {text for text in texts if text.isdigit() and len(text) >= 7}
+
+    def __bool__(self):
+        return bool(self.texts)
+
+    def __len__(self):
+        return len(self.texts)
+
+    def mentions(self, value):
+        lowered = value.lower()
+        for word in set(self.WORD.findall(lowered)) & self.by_word.keys():
+            if any(text in lowered for text in self.by_word[word]):
+                return True
+        return False
+
+    def is_phone(self, value):
+        digits = re.sub(r"\D", "", value)
+        return len(digits) >= 7 and any(digits[cut:] in self.digits for cut in range(4))
 
 
 def scrub(value, needles):
     """A JSON value with every string that holds personal text replaced."""
     if isinstance(value, str):
-        return REDACTED if mentions(value, needles) else value
+        return REDACTED if needles.mentions(value) else value
     if isinstance(value, list):
         return [scrub(item, needles) for item in value]
     if isinstance(value, dict):
@@ -222,16 +254,24 @@ def scrub(value, needles):
     return value
 
 
+# Up to this many texts, SQL finds the rows that hold them (one customer: a few ILIKEs on an
+# index-bounded set); past it (a retention chunk), the rows are read and matched here.
+SQL_NEEDLES = 50
+
+
 def holding(queryset, field, needles, is_json=False):
-    """The rows of `queryset` whose `field` holds one of `needles` (in SQL, case-insensitive)."""
+    """The rows of `queryset` whose `field` holds one of `needles` (case-insensitive)."""
     if not needles:
         return queryset.none()
     column = Cast(field, TextField()) if is_json else F(field)
-    queryset = queryset.annotate(_text=column)
-    condition = Q()
-    for needle in needles:
-        condition |= Q(_text__icontains=needle)
-    return queryset.filter(condition)
+    annotated = queryset.annotate(_text=column)
+    if len(needles) <= SQL_NEEDLES:
+        condition = Q()
+        for needle in needles.texts:
+            condition |= Q(_text__icontains=needle)
+        return annotated.filter(condition)
+    rows = annotated.exclude(_text="").values_list("pk", "_text").iterator(chunk_size=5000)
+    return queryset.filter(pk__in=[pk for pk, text in rows if text and needles.mentions(text)])
 
 
 def scrub_json_rows(queryset, field, needles):
@@ -399,31 +439,24 @@ def file_texts(name):
         return [text.lower()]
 
 
-def file_mentions(name, needles, digits):
+def file_mentions(name, needles):
     try:
         texts = file_texts(name)
     except FileNotFoundError:
         return False
-    for text in texts:
-        if mentions(text, needles):
-            return True
-        # A phone written with other punctuation: compare its digits.
-        if any(number in re.sub(r"\D", "", text) for number in digits):
-            return True
-    return False
+    return any(needles.mentions(text) or needles.is_phone(text) for text in texts)
 
 
 def remove_files(business, ids, needles):
     """Import files, rejected-row reports, list exports and admin uploads that hold them are
     deleted (their jobs say so); their own data exports expire."""
-    digits = {needle for needle in needles if needle.isdigit() and len(needle) >= 7}
     for export in DataExport.objects.filter(customer_id__in=ids).exclude(file=""):
         expire_export(export)
     for job in ImportJob.objects.filter(business=business).exclude(file="", error_report=""):
         changed = [
             field
             for field in ("file", "error_report")
-            if getattr(job, field) and file_mentions(getattr(job, field).name, needles, digits)
+            if getattr(job, field) and file_mentions(getattr(job, field).name, needles)
         ]
         for field in changed:
             getattr(job, field).delete(save=False)
@@ -431,7 +464,7 @@ def remove_files(business, ids, needles):
         if changed:
             job.save(update_fields=changed)
     for job in ExportJob.objects.filter(business=business).exclude(file=""):
-        if file_mentions(job.file.name, needles, digits):
+        if file_mentions(job.file.name, needles):
             job.file.delete(save=False)
             job.file = ""
             job.save(update_fields=["file"])
@@ -441,5 +474,5 @@ def remove_files(business, ids, needles):
         uploads = []
     for upload in uploads:
         name = f"{ADMIN_UPLOADS}/{upload}"
-        if file_mentions(name, needles, digits):
+        if file_mentions(name, needles):
             default_storage.delete(name)
