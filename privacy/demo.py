@@ -6,6 +6,7 @@ from django.db import transaction
 from customers.models import Customer, Membership
 from privacy import services
 from privacy.models import AnonymizationJob, DataExport, DataExportJob
+from privacy.services.exports import expire_export
 
 
 def staff(business, role):
@@ -27,6 +28,11 @@ def seed_demo_requests(*, business, support, rng):
         customer=picked[0], type=DataExport.Type.GDPR_FULL, reason="Access request by email", actor=compliance
     )
     services.run_data_export(DataExportJob.objects.get(export=completed).pk)
+    expired = services.request_data_export(
+        customer=picked[6], type=DataExport.Type.GDPR_BASIC, reason="Asked by letter", actor=compliance
+    )
+    services.run_data_export(DataExportJob.objects.get(export=expired).pk)
+    expire_export(DataExport.objects.get(pk=expired.pk))
     if owner is not None:
         services.request_data_export(
             customer=picked[1], type=DataExport.Type.GDPR_BASIC, reason="Asked at the counter", actor=owner

@@ -10,7 +10,7 @@ def test_seed_demo_makes_requests_in_each_state(db, settings):
 
     business = Business.objects.get(slug="privacy")
     exports = DataExport.objects.filter(business=business)
-    assert set(exports.values_list("status", flat=True)) == {"COMPLETED", "PENDING"}
+    assert set(exports.values_list("status", flat=True)) == {"COMPLETED", "PENDING", "EXPIRED"}
     assert exports.filter(status="PENDING", needs_approval=True).count() == 1
     assert exports.get(status="COMPLETED").file
     requests = AnonymizationRequest.objects.filter(business=business)
@@ -18,4 +18,4 @@ def test_seed_demo_makes_requests_in_each_state(db, settings):
     assert requests.get(status="done").customer.anonymized_at
 
     call_command("seed_demo", "--business", "privacy", "--customers", "40", "--orders", "100", "--seed", "5")
-    assert DataExport.objects.filter(business=business).count() == 3
+    assert DataExport.objects.filter(business=business).count() == 4
