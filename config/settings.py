@@ -187,6 +187,9 @@ EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
 IMPORT_FILE_DAYS = env.int("IMPORT_FILE_DAYS", default=7)
 # A running job reports after every chunk; one silent this long lost its worker.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
+# A soft-deleted customer may be restored for this many days; then the nightly retention
+# task anonymizes them (privacy.services.retention).
+SOFT_DELETE_RESTORE_DAYS = env.int("SOFT_DELETE_RESTORE_DAYS", default=30)
 
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
 # set Q_BROKER=redis to use REDIS_URL instead.

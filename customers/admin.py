@@ -26,6 +26,7 @@ from customers.models import (
     Tag,
 )
 from customers.resources import CustomerResource, OrderResource
+from customers.signals import ADMIN_VIEWED, send_pii_accessed
 from customers.tenancy import TenantAdminMixin
 
 
@@ -124,6 +125,13 @@ class CustomerAdmin(TenantAdminMixin, BusinessImportExportMixin, admin.ModelAdmi
         except ValidationError:
             return results, may_have_duplicates
         return results | queryset.filter(phone=phone), may_have_duplicates
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # A customer shown (not a redirect after saving, not a 404) reveals their data.
+        if request.method == "GET" and response.status_code == 200 and object_id.isdigit():
+            send_pii_accessed(request, customer_ids=[int(object_id)], what=ADMIN_VIEWED)
+        return response
 
     def save_model(self, request, obj, form, change):
         contact = {

@@ -530,6 +530,9 @@ class Activity(TenantModel):
         TIER_CHANGED = "tier_changed", "Tier changed"
         POINTS_CHANGED = "points_changed", "Points"
         PREFERENCE_CHANGED = "preference_changed", "Communication preferences changed"
+        DATA_EXPORTED = "data_exported", "Data export requested"
+        ANONYMIZATION_REQUESTED = "anonymization_requested", "Anonymization requested"
+        ANONYMIZED = "anonymized", "Anonymized"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

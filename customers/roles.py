@@ -68,6 +68,7 @@ ROLE_PERMISSIONS = {
         "loyalty.adjust_points",
         *READ_PREFERENCES,
         "privacy.change_communicationpreference",
+        "privacy.add_anonymizationrequest",
     ],
     Role.COMPLIANCE: [
         *READ_CUSTOMERS,
@@ -76,6 +77,10 @@ ROLE_PERMISSIONS = {
         "customers.run_privacy_actions",
         *READ_PREFERENCES,
         "privacy.change_communicationpreference",
+        "privacy.add_anonymizationrequest",
+        "privacy.view_anonymizationrequest",
+        "privacy.view_dataexport",
+        "privacy.view_accesslog",
     ],
 }
 

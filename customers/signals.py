@@ -32,3 +32,32 @@ merge_undone = Signal()
 # Sent by seed_demo once it generated a business's data, with business=<Business>,
 # actor=<the support user> and rng=<random.Random>, so that other apps add their demo data.
 demo_seeded = Signal()
+# Sent where customers shows or exports personal data, once per page view (a list page: one
+# signal naming the customers of the page), with actor=<User or None>, api_key=<ApiKey or
+# None>, business=<Business>, customer_ids=[ids], what=<one of PII_ACCESS_KINDS>,
+# query=<the list's search and filters, or "">, address=<the client's IP or None>.
+pii_accessed = Signal()
+PROFILE_VIEWED, LIST_VIEWED, LIST_EXPORTED, ADMIN_VIEWED = (
+    "profile_viewed",
+    "list_viewed",
+    "list_exported",
+    "admin_viewed",
+)
+# Sent inside the anonymization transaction with business=<Business>, customer_ids=[ids] and
+# actor=<User or None>, once their personal data is gone, so that other apps clear theirs
+# (communication preferences, segment snapshots) in the same transaction.
+customer_anonymized = Signal()
+
+
+def send_pii_accessed(request, *, customer_ids, what, query=""):
+    """Tell the access log that this request shows these customers' personal data."""
+    pii_accessed.send(
+        sender=None,
+        actor=request.user if request.user.is_authenticated else None,
+        api_key=None,
+        business=request.business,
+        customer_ids=list(customer_ids),
+        what=what,
+        query=query,
+        address=request.META.get("REMOTE_ADDR") or None,
+    )

@@ -2,6 +2,7 @@
 PrivacyConfig.ready()."""
 
 from privacy import services
+from privacy.demo import seed_demo_requests
 from privacy.models import ConsentEvent
 
 
@@ -42,5 +43,25 @@ def give_back_consents(sender, record, **kwargs):
     services.undo_merge_preferences(record=record)
 
 
+def clear_preferences(sender, business, customer_ids, actor, **kwargs):
+    services.clear_anonymized_preferences(business=business, customer_ids=customer_ids, actor=actor)
+
+
 def seed_demo_preferences(sender, business, actor, rng, **kwargs):
     services.seed_demo_preferences(business=business, actor=actor, rng=rng)
+
+
+def log_pii_access(sender, actor, api_key, business, customer_ids, what, query, address, **kwargs):
+    services.record_access(
+        business=business,
+        actor=actor,
+        api_key=api_key,
+        customer_ids=customer_ids,
+        what=what,
+        query=query,
+        address=address,
+    )
+
+
+def seed_demo_privacy(sender, business, actor, rng, **kwargs):
+    seed_demo_requests(business=business, support=actor, rng=rng)

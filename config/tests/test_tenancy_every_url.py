@@ -138,11 +138,25 @@ def alpha(db, make_member):
     points = loyalty_services.change_points(
         customer=customer, kind="adjust", points=5, reason=MARKER, actor=owner
     )
+    from privacy.models import AccessLog, AnonymizationRequest, DataExport
+
+    export = privacy_services.request_data_export(
+        customer=customer, type="GDPR_FULL", reason=MARKER, actor=None
+    )
+    privacy_services.run_data_export(export.job.pk)
+    export.refresh_from_db()
     objects = {
         PointsRule: PointsRule.objects.get(business=business),
         PointsEntry: points,
         ConsentEvent: ConsentEvent.objects.get(business=business),
         CommunicationPreference: CommunicationPreference.objects.get(business=business),
+        AccessLog: privacy_services.record_access(
+            business=business, actor=owner, customer_ids=[customer.pk], what="list_viewed", query=MARKER
+        ),
+        DataExport: export,
+        AnonymizationRequest: privacy_services.request_anonymization(
+            customer=customer, reason=MARKER, actor=None
+        ),
         TierChange: TierChange.objects.get(business=business),
         TierConfigAudit: TierConfigAudit.objects.get(business=business),
         TierRecalculation: TierRecalculation.objects.get(business=business),
@@ -224,6 +238,7 @@ def app_cases(alpha):
         "loyalty:clv": [("get", "/loyalty/clv/", None)],
         "privacy:index": [("get", "/privacy/", None)],
         **privacy_cases(alpha),
+        **preference_cases(alpha),
         # A staff session is no API key: the API answers 401 and records nothing.
         "api:orders": [
             ("post", "/api/v1/orders", {"external_id": "A-1", "phone": "+14155550101", "amount": "1"}),
@@ -231,6 +246,41 @@ def app_cases(alpha):
         "api:merge": [
             ("post", "/api/v1/customers/merge", {"survivor_id": 1, "merged_ids": [2], "reason": "x"}),
         ],
+    }
+
+
+def privacy_cases(alpha):
+    """The first business's customers, exports and anonymization requests, from the other one."""
+    from django.core import signing
+
+    from customers.models import Customer
+    from privacy.models import AnonymizationRequest, DataExport
+
+    customer = alpha["objects"][Customer].pk
+    export = alpha["objects"][DataExport].pk
+    anonymization = alpha["objects"][AnonymizationRequest].pk
+    request = {"type": "GDPR_FULL", "regulation": "GDPR", "reason": "leak?"}
+    token = signing.dumps({"export": export, "user": alpha["owner"].pk}, salt="privacy.export-download")
+    return {
+        "privacy:index": [("get", "/privacy/", None)],
+        "privacy:access_log": [("get", f"/privacy/access-log/?customer={customer}", None)],
+        "privacy:retention_rule": [("post", "/privacy/retention/", {"inactive_years": "1"})],
+        "privacy:request_export": [("post", f"/privacy/customers/{customer}/export/", request)],
+        "privacy:request_anonymization": [("post", f"/privacy/customers/{customer}/anonymize/", request)],
+        "privacy:approve_export": [("post", f"/privacy/exports/{export}/approve/", {"confirm": "yes"})],
+        "privacy:export_download": [("get", f"/privacy/exports/{export}/download/", None)],
+        "privacy:export_file": [("get", f"/privacy/exports/download/{token}/", None)],
+        "privacy:approve_anonymization": [
+            ("post", f"/privacy/anonymizations/{anonymization}/approve/", {"confirm": "yes"})
+        ],
+        "privacy:reject_anonymization": [
+            ("post", f"/privacy/anonymizations/{anonymization}/reject/", {"reason": "leak?"})
+        ],
+        # A staff session is no API key: 401 and nothing changed.
+        "privacy_api:customer": [("delete", f"/api/v1/customers/{customer}", None)],
+        "privacy_api:request_export": [("post", f"/api/v1/customers/{customer}/export", request)],
+        "privacy_api:export": [("get", f"/api/v1/exports/{export}", None)],
+        "privacy_api:download": [("get", f"/api/v1/exports/{export}/download", None)],
     }
 
 
@@ -281,7 +331,7 @@ def loyalty_cases(alpha):
     }
 
 
-def privacy_cases(alpha):
+def preference_cases(alpha):
     """The first business's preferences and consent history, from the other one."""
     from customers.models import Customer
 

@@ -98,6 +98,8 @@ def restore_customer(*, customer, actor):
     customer = lock(customer)
     if customer.merged_into_id:
         raise ValidationError("A merged customer comes back only by undoing the merge.")
+    if customer.anonymized_at:
+        raise ValidationError("An anonymized customer cannot be restored: their data is gone.")
     if customer.deleted_at is None:
         return customer
     taken = Customer.objects.live().filter(business_id=customer.business_id, phone=customer.phone)

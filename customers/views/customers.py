@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from customers import forms, profile_panels, queries, services
 from customers.filters import list_filter
 from customers.models import Customer, Tag
+from customers.signals import LIST_VIEWED, PROFILE_VIEWED, send_pii_accessed
 from customers.tenancy import scoped
 from customers.views.permissions import require_perm
 
@@ -46,6 +47,12 @@ def customer_list(request):
     customers = customers.filter(deleted_at__isnull=False) if show_deleted else customers.live()
     customer_filter = list_filter(request, customers)
     page = queries.counted_page(customer_filter.qs, request.GET.get("page"), queries.CUSTOMERS_PER_PAGE)
+    send_pii_accessed(
+        request,
+        customer_ids=[customer.pk for customer in page],
+        what=LIST_VIEWED,
+        query=request.GET.urlencode(),
+    )
     context = {
         "filter": customer_filter,
         "page_obj": page,
@@ -62,6 +69,7 @@ def customer_detail(request, pk):
     if not request.user.has_perm("customers.restore_customer"):
         customers = customers.live()
     customer = get_object_or_404(customers, pk=pk)
+    send_pii_accessed(request, customer_ids=[customer.pk], what=PROFILE_VIEWED)
     context = queries.customer_profile(
         customer, orders_page=request.GET.get("orders_page"), timeline_page=request.GET.get("timeline_page")
     )

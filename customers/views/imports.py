@@ -1,6 +1,7 @@
 """Customers › Import and Export: upload, dry run, confirm, job pages and downloads."""
 
 import csv
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_POST
 from customers import forms, jobs, services
 from customers.bulk import columns, exports
 from customers.models import ExportJob, ImportJob
+from customers.signals import LIST_EXPORTED, send_pii_accessed
 from customers.tenancy import scoped
 from customers.views.permissions import require_perm
 
@@ -156,6 +158,7 @@ def export(request):
             params=request.GET,
         )
         return redirect("customers:export_job", pk=job.pk)
+    send_pii_accessed(request, customer_ids=[], what=LIST_EXPORTED, query=request.GET.urlencode())
     rows = exports.export_rows(kind, queryset)
     filename = exports.export_filename(kind, file_format)
     if file_format == "csv":
@@ -199,4 +202,7 @@ def export_download(request, pk):
     if job.status != ExportJob.Status.DONE or not job.file:
         raise Http404("This export has no file (yet, or any more).")
     filename = exports.export_filename(job.kind, job.format)
+    # The file names no customers one by one; the entry keeps the filters that chose them.
+    query = urlencode(job.filters, doseq=True)
+    send_pii_accessed(request, customer_ids=[], what=LIST_EXPORTED, query=query)
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=filename)

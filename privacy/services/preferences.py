@@ -343,6 +343,41 @@ DEMO_CHUNK = 5000
 DEMO_WORDING = "Yes, send me offers and news by email and SMS. I can unsubscribe at any time."
 
 
+ANONYMIZED_EVIDENCE = "[anonymized]"
+
+
+def clear_anonymized_preferences(*, business, customer_ids, actor):
+    """Anonymization's part of the preferences, in its transaction: every consent still
+    granted is withdrawn by one last event, the record goes back to the defaults with every
+    consent off, and the evidence of the earlier events (words a person may have typed) is
+    blanked. The events themselves stay: that consent was given and withdrawn is the proof."""
+    records = CommunicationPreference.objects.filter(business=business, customer_id__in=customer_ids)
+    granted = {
+        record.customer_id: {name: False for name in CONSENT_FIELDS if getattr(record, name)}
+        for record in records
+    }
+    set_consents_in_bulk(
+        business=business,
+        consents={pk: values for pk, values in granted.items() if values},
+        source=Source.ANONYMIZATION,
+        evidence="The customer's personal data was anonymized.",
+        reference="",
+        actor=actor,
+    )
+    records.update(
+        **{name: False for name in CONSENT_FIELDS},
+        frequency=CommunicationPreference.Frequency.IMMEDIATE,
+        preferred_channel=CommunicationPreference.PreferredChannel.EMAIL,
+        timezone="",
+        quiet_hours_start=None,
+        quiet_hours_end=None,
+        updated_at=timezone.now(),
+    )
+    ConsentEvent.objects.filter(business=business, customer_id__in=customer_ids).exclude(
+        source=Source.ANONYMIZATION
+    ).update(evidence=ANONYMIZED_EVIDENCE, reference=ANONYMIZED_EVIDENCE)
+
+
 def seed_demo_preferences(*, business, actor, rng):
     """seed_demo's preferences: two customers in three with a record, each consent with
     its history (opted in at sign-up or checkout, some withdrawn since on request), written

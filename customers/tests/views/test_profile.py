@@ -180,7 +180,8 @@ def test_the_query_count_does_not_grow_with_the_history(
     # customer, dropoffs, accounts, orders, their items, timeline, tags, notes, blacklist history,
     # possible duplicates, merges that may be undone; then the panels of the other apps
     # (loyalty: business, tier configuration, tier state, lifetime value, latest points entries;
-    # privacy: the preference record, the last consent events)
+    # privacy: the preference record, the last consent events, the access log's one insert,
+    # the customer's exports and their anonymization request)
     with django_assert_num_queries(22):
         profile(client, small)
     with django_assert_num_queries(22):

@@ -1,0 +1,129 @@
+"""The privacy endpoints of the API: data exports and anonymization requests. Exports asked
+with the business's key need no approval; an anonymization is approved by a person on
+/privacy/, never through the API."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.api.auth import ApiError, authenticate, json_response, read_json_object
+from customers.models import Customer
+from privacy import services
+from privacy.models import DataExport
+
+NOT_FOUND = {"id": ["No such customer."]}
+
+
+def customer_of(api_key, pk):
+    customer = Customer.objects.filter(business_id=api_key.business_id, pk=pk).live().first()
+    if customer is None:
+        raise ApiError(404, NOT_FOUND)
+    return customer
+
+
+def export_of(api_key, pk):
+    export = DataExport.objects.filter(business_id=api_key.business_id, pk=pk).first()
+    if export is None:
+        raise ApiError(404, {"id": ["No such export."]})
+    return export
+
+
+def text_field(payload, name):
+    value = payload.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, {name: ["Enter a string."]})
+    return value or ""
+
+
+def export_json(export):
+    return {
+        "id": export.pk,
+        "type": export.type,
+        "status": export.status,
+        "due_at": export.due_at.isoformat(),
+        "completed_at": export.completed_at.isoformat() if export.completed_at else None,
+        "expires_at": export.expires_at.isoformat() if export.expires_at else None,
+    }
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def request_export(request, pk):
+    """`POST customers/{id}/export` {"type", "reason", "regulation"?} -> 202 {"id", "status", "due_at"}."""
+    try:
+        api_key = authenticate(request)
+        customer = customer_of(api_key, pk)
+        payload = read_json_object(request)
+        try:
+            export = services.request_data_export(
+                customer=customer,
+                type=text_field(payload, "type"),
+                reason=text_field(payload, "reason"),
+                regulation=text_field(payload, "regulation") or "GDPR",
+                actor=None,
+            )
+        except ValidationError as error:
+            raise ApiError(400, error.message_dict) from None
+    except ApiError as error:
+        return error.response()
+    export.refresh_from_db(fields=["status"])
+    return json_response(202, {"id": export.pk, "status": export.status, "due_at": export.due_at.isoformat()})
+
+
+@login_not_required
+@require_GET
+def export(request, pk):
+    """`GET exports/{id}` -> {"id", "type", "status", "due_at", "completed_at", "expires_at"}."""
+    try:
+        return json_response(200, export_json(export_of(authenticate(request), pk)))
+    except ApiError as error:
+        return error.response()
+
+
+@login_not_required
+@require_GET
+def download(request, pk):
+    """`GET exports/{id}/download` -> the ZIP, logged in the access log as the key's."""
+    try:
+        api_key = authenticate(request)
+        export = export_of(api_key, pk)
+        try:
+            services.record_download(export=export, api_key=api_key, address=request.META.get("REMOTE_ADDR"))
+        except ValidationError as error:
+            raise ApiError(409, {"status": error.messages}) from None
+    except ApiError as error:
+        return error.response()
+    response = FileResponse(
+        export.file.open("rb"), as_attachment=True, filename=f"data-export-{export.pk}.zip"
+    )
+    response["Content-Type"] = "application/zip"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+@login_not_required
+@require_http_methods(["DELETE"])
+def customer(request, pk):
+    """`DELETE customers/{id}` {"reason"} -> 202 {"request_id", "status": "requested"}: an
+    anonymization request that a compliance officer approves on /privacy/."""
+    try:
+        api_key = authenticate(request)
+        customer = customer_of(api_key, pk)
+        payload = read_json_object(request)
+        try:
+            anonymization = services.request_anonymization(
+                customer=customer, reason=text_field(payload, "reason"), actor=None
+            )
+        except ValidationError as error:
+            raise ApiError(400 if hasattr(error, "error_dict") else 409, messages_of(error)) from None
+    except ApiError as error:
+        return error.response()
+    return json_response(202, {"request_id": anonymization.pk, "status": anonymization.status})
+
+
+def messages_of(error):
+    return error.message_dict if hasattr(error, "error_dict") else {"customer": error.messages}
