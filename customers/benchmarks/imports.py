@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from django.apps import apps
 from django.db import connection
 from django.http import QueryDict
 from django.utils import timezone
@@ -81,8 +82,14 @@ def fresh_business(slug):
 
 
 def clear(business):
-    """Remove what the figures wrote into a scratch business (in SQL: 100,000 rows a table)."""
+    """Remove what the figures wrote into a scratch business (in SQL: 100,000 rows a table),
+    first the other apps' rows about its customers and orders (points earned, memberships...)."""
     with connection.cursor() as cursor:
+        for table, column, parent in other_apps_references((Customer, Order)):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {column} IN (SELECT id FROM {parent} WHERE business_id = %s)",
+                [business.pk],
+            )
         for model in (Activity, OrderItem, Order, Dropoff):
             cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE business_id = %s", [business.pk])
         cursor.execute(
@@ -92,6 +99,17 @@ def clear(business):
         )
         for model in (Tag, Customer):
             cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE business_id = %s", [business.pk])
+
+
+def other_apps_references(models):
+    """(table, column, referenced table) of every foreign key from another app to these models."""
+    return [
+        (model._meta.db_table, field.column, field.related_model._meta.db_table)
+        for model in apps.get_models()
+        if model._meta.app_label != "customers"
+        for field in model._meta.local_fields
+        if field.is_relation and field.related_model in models
+    ]
 
 
 def generate_people(rng, rows):
