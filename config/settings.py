@@ -187,6 +187,11 @@ EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
 IMPORT_FILE_DAYS = env.int("IMPORT_FILE_DAYS", default=7)
 # A running job reports after every chunk; one silent this long lost its worker.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
+# A segment recalculation runs in one transaction, without a heartbeat: on PostgreSQL its
+# statements stop at this timeout, below JOB_STALE_SECONDS, so it fails on its own.
+SEGMENT_RECALCULATION_TIMEOUT_SECONDS = env.int("SEGMENT_RECALCULATION_TIMEOUT_SECONDS", default=240)
+# Bulk actions on more customers than this run as a job with progress.
+BULK_ACTION_SYNC_MAX = env.int("BULK_ACTION_SYNC_MAX", default=1000)
 
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
 # set Q_BROKER=redis to use REDIS_URL instead.

@@ -518,6 +518,8 @@ class Activity(TenantModel):
         MERGED_INTO = "merged_into", "Merged into another customer"
         MERGE_UNDONE = "merge_undone", "Merge undone"
         TIER_CHANGED = "tier_changed", "Tier changed"
+        SEGMENT_JOINED = "segment_joined", "Joined segment"
+        SEGMENT_LEFT = "segment_left", "Left segment"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -21,3 +21,7 @@ merge_undone = Signal()
 # Sent by seed_demo once it generated a business's data, with business=<Business>,
 # actor=<the support user> and rng=<random.Random>, so that other apps add their demo data.
 demo_seeded = Signal()
+# Sent inside the transaction that added or removed tags, with business_id=<int> and
+# customer_ids=[ids of the customers whose tags changed], so that listeners (segments with
+# tag rules) re-evaluate them set-based.
+tags_changed = Signal()
