@@ -187,6 +187,8 @@ EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
 IMPORT_FILE_DAYS = env.int("IMPORT_FILE_DAYS", default=7)
 # A running job reports after every chunk; one silent this long lost its worker.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
+# A segment preview's queries stop after this long on PostgreSQL and say so.
+SEGMENT_PREVIEW_TIMEOUT_MS = env.int("SEGMENT_PREVIEW_TIMEOUT_MS", default=1000)
 
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
 # set Q_BROKER=redis to use REDIS_URL instead.
