@@ -21,5 +21,6 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("api/v1/", include("customers.api.urls")),
     path("api/v1/", include("loyalty.api.urls")),
+    path("api/v1/", include("segments.api.urls")),
     path("admin/", admin.site.urls),
 ]

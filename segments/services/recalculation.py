@@ -60,6 +60,10 @@ def recalculate(segment, *, actor=None, at=None):
             segment, matching, cause=SegmentMembershipEvent.Cause.RECALCULATION, actor=actor, at=at
         )
         Segment.objects.filter(pk=segment.pk).update(last_recalculated_at=at)
+        if connection.vendor == "postgresql":
+            # The timeout is local to the outermost transaction: a caller's own one goes on without it.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
     return joined, left
 
 
