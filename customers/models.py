@@ -847,6 +847,19 @@ class ImportJob(Job):
         return checked and bool(self.file) and (self.error_count == 0 or self.valid_only)
 
 
+class BulkActionJob(Job):
+    """A bulk action (customers.bulk_actions) on more customers than a request should
+    handle: the selection's ids as they were when asked, done chunk by chunk."""
+
+    action = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True, help_text="What the action's form asked")
+    customer_ids = models.JSONField(default=list, help_text="The selected customers, when asked")
+    result = models.JSONField(default=dict, blank=True, help_text="Changed and skipped, with why")
+
+    def __str__(self):
+        return f"Bulk action {self.action}"
+
+
 class ExportJob(Job):
     Kind = TableKind
 

@@ -36,6 +36,8 @@ ROLE_PERMISSIONS = {
         "customers.delete_customer",
         "customers.restore_customer",
         "customers.merge_customers",
+        # Owners tag their audiences, one customer or many at once (the bulk actions).
+        "customers.add_tag",
         "customers.view_apikey",
         "customers.add_apikey",
         "customers.change_apikey",

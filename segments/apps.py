@@ -17,9 +17,10 @@ class SegmentsConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import jobs, merge_registry
+        from customers import bulk_actions, jobs, list_filters, merge_registry, profile_panels
         from loyalty.signals import tiers_changed
-        from segments import receivers, services
+        from segments import queries, receivers, services, views
+        from segments.forms import StaticSegmentForm
         from segments.models import SegmentRecalculation
         from segments.tasks import ensure_schedules
 
@@ -38,4 +39,20 @@ class SegmentsConfig(AppConfig):
         merge_registry.register("segments.SegmentMembershipEvent.customer", merge_registry.MOVE)
         merge_registry.register("segments.PendingEvaluation.customer", merge_registry.KEEP)
         jobs.register("segment_recalculation", model=SegmentRecalculation, start=services.queue_recalculation)
+        profile_panels.register("segments/profile_panel.html", views.profile_panel, order=20)
+        list_filters.register(
+            "segment", label="Segment", choices=queries.segment_choices, apply=queries.filter_by_segment
+        )
+        for key, label, run, order in [
+            ("add_to_segment", "Add to a static segment", services.add_to_static_segment, 20),
+            ("remove_from_segment", "Remove from a static segment", services.remove_from_static_segment, 21),
+        ]:
+            bulk_actions.register(
+                key,
+                label=label,
+                permission="customers.use_segments",
+                form=StaticSegmentForm,
+                run=run,
+                order=order,
+            )
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="segments.ensure_schedules")

@@ -2,9 +2,10 @@
 
 from datetime import timedelta
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from customers.models import Customer
+from customers.models import Customer, Job
 from segments.models import (
     Segment,
     SegmentMembership,
@@ -41,6 +42,19 @@ def segment_json(segment):
         "member_count": segment.member_count,
         "last_recalculated_at": iso(segment.last_recalculated_at),
     }
+
+
+def segment_choices(business):
+    """The customer list's "Segment" filter: the business's live segments."""
+    return [(str(pk), name) for pk, name in live_segments(business).values_list("pk", "name")]
+
+
+def filter_by_segment(customers, segment_id, business):
+    """The customer list's "Segment" filter: the members of one of the business's segments."""
+    members = SegmentMembership.objects.filter(
+        segment_id=segment_id, segment__business=business, customer=OuterRef("pk")
+    )
+    return customers.filter(Exists(members))
 
 
 def members(segment):
@@ -83,6 +97,20 @@ def segments_of_customer(customer):
         .select_related("segment")
         .order_by("segment__name")
     )
+
+
+def customers_by_ids(business, ids):
+    """The business's customers of these ids, in that order (a preview's sample)."""
+    found = Customer.objects.filter(business=business, pk__in=ids).in_bulk()
+    return [found[pk] for pk in ids if pk in found]
+
+
+def running_recalculations(segments):
+    """{segment id: its queued or running recalculation} of these segments, in one query."""
+    running = SegmentRecalculation.objects.filter(
+        segment__in=segments, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+    ).order_by("created_at")
+    return {job.segment_id: job for job in running}
 
 
 def latest_recalculation(segment):

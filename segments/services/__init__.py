@@ -16,19 +16,20 @@ from segments.services.recalculation import (
 )
 from segments.services.segments import create_segment, delete_segment, ensure_presets, update_segment
 from segments.services.static import (
-    Outcome,
     add_from_phones_file,
     add_ids,
     add_to_segment,
+    add_to_static_segment,
     remove_from_segment,
+    remove_from_static_segment,
     remove_ids,
 )
 
 __all__ = [
-    "Outcome",
     "add_from_phones_file",
     "add_ids",
     "add_to_segment",
+    "add_to_static_segment",
     "create_segment",
     "delete_segment",
     "ensure_presets",
@@ -40,6 +41,7 @@ __all__ = [
     "recalculate",
     "recalculate_due",
     "remove_from_segment",
+    "remove_from_static_segment",
     "remove_ids",
     "request_recalculation",
     "run_recalculation",

@@ -1,13 +1,12 @@
 """Hand-made membership of static segments: by customer ids, from a customer queryset (the
 bulk actions) and from a CSV of phones, whose bad rows are reported with their numbers."""
 
-from dataclasses import dataclass, field
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from customers.bulk.tables import ImportFileError, open_table
+from customers.bulk_actions import BulkResult
 from customers.models import Customer
 from customers.normalize import normalize_phone
 from customers.services.audit import log_audit
@@ -18,18 +17,6 @@ MANUAL = SegmentMembershipEvent.Cause.MANUAL
 NOT_STATIC = (
     "Customers are added to and removed from static segments only; a dynamic segment follows its rules."
 )
-
-
-@dataclass
-class Outcome:
-    """What a hand-made change did: how many changed, and the others skipped, with why."""
-
-    changed: int = 0
-    skipped: dict = field(default_factory=dict)
-
-    def skip(self, reason, count=1):
-        if count:
-            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
 
 def check_static(segment):
@@ -43,7 +30,7 @@ def add_to_segment(*, segment, customers, actor):
     check_static(segment)
     customers = customers.filter(business_id=segment.business_id).live()
     wanted = customers.count()
-    outcome = Outcome()
+    outcome = BulkResult()
     outcome.changed = membership.add_members(segment, customers, cause=MANUAL, actor=actor, at=timezone.now())
     outcome.skip("already in the segment", wanted - outcome.changed)
     audit(segment, actor, "segment.members_added", outcome)
@@ -56,11 +43,30 @@ def remove_from_segment(*, segment, customers, actor):
     check_static(segment)
     wanted = customers.count()
     ids = customers.values("pk")
-    outcome = Outcome()
+    outcome = BulkResult()
     outcome.changed = membership.remove_members(segment, ids, cause=MANUAL, actor=actor, at=timezone.now())
     outcome.skip("not in the segment", wanted - outcome.changed)
     audit(segment, actor, "segment.members_removed", outcome)
     return outcome
+
+
+def add_to_static_segment(*, business, customers, actor, segment_id):
+    """The bulk action "Add to a static segment"."""
+    return add_to_segment(segment=static_segment(business, segment_id), customers=customers, actor=actor)
+
+
+def remove_from_static_segment(*, business, customers, actor, segment_id):
+    """The bulk action "Remove from a static segment"."""
+    return remove_from_segment(segment=static_segment(business, segment_id), customers=customers, actor=actor)
+
+
+def static_segment(business, segment_id):
+    segment = (
+        Segment.objects.live().filter(business=business, pk=segment_id, kind=Segment.Kind.STATIC).first()
+    )
+    if segment is None:
+        raise ValidationError({"segment_id": ["No such static segment in this business."]})
+    return segment
 
 
 def add_ids(*, segment, customer_ids, actor):
