@@ -124,7 +124,9 @@ def alpha(db, make_member):
     panel, _ = segment_services.create_segment(
         business=business, actor=owner, name=f"{MARKER} panel", kind="static"
     )
-    segment_services.add_to_segment(segment=panel, customers=Customer.objects.filter(pk=customer.pk), actor=owner)
+    segment_services.add_to_segment(
+        segment=panel, customers=Customer.objects.filter(pk=customer.pk), actor=owner
+    )
     bulk_job = BulkActionJob.objects.create(
         business=business, actor=owner, action="add_tag", params={"name": MARKER}, customer_ids=[customer.pk],
         result={"changed": 1, "skipped": {MARKER: 1}},
@@ -238,9 +240,14 @@ def segment_cases(alpha):
             ("get", "/segments/new/", None),
             ("post", "/segments/new/", {"name": "x", "kind": "dynamic", "rules": rules, "preview": "1"}),
         ],
-        "segments:preview": [("post", "/segments/preview/", {"name": "x", "kind": "dynamic", "rules": rules})],
+        "segments:preview": [
+            ("post", "/segments/preview/", {"name": "x", "kind": "dynamic", "rules": rules}),
+        ],
         "segments:detail": [("get", page, None)],
-        "segments:edit": [("get", f"{page}edit/", None), ("post", f"{page}edit/", {"name": "x", "rules": rules})],
+        "segments:edit": [
+            ("get", f"{page}edit/", None),
+            ("post", f"{page}edit/", {"name": "x", "rules": rules}),
+        ],
         "segments:delete": [("post", f"{page}delete/", {"confirm": "yes"})],
         "segments:recalculate": [("post", f"{page}recalculate/", {"confirm": "yes"})],
         "segments:add_phones": [("post", f"{page}phones/", {"confirm": "yes"})],
@@ -248,7 +255,10 @@ def segment_cases(alpha):
         "segments:job_retry": [("post", f"{job}retry/", {"confirm": "yes"})],
         "segments:job_cancel": [("post", f"{job}cancel/", {"confirm": "yes"})],
         # A staff session is no API key: 401 and nothing changed.
-        "segments_api:segments": [("get", "/api/v1/segments", None), ("post", "/api/v1/segments", {"x": "1"})],
+        "segments_api:segments": [
+            ("get", "/api/v1/segments", None),
+            ("post", "/api/v1/segments", {"x": "1"}),
+        ],
         "segments_api:preview": [("post", "/api/v1/segments/preview", {"x": "1"})],
         "segments_api:segment": [("get", f"/api/v1/segments/{segment.pk}", None)],
         "segments_api:recalculate": [("post", f"/api/v1/segments/{segment.pk}/recalculate", {"x": "1"})],
@@ -270,7 +280,11 @@ def bulk_cases(alpha):
             ("get", f"/customers/bulk/?q={FRAGMENT}", None),
             ("post", f"/customers/bulk/?action=add_tag&ids={customer.pk}", {"name": "leak?"}),
             ("post", f"/customers/bulk/?action=remove_tag&q={FRAGMENT}", {"tag_id": tag.pk}),
-            ("post", f"/customers/bulk/?action=add_to_segment&segment={segment.pk}", {"segment_id": segment.pk}),
+            (
+                "post",
+                f"/customers/bulk/?action=add_to_segment&segment={segment.pk}",
+                {"segment_id": segment.pk},
+            ),
         ],
         "customers:bulk_job": [("get", job, None)],
         "customers:bulk_job_status": [("get", f"{job}status/", None)],

@@ -58,7 +58,7 @@ def test_a_segments_members_go_into_a_static_segment(owner_client, business):
 
 def test_a_dynamic_segment_is_no_choice_for_the_static_actions(owner_client, business):
     spenders = dynamic(business)
-    response = owner_client.post(f"/customers/bulk/?action=add_to_segment&ids=1", {"segment_id": spenders.pk})
+    response = owner_client.post("/customers/bulk/?action=add_to_segment&ids=1", {"segment_id": spenders.pk})
     assert "Select a valid choice" in response.content.decode()
 
 
