@@ -428,7 +428,14 @@ COUNTRY_CHOICES = tuple((code, code) for code, _ in choices.COUNTRIES)
 
 for built_in in [
     Field("total_spent", "Total spent", MONEY, order_figure("total"), timeframe=REQUIRED),
-    Field("order_count", "Number of orders", NUMBER, order_figure("count"), timeframe=REQUIRED),
+    Field(
+        "order_count",
+        "Number of orders",
+        NUMBER,
+        order_figure("count"),
+        timeframe=REQUIRED,
+        whole_numbers=True,
+    ),
     Field(
         "avg_order_value",
         "Average order value",
@@ -437,7 +444,7 @@ for built_in in [
         timeframe=REQUIRED,
         nullable=True,
     ),
-    Field("loyalty_points", "Loyalty points", NUMBER, own_number("points_balance")),
+    Field("loyalty_points", "Loyalty points", NUMBER, own_number("points_balance"), whole_numbers=True),
     Field("tier", "Tier", CHOICE, own_choice("tier"), choices=tuple(Customer.Tier.choices)),
     Field("last_order_at", "Last order", DATE, own_date("last_order_at")),
     Field(

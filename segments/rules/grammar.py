@@ -50,7 +50,7 @@ def clean_rules(data):
     if isinstance(data, str):
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise RuleError(["rules: this is not valid JSON"]) from None
     errors = []
     counter = [0]

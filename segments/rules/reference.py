@@ -33,7 +33,7 @@ def records(business, *, at):
     for item in OrderItem.objects.filter(business=business).values("order_id", "category", "sku"):
         by_id[item["order_id"]]["items"].append(item)
     tags = defaultdict(set)
-    for customer_id, name in Customer.tags.through.objects.filter(customer__business=business).values_list(
+    for customer_id, name in Customer.tags.through.objects.filter(tag__business=business).values_list(
         "customer_id", "tag__name"
     ):
         tags[customer_id].add(name)
