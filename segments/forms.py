@@ -1,13 +1,11 @@
-import json
-
 from django import forms
 
 from segments.models import Segment
+from segments.rules.forms import RulesField
 
 
 class SegmentForm(forms.Form):
-    """Name, description, kind (on creation only) and the rules as JSON, which the rule
-    builder (templates/segments/rule_builder.html) writes; the service checks the rules."""
+    """Name, description, kind (on creation only), active, and the rules with their builder."""
 
     name = forms.CharField(max_length=100)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -15,11 +13,9 @@ class SegmentForm(forms.Form):
     active = forms.BooleanField(
         required=False, initial=True, help_text="Inactive segments are not kept up to date"
     )
-    rules = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "rules-json"}),
-        help_text='The rules as JSON: {"operator": "AND", "rules": [{"field", "operator", "value"}]}',
-    )
+    # The rule builder; its count-only preview is left out: the page previews the count and
+    # the first members (static/js/segment_preview.js).
+    rules = RulesField(required=False)
 
     def __init__(self, *args, segment=None, **kwargs):
         if segment is not None:
@@ -30,21 +26,12 @@ class SegmentForm(forms.Form):
                     "description": segment.description,
                     "kind": segment.kind,
                     "active": segment.active,
-                    "rules": json.dumps(segment.rules, indent=2) if segment.rules else "",
+                    "rules": segment.rules or None,
                 },
             )
         super().__init__(*args, **kwargs)
         if segment is not None:
             self.fields["kind"].disabled = True
-
-    def clean_rules(self):
-        text = self.cleaned_data["rules"].strip()
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise forms.ValidationError("The rules are not valid JSON.") from None
 
     def add_service_errors(self, error):
         for field, messages in error.message_dict.items():

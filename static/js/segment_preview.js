@@ -40,7 +40,7 @@
   form.addEventListener("input", later);
   form.addEventListener("change", later);
   // The rule builder changes the hidden rules input without an input event.
-  form.addEventListener("rules-changed", later);
+  form.addEventListener("segment-rules-change", later);
   var rules = form.querySelector("[name=rules]");
   if (rules && rules.value) {
     later();
