@@ -28,6 +28,11 @@ ROLE_PERMISSIONS = {
         "customers.use_loyalty",
         "loyalty.view_tierchange",
         "loyalty.view_tierconfigaudit",
+        # Segments in Django admin too (through the same services as the pages).
+        "segments.view_segment",
+        "segments.add_segment",
+        "segments.change_segment",
+        "segments.delete_segment",
         "customers.use_privacy",
         "customers.request_export",
         "customers.view_business",
