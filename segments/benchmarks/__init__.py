@@ -1,0 +1,207 @@
+"""The figures of segments for `manage.py bench` (customers/benchmarks/harness.py measures
+and prints them), each beside the single SQL statement doing the same work: the preview of
+each preset beside the COUNT of its compiled query, the full recalculation of each preset
+beside the one statement materializing its members, the order API with the segments'
+receiver beside the API without it, the lag from an API order to the membership it causes,
+and a bulk tag of 100,000 customers beside its two raw INSERTs."""
+
+import json
+import secrets
+import time
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from customers import services as customer_services
+from customers.benchmarks.harness import Figure, allowed_host, fetch
+from customers.models import Customer, Order
+from customers.services.bulk_actions import find_or_create_tag
+from customers.signals import order_recorded
+from segments import receivers, rules, services
+from segments.models import PendingEvaluation, Segment
+from segments.services.presets import PRESETS
+
+BULK_TAG_CUSTOMERS = 100_000
+RECALCULATION_RUNS = 3
+
+
+def figures(context):
+    business = context.business
+    services.ensure_presets(business=business)
+    presets = {
+        segment.preset: segment
+        for segment in Segment.objects.live().filter(business=business).exclude(preset="")
+    }
+    if context.wants("segments.preview"):
+        for preset in PRESETS:
+            yield preview_figure(business, preset, context)
+    if context.wants("segments.recalc"):
+        for preset in PRESETS:
+            if preset.key in presets:
+                yield recalculation_figure(business, presets[preset.key])
+    if context.wants("segments.order_ingestion", "segments.incremental_lag"):
+        yield from incremental_figures(context, business)
+    if context.wants("segments.bulk_tag"):
+        yield bulk_tag_figure(business)
+
+
+def members_sql(segment_rules, business):
+    return rules.members(segment_rules, business=business).order_by().values("pk").query.sql_with_params()
+
+
+def preview_figure(business, preset, context):
+    sql, params = members_sql(preset.rules, business)
+
+    def ours(run):
+        rules.preview(preset.rules, business=business)
+
+    def raw(run):
+        fetch(f"SELECT COUNT(*) FROM ({sql}) m", params)
+
+    return Figure(f"segments.preview.{preset.key}", ours, raw, runs=max(5, min(context.repeat, 20)))
+
+
+def recalculation_figure(business, segment):
+    """Alternately the preset's rules and none of its members (an impossible extra rule), so
+    every run moves all of them in or out: the worst case, not the steady one."""
+    sql, params = members_sql(segment.rules, business)
+    nobody = {
+        "operator": "AND",
+        "rules": [
+            segment.rules,
+            {"field": "order_count", "operator": "less_than", "value": 0, "timeframe": "lifetime"},
+        ],
+    }
+    moved = []
+
+    def ours(run):
+        segment.rules = segment.rules if run % 2 == 0 else nobody
+        Segment.objects.filter(pk=segment.pk).update(rules=segment.rules)
+        moved.append(sum(services.recalculate(segment)))
+
+    def raw(run):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE bench_members ON COMMIT DROP AS {sql}", params)
+
+    def note():
+        segment.rules = PRESETS_BY_KEY[segment.preset].rules
+        Segment.objects.filter(pk=segment.pk).update(rules=segment.rules)
+        services.recalculate(segment)
+        return f"{max(moved, default=0)} joins/leaves per run"
+
+    return Figure(
+        f"segments.recalc.{segment.preset}",
+        ours,
+        raw,
+        runs=RECALCULATION_RUNS * 2,
+        warmup=1,
+        note=note,
+    )
+
+
+PRESETS_BY_KEY = {preset.key: preset for preset in PRESETS}
+
+
+def incremental_figures(context, business):
+    """POST /api/v1/orders with the segments' receiver and without it; then the lag from the
+    API's answer to the membership the order causes, the batch run as the every-minute
+    schedule runs it (the schedule's period, up to 60 s, comes on top)."""
+    _, secret = customer_services.create_api_key(business=business, name="bench segments", actor=None)
+    client = Client(HTTP_HOST=allowed_host())
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    token = secrets.token_hex(4)
+    numbers = iter(range(10**9))
+    segment, _ = services.create_segment(
+        business=business,
+        actor=None,
+        name=f"Bench big order {token}",
+        rules={
+            "operator": "AND",
+            "rules": [
+                {
+                    "field": "total_spent",
+                    "operator": "greater_than",
+                    "value": 100_000,
+                    "timeframe": "last_30_days",
+                }
+            ],
+        },
+    )
+    services.recalculate(segment)
+    sample = list(Customer.objects.filter(business=business).live().order_by("?")[: context.repeat])
+
+    def post(run, amount="12.50"):
+        body = {
+            "external_id": f"bench-segments-{token}-{next(numbers)}",
+            "phone": sample[run % len(sample)].phone,
+            "amount": str(Decimal(amount)),
+            "placed_at": timezone.now().isoformat(),
+            "status": "completed",
+        }
+        response = client.post("/api/v1/orders", json.dumps(body), "application/json", secure=True, **headers)
+        if response.status_code != 201:
+            raise AssertionError(f"POST /api/v1/orders answered {response.status_code}")
+        return response.json()["customer_id"]
+
+    def without_receiver(run):
+        order_recorded.disconnect(dispatch_uid="segments.order_recorded")
+        try:
+            post(run)
+        finally:
+            order_recorded.connect(receivers.note_order, dispatch_uid="segments.order_recorded")
+
+    yield Figure("segments.order_ingestion", post, without_receiver, runs=5 * context.repeat, unit="orders")
+    PendingEvaluation.objects.filter(business=business).delete()
+    lags = []
+
+    def lag(run):
+        started = time.perf_counter()
+        customer_id = post(run, amount="200000.00")
+        services.evaluate_pending()
+        if not segment.memberships.filter(customer_id=customer_id).exists():
+            raise AssertionError("the order did not bring its customer into the segment")
+        lags.append(time.perf_counter() - started)
+        Order.objects.filter(business=business, external_id__startswith=f"bench-segments-{token}").update(
+            status="cancelled"
+        )
+
+    def note():
+        Segment.objects.filter(pk=segment.pk).update(deleted_at=timezone.now())
+        return f"API answer to membership, batch included ({len(lags)} orders); the schedule adds <= 60 s"
+
+    yield Figure("segments.incremental_lag", lag, runs=max(5, min(context.repeat, 20)), warmup=1, note=note)
+
+
+def bulk_tag_figure(business):
+    ids = list(
+        Customer.objects.filter(business=business)
+        .live()
+        .order_by("pk")
+        .values_list("pk", flat=True)[:BULK_TAG_CUSTOMERS]
+    )
+    customers = Customer.objects.filter(pk__in=ids)
+    token = secrets.token_hex(3)
+
+    def ours(run):
+        with transaction.atomic():
+            customer_services.tag_many(
+                business=business, customers=customers, actor=None, name=f"bench-{token}-{run}"
+            )
+
+    def raw(run):
+        tag = find_or_create_tag(business, f"bench-raw-{token}-{run}")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO customers_customer_tags (customer_id, tag_id) "
+                "SELECT id, %s FROM customers_customer WHERE id = ANY(%s)",
+                [tag.pk, ids],
+            )
+            cursor.execute(
+                "INSERT INTO customers_activity (business_id, customer_id, kind, data, created_at) "
+                "SELECT %s, id, 'tagged', %s::jsonb, now() FROM customers_customer WHERE id = ANY(%s)",
+                [business.pk, json.dumps({"tag": tag.name}), ids],
+            )
+
+    return Figure("segments.bulk_tag", ours, raw, runs=3, warmup=0, unit="customers", per_run=len(ids))
