@@ -2,20 +2,25 @@
 as a job with progress over BULK_ACTION_SYNC_MAX; and the customers app's own actions,
 adding and removing a tag, set-based with a timeline entry per customer tagged."""
 
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from customers import bulk_actions
 from customers.bulk_actions import BulkResult
 from customers.jobs import JobCancelled, claim_job, finish_cancelled, finish_job, report_progress
 from customers.models import Activity, BulkActionJob, Customer, Tag, validate_tag_color
-from customers.services.activity import unsaved_activity
 from customers.services.audit import log_audit
 from customers.signals import tags_changed
 
 CHUNK_SIZE = 2_000
+# The customers a tag action changes, in the action's transaction.
+TARGETS = "bulk_action_targets"
 UNEXPECTED_BULK_ERROR = (
     "An unexpected error stopped the action. Retry it: customers already done are skipped."
 )
@@ -115,45 +120,68 @@ def find_or_create_tag(business, name):
 
 def tag_many(*, business, customers, actor, name, color=None):
     """Add a tag (created if the business has none of that name, in any case) to the
-    customers who lack it. In the caller's transaction."""
+    customers who lack it, set-based. In the caller's transaction."""
     if color:
         validate_tag_color(color)
     tag = find_or_create_tag(business, name)
     customers = customers.filter(business=business)
-    targets = list(customers.exclude(tags=tag).only("pk", "business_id"))
-    result = BulkResult(changed=len(targets))
-    result.skip("already tagged", customers.count() - len(targets))
-    Customer.tags.through.objects.bulk_create(
-        [Customer.tags.through(customer_id=customer.pk, tag_id=tag.pk) for customer in targets],
-        ignore_conflicts=True,
-    )
-    Activity.objects.bulk_create(
-        unsaved_activity(customer, Activity.Kind.TAGGED, actor, tag=tag.name) for customer in targets
-    )
-    if targets:
-        tags_changed.send(
-            sender=Tag, business_id=business.pk, customer_ids=[customer.pk for customer in targets]
+    links = Customer.tags.through._meta.db_table
+    with connection.cursor() as cursor:
+        ids = fill_targets(cursor, customers.exclude(tags=tag))
+        cursor.execute(
+            f"INSERT INTO {links} (customer_id, tag_id) SELECT customer_id, %s FROM {TARGETS}", [tag.pk]
         )
-    return result
+        insert_activities(cursor, business, Activity.Kind.TAGGED, actor, {"tag": tag.name})
+        cursor.execute(f"DROP TABLE {TARGETS}")
+    return changed_and_skipped(business, customers, ids, "already tagged")
 
 
 def untag_many(*, business, customers, actor, tag_id):
-    """Remove one of the business's tags from the customers who have it."""
+    """Remove one of the business's tags from the customers who have it, set-based."""
     tag = Tag.objects.filter(business=business, pk=tag_id).first()
     if tag is None:
         raise ValidationError({"tag": "No such tag in this business."})
     customers = customers.filter(business=business)
-    targets = list(customers.filter(tags=tag).only("pk", "business_id"))
-    result = BulkResult(changed=len(targets))
-    result.skip("did not have the tag", customers.count() - len(targets))
-    Customer.tags.through.objects.filter(
-        tag=tag, customer_id__in=[customer.pk for customer in targets]
-    ).delete()
-    Activity.objects.bulk_create(
-        unsaved_activity(customer, Activity.Kind.UNTAGGED, actor, tag=tag.name) for customer in targets
-    )
-    if targets:
-        tags_changed.send(
-            sender=Tag, business_id=business.pk, customer_ids=[customer.pk for customer in targets]
+    links = Customer.tags.through._meta.db_table
+    with connection.cursor() as cursor:
+        ids = fill_targets(cursor, customers.filter(tags=tag))
+        cursor.execute(
+            f"DELETE FROM {links} WHERE tag_id = %s AND customer_id IN (SELECT customer_id FROM {TARGETS})",
+            [tag.pk],
         )
+        insert_activities(cursor, business, Activity.Kind.UNTAGGED, actor, {"tag": tag.name})
+        cursor.execute(f"DROP TABLE {TARGETS}")
+    return changed_and_skipped(business, customers, ids, "did not have the tag")
+
+
+def fill_targets(cursor, customers):
+    """Put the ids of a Customer queryset into the temporary table TARGETS; returns them."""
+    sql, params = customers.order_by().values(customer_id=F("pk")).query.sql_with_params()
+    cursor.execute(f"DROP TABLE IF EXISTS {TARGETS}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {TARGETS} AS SELECT c.customer_id FROM ({sql}) c", params)
+    cursor.execute(f"SELECT customer_id FROM {TARGETS}")
+    return [row[0] for row in cursor.fetchall()]
+
+
+def insert_activities(cursor, business, kind, actor, data):
+    """One timeline entry of `kind` with `data` for every customer of TARGETS."""
+    value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    cursor.execute(
+        f"INSERT INTO {Activity._meta.db_table} (business_id, customer_id, kind, actor_id, data, created_at) "
+        f"SELECT %s, customer_id, %s, %s, {value}, %s FROM {TARGETS}",
+        [
+            business.pk,
+            kind,
+            actor.pk if actor else None,
+            json.dumps(data),
+            connection.ops.adapt_datetimefield_value(timezone.now()),
+        ],
+    )
+
+
+def changed_and_skipped(business, customers, ids, reason):
+    result = BulkResult(changed=len(ids))
+    result.skip(reason, customers.count() - len(ids))
+    if ids:
+        tags_changed.send(sender=Tag, business_id=business.pk, customer_ids=ids)
     return result

@@ -156,3 +156,21 @@ def test_editing_and_deleting_from_the_pages(owner_client, business):
     assert segment.name == "Renamed"
     owner_client.post(f"/segments/{segment.pk}/delete/")
     assert owner_client.get(f"/segments/{segment.pk}/").status_code == 404
+
+
+def test_the_profile_panel_costs_one_query_however_many_segments(owner_client, business):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rich = order(business, amount="150.00", days_ago=2)
+    owner_client.get(f"/customers/{rich.pk}/")  # the first request of a session saves it
+
+    def queries_of_profile():
+        with CaptureQueriesContext(connection) as queries:
+            owner_client.get(f"/customers/{rich.pk}/")
+        return len(queries)
+
+    alone = queries_of_profile()
+    for name in ("One", "Two", "Three"):
+        dynamic(business, name=name)
+    assert queries_of_profile() == alone
