@@ -38,6 +38,7 @@ def test_an_owner_builds_a_segment_previews_it_saves_opens_its_members_bulk_tags
     log_in(page, owner.username)
     page.goto("/segments/")
     expect(page.get_by_test_id("segments")).to_contain_text("Churned")
+    page.screenshot(path="/tmp/s2-list.png", full_page=True)
     page.get_by_role("link", name="New segment").click()
     page.fill("input[name=name]", "Gold or VIP spenders")
 
