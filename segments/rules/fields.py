@@ -6,13 +6,15 @@ positive operators only: equals, in, greater_than, less_than, between, contains,
 value true), more_than_days_ago and less_than_days_ago. The compiler builds not_equals, not_in
 and `is_set: false` as the exact complement (`~`) of equals, in and `is_set: true`, so every
 condition must be definitely true or false for every customer, never SQL NULL: nullable
-columns are guarded with IS NOT NULL and related data is tested through IN subqueries.
+columns are guarded with IS NOT NULL and related data is tested through IN and EXISTS
+subqueries.
 
 Semantics, the same in `segments.rules.reference`:
 - A customer without the value (no orders in the timeframe for avg_order_value, no lifetime
   value, no last order) matches no comparison; it matches not_equals and not_in, which are
   the complements of equals and in, and `is_set: false`.
-- Text and choices compare case-insensitively; contains is a case-insensitive substring.
+- Text and choices compare case-insensitively (on SQLite, whose LIKE and UPPER know only
+  ASCII letters, for those only); contains is a case-insensitive substring.
 - between [low, high] includes both ends.
 - Fields of several values per customer (city and country of any of their addresses, the
   categories, skus and sources of their counted orders, their tags) match when any value
@@ -128,6 +130,8 @@ class Field:
     whole_numbers: bool = False
     nullable: bool = False
     load: object = None
+    # (lowest, highest) value of a number field; by default ± grammar.MAX_NUMBER.
+    bounds: tuple = None
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -147,6 +151,7 @@ class Field:
             "timeframe": self.timeframe,
             "choices": [list(choice) for choice in self.choices],
             "whole_numbers": self.whole_numbers,
+            "bounds": list(self.bounds) if self.bounds else None,
         }
 
 
@@ -212,11 +217,9 @@ def counted_orders(context, timeframe):
     return orders if since is None else orders.filter(placed_at__gte=since)
 
 
-def own_number(column, *, money=False, nullable=False):
+def own_number(column):
     def condition(operator, value, timeframe, context):
-        if nullable:
-            return compare_nullable(column, operator, value, money=money)
-        return compare(column, operator, value, money=money)
+        return compare(column, operator, value)
 
     return condition
 
@@ -515,6 +518,7 @@ for built_in in [
         days_since_last_order,
         whole_numbers=True,
         nullable=True,
+        bounds=(0, 36_500),
     ),
     Field("first_order_at", "First order", DATE, own_date("first_order_at")),
     Field("created_at", "Customer since", DATE, own_date("created_at")),
