@@ -9,7 +9,8 @@
  * The fields come from the json_script named by [data-fields]. With [data-preview-url], the
  * rules are posted there (form field "rules", the form's CSRF token) half a second after the
  * last change; the answer is shown in [data-builder-preview]:
- *   {"count": n, "sample": [...]}            n customers match
+ *   {"count": n, "sample": [ids]}            n customers match; with "members":
+ *                                            [{"name", "url"}], a list of links to them
  *   {"errors": {"rules": ["message", ...]}}  the messages
  *   {"error": "message"}                     the message (a preview that took too long)
  * Each change also dispatches "segment-rules-change" on the builder, detail = the rules.
@@ -343,7 +344,12 @@
     function input(label, type, value, store) {
       var node = element("input", { type: type, "aria-label": label, "data-role": "value" });
       if (type === "number") {
+        var bounds = shape === "days" ? [0, 36500] : field.bounds;
         node.setAttribute("step", field.whole_numbers || shape === "days" ? "1" : "any");
+        if (bounds) {
+          node.setAttribute("min", String(bounds[0]));
+          node.setAttribute("max", String(bounds[1]));
+        }
       }
       node.value = value === null || value === undefined ? "" : String(value);
       node.addEventListener("input", function () {
@@ -452,6 +458,11 @@
     this.preview.className = "segment-builder-preview alert alert-info";
     var count = answer.count === 1 ? "1 customer matches" : answer.count + " customers match";
     this.preview.replaceChildren(element("p", { "data-preview-count": String(answer.count), text: count }));
+    if (Array.isArray(answer.members) && answer.members.length) {
+      this.preview.appendChild(element("ul", { "class": "segment-builder-sample", "aria-label": "First members" }, answer.members.map(function (member) {
+        return element("li", {}, [element("a", { href: member.url, text: member.name })]);
+      })));
+    }
   };
 
   document.querySelectorAll("[data-segment-builder]").forEach(function (root) {
