@@ -441,8 +441,11 @@ def address_part(column):
 
 def ordered_item_part(column):
     def condition(operator, value, timeframe, context):
+        since = context.since(timeframe)
         items = OrderItem.objects.filter(
-            business=context.business, order__in=counted_orders(context, timeframe)
+            business=context.business,
+            order__status__in=Order.COUNTED_STATUSES,
+            **({} if since is None else {"order__placed_at__gte": since}),
         ).filter(text_match(column, operator, value))
         return Q(pk__in=items.values("order__customer_id"))
 
