@@ -141,6 +141,12 @@
 
   Builder.prototype.render = function () {
     this.tree.replaceChildren(this.renderGroup(this.model, null, 1));
+    var added = this.tree.querySelector("[data-focus]");
+    if (added) {
+      added.removeAttribute("data-focus");
+      added.focus(); // the field of the rule just added
+    }
+    this.focusRule = null;
   };
 
   Builder.prototype.renderGroup = function (group, parent, depth) {
@@ -181,7 +187,8 @@
     var actions = element("div", { "class": "segment-builder-actions" });
     var addRule = button("Add rule", "add-rule");
     addRule.addEventListener("click", function () {
-      group.rules.push(self.newRule());
+      self.focusRule = self.newRule();
+      group.rules.push(self.focusRule);
       self.render();
       self.changed();
     });
@@ -189,7 +196,8 @@
     if (depth < MAX_DEPTH) {
       var addGroup = button("Add group", "add-group");
       addGroup.addEventListener("click", function () {
-        group.rules.push({ operator: group.operator === "AND" ? "OR" : "AND", rules: [self.newRule()] });
+        self.focusRule = self.newRule();
+        group.rules.push({ operator: group.operator === "AND" ? "OR" : "AND", rules: [self.focusRule] });
         self.render();
         self.changed();
       });
@@ -265,6 +273,9 @@
     var row = element("div", { "class": "segment-builder-rule" });
 
     var fieldSelect = select("Field", this.fieldList.map(function (f) { return [f.name, f.label]; }), rule.field, "field");
+    if (rule === this.focusRule) {
+      fieldSelect.setAttribute("data-focus", "");
+    }
     fieldSelect.addEventListener("change", function () {
       rule.field = fieldSelect.value;
       var next = self.fields[rule.field];

@@ -119,6 +119,7 @@ def test_an_owner_builds_nested_rules_sees_the_preview_count_and_posts_the_tree(
 
     root.get_by_role("button", name="Add rule").click()
     rule = page.locator(".segment-builder-rule").nth(0)
+    expect(rule.get_by_label("Field")).to_be_focused()
     # The new rule has no value yet: the preview says what is missing.
     expect(page.get_by_test_id("rule-preview")).to_contain_text("rules[0].value: a number is needed")
     rule.get_by_label("Field").select_option("total_spent")
