@@ -13,6 +13,7 @@ from segments.rules.fields import (
 )
 from segments.rules.grammar import RuleError, clean_rules
 from segments.rules.query import PreviewTooSlow, condition, members, preview
+from segments.rules.reading import fields_of, is_time_relative, summary
 
 __all__ = [
     "FIELDS",
@@ -24,8 +25,11 @@ __all__ = [
     "clean_rules",
     "condition",
     "describe_fields",
+    "fields_of",
+    "is_time_relative",
     "members",
     "preview",
     "register_field",
     "related_field",
+    "summary",
 ]

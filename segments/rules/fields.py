@@ -6,13 +6,15 @@ positive operators only: equals, in, greater_than, less_than, between, contains,
 value true), more_than_days_ago and less_than_days_ago. The compiler builds not_equals, not_in
 and `is_set: false` as the exact complement (`~`) of equals, in and `is_set: true`, so every
 condition must be definitely true or false for every customer, never SQL NULL: nullable
-columns are guarded with IS NOT NULL and related data is tested through IN subqueries.
+columns are guarded with IS NOT NULL and related data is tested through IN and EXISTS
+subqueries.
 
 Semantics, the same in `segments.rules.reference`:
 - A customer without the value (no orders in the timeframe for avg_order_value, no lifetime
   value, no last order) matches no comparison; it matches not_equals and not_in, which are
   the complements of equals and in, and `is_set: false`.
-- Text and choices compare case-insensitively; contains is a case-insensitive substring.
+- Text and choices compare case-insensitively (on SQLite, whose LIKE and UPPER know only
+  ASCII letters, for those only); contains is a case-insensitive substring.
 - between [low, high] includes both ends.
 - Fields of several values per customer (city and country of any of their addresses, the
   categories, skus and sources of their counted orders, their tags) match when any value
@@ -33,7 +35,7 @@ from functools import reduce
 from operator import or_
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum, Value
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum, Value
 
 from customers import choices
 from customers.models import Customer, Dropoff, Order, OrderItem
@@ -128,6 +130,8 @@ class Field:
     whole_numbers: bool = False
     nullable: bool = False
     load: object = None
+    # (lowest, highest) value of a number field; by default ± grammar.MAX_NUMBER.
+    bounds: tuple = None
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -147,6 +151,7 @@ class Field:
             "timeframe": self.timeframe,
             "choices": [list(choice) for choice in self.choices],
             "whole_numbers": self.whole_numbers,
+            "bounds": list(self.bounds) if self.bounds else None,
         }
 
 
@@ -212,11 +217,9 @@ def counted_orders(context, timeframe):
     return orders if since is None else orders.filter(placed_at__gte=since)
 
 
-def own_number(column, *, money=False, nullable=False):
+def own_number(column):
     def condition(operator, value, timeframe, context):
-        if nullable:
-            return compare_nullable(column, operator, value, money=money)
-        return compare(column, operator, value, money=money)
+        return compare(column, operator, value)
 
     return condition
 
@@ -289,23 +292,31 @@ def days_since_last_order(operator, value, timeframe, context):
 
 def order_figure(figure):
     """total_spent, order_count or avg_order_value over the counted orders of a timeframe.
-    Over a recent timeframe the customers are found among the few with orders in it (one
-    scan of the order index by business, status and time); a customer without orders in it
-    has spent 0 in 0 orders and no average, so when the test holds for that the condition
-    is instead "not among those with orders for which it fails"."""
+
+    Lifetime figures are the customer's stored stats. Over a recent timeframe a customer's
+    figure is a correlated aggregate of their orders in it, which the database evaluates
+    only for the customers that pass cheap tests of their stored stats first: an order in
+    the timeframe means a last order at or after its start, and as amounts are never
+    negative the timeframe's figure is at most the lifetime one. A customer without orders
+    in the timeframe has spent 0 in 0 orders and has no average; when the test holds for
+    that, the condition is "not (has orders in it and fails the test)"."""
 
     def lifetime(operator, value):
         if figure == "total":
             return compare("total_spent", operator, value, money=True)
         if figure == "count":
             return compare("order_count", operator, value)
-        return Q(order_count__gt=0) & average_test("total_spent", "order_count", operator, value)
+        average = Q(order_count__gt=0) & average_test("total_spent", "order_count", operator, value)
+        # The bound lets the total's index find the few customers of a high average.
+        return at_least_lifetime("avg", *passing_bound(operator, value)) & average
 
     def condition(operator, value, timeframe, context):
         if timeframe == "lifetime":
             return lifetime(operator, value)
+        has_orders = Q(last_order_at__gte=context.since(timeframe))
         per_customer = (
             counted_orders(context, timeframe)
+            .filter(customer=OuterRef("pk"))
             .order_by()
             .values("customer_id")
             .annotate(figure_total=Sum("amount"), figure_count=Count("id"))
@@ -316,11 +327,64 @@ def order_figure(figure):
             test = compare("figure_count", operator, value)
         else:
             test = average_test("figure_total", "figure_count", operator, value)
-        if holds_without_orders(figure, operator, value):
-            return ~Q(pk__in=per_customer.exclude(test).values("customer_id"))
-        return Q(pk__in=per_customer.filter(test).values("customer_id"))
+        holds_without = holds_without_orders(figure, operator, value)
+        if figure == "count" and holds_for_any_order_count(operator, value) is not None:
+            # Passes for every count from 1 up, or for none: having orders in it decides.
+            holds_with = holds_for_any_order_count(operator, value)
+            if holds_with == holds_without:
+                return Q(pk__in=[]) if not holds_with else ~Q(pk__in=[])
+            return has_orders if holds_with else ~has_orders
+        if holds_without:
+            failing = has_orders & at_least_lifetime(figure, *failing_bound(operator, value))
+            return ~(failing & Exists(per_customer.exclude(test)))
+        passing = has_orders & at_least_lifetime(figure, *passing_bound(operator, value))
+        return passing & Exists(per_customer.filter(test))
 
     return condition
+
+
+def holds_for_any_order_count(operator, value):
+    """True when the count test passes for every count from 1 up, False when for none of
+    them, None when it depends on the count."""
+    if operator == "greater_than" and value < 1:
+        return True
+    if (operator == "less_than" and value <= 1) or (operator == "equals" and value < 1):
+        return False
+    if operator == "between" and value[1] < 1:
+        return False
+    return None
+
+
+def passing_bound(operator, value):
+    """(lookup, figure) that the lifetime figure meets whenever the timeframe's passes."""
+    if operator == "greater_than":
+        return "gt", value
+    if operator == "equals":
+        return "gte", value
+    if operator == "between":
+        return "gte", value[0]
+    return None, None
+
+
+def failing_bound(operator, value):
+    """The same for a timeframe figure that fails a test which 0 passes."""
+    if operator == "less_than":
+        return "gte", value
+    if operator == "equals":
+        return "gt", value
+    if operator == "between":
+        return "gt", value[1]
+    return None, None
+
+
+def at_least_lifetime(figure, lookup, bound):
+    """The lifetime stats' test implied by a timeframe's: its count is at most the lifetime
+    count, its total (and so its average, of at least one order) at most the lifetime total."""
+    if lookup is None:
+        return Q()
+    if figure == "count":
+        return Q(**{f"order_count__{lookup}": bound})
+    return Q(**{f"total_spent__{lookup}": number(bound, money=True)})
 
 
 def average_test(total, count, operator, value):
@@ -377,8 +441,11 @@ def address_part(column):
 
 def ordered_item_part(column):
     def condition(operator, value, timeframe, context):
+        since = context.since(timeframe)
         items = OrderItem.objects.filter(
-            business=context.business, order__in=counted_orders(context, timeframe)
+            business=context.business,
+            order__status__in=Order.COUNTED_STATUSES,
+            **({} if since is None else {"order__placed_at__gte": since}),
         ).filter(text_match(column, operator, value))
         return Q(pk__in=items.values("order__customer_id"))
 
@@ -454,6 +521,7 @@ for built_in in [
         days_since_last_order,
         whole_numbers=True,
         nullable=True,
+        bounds=(0, 36_500),
     ),
     Field("first_order_at", "First order", DATE, own_date("first_order_at")),
     Field("created_at", "Customer since", DATE, own_date("created_at")),

@@ -178,8 +178,9 @@ def single(field, value):
     if field.type in (NUMBER, MONEY):
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise Invalid("a whole number is needed" if field.whole_numbers else "a number is needed")
-        if abs(value) > MAX_NUMBER:
-            raise Invalid(f"a number between -{MAX_NUMBER} and {MAX_NUMBER} is needed")
+        lowest, highest = field.bounds or (-MAX_NUMBER, MAX_NUMBER)
+        if not lowest <= value <= highest:
+            raise Invalid(f"a number from {lowest} to {highest} is needed")
         if field.whole_numbers and value != int(value):
             raise Invalid("a whole number is needed")
         return int(value) if field.whole_numbers else value

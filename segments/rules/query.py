@@ -1,5 +1,7 @@
 """Rule trees compiled to one SQL query over the business's live customers."""
 
+import time
+
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
@@ -50,23 +52,33 @@ def members(rules, *, business, at=None):
 
 
 def preview(rules, *, business, at=None, sample=20):
-    """{"count", "sample": [ids of the newest `sample` members]} within the statement timeout
-    on PostgreSQL (PreviewTooSlow past it)."""
+    """{"count", "sample": [ids of the newest `sample` members]}. On PostgreSQL both queries
+    together get SEGMENT_PREVIEW_TIMEOUT_MS: the count its statement timeout, the sample what
+    is left of it; past it, PreviewTooSlow."""
     queryset = members(rules, business=business, at=at)
-    timeout_ms = settings.SEGMENT_PREVIEW_TIMEOUT_MS
+    budget_ms = settings.SEGMENT_PREVIEW_TIMEOUT_MS
+    started = time.monotonic()
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    # Local to this transaction (or this savepoint's enclosing one: reset below).
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])
+            limit_statements(budget_ms)
             count = queryset.count()
+            limit_statements(max(1, budget_ms - round((time.monotonic() - started) * 1000)))
             ids = list(queryset.order_by("-created_at", "-id").values_list("pk", flat=True)[:sample])
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+            limit_statements(None)
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) == "57014":  # query_canceled
-            raise PreviewTooSlow(TOO_SLOW.format(seconds=timeout_ms / 1000)) from error
+            raise PreviewTooSlow(TOO_SLOW.format(seconds=budget_ms / 1000)) from error
         raise
     return {"count": count, "sample": ids}
+
+
+def limit_statements(milliseconds):
+    """PostgreSQL's statement timeout for the rest of this transaction (None: the default
+    again, as a savepoint's enclosing transaction goes on after the preview)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if milliseconds is None:
+            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+        else:
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(milliseconds)])

@@ -9,7 +9,8 @@
  * The fields come from the json_script named by [data-fields]. With [data-preview-url], the
  * rules are posted there (form field "rules", the form's CSRF token) half a second after the
  * last change; the answer is shown in [data-builder-preview]:
- *   {"count": n, "sample": [...]}            n customers match
+ *   {"count": n, "sample": [ids]}            n customers match; with "members":
+ *                                            [{"name", "url"}], a list of links to them
  *   {"errors": {"rules": ["message", ...]}}  the messages
  *   {"error": "message"}                     the message (a preview that took too long)
  * Each change also dispatches "segment-rules-change" on the builder, detail = the rules.
@@ -140,6 +141,12 @@
 
   Builder.prototype.render = function () {
     this.tree.replaceChildren(this.renderGroup(this.model, null, 1));
+    var added = this.tree.querySelector("[data-focus]");
+    if (added) {
+      added.removeAttribute("data-focus");
+      added.focus(); // the field of the rule just added
+    }
+    this.focusRule = null;
   };
 
   Builder.prototype.renderGroup = function (group, parent, depth) {
@@ -180,7 +187,8 @@
     var actions = element("div", { "class": "segment-builder-actions" });
     var addRule = button("Add rule", "add-rule");
     addRule.addEventListener("click", function () {
-      group.rules.push(self.newRule());
+      self.focusRule = self.newRule();
+      group.rules.push(self.focusRule);
       self.render();
       self.changed();
     });
@@ -188,7 +196,8 @@
     if (depth < MAX_DEPTH) {
       var addGroup = button("Add group", "add-group");
       addGroup.addEventListener("click", function () {
-        group.rules.push({ operator: group.operator === "AND" ? "OR" : "AND", rules: [self.newRule()] });
+        self.focusRule = self.newRule();
+        group.rules.push({ operator: group.operator === "AND" ? "OR" : "AND", rules: [self.focusRule] });
         self.render();
         self.changed();
       });
@@ -264,6 +273,9 @@
     var row = element("div", { "class": "segment-builder-rule" });
 
     var fieldSelect = select("Field", this.fieldList.map(function (f) { return [f.name, f.label]; }), rule.field, "field");
+    if (rule === this.focusRule) {
+      fieldSelect.setAttribute("data-focus", "");
+    }
     fieldSelect.addEventListener("change", function () {
       rule.field = fieldSelect.value;
       var next = self.fields[rule.field];
@@ -343,7 +355,12 @@
     function input(label, type, value, store) {
       var node = element("input", { type: type, "aria-label": label, "data-role": "value" });
       if (type === "number") {
+        var bounds = shape === "days" ? [0, 36500] : field.bounds;
         node.setAttribute("step", field.whole_numbers || shape === "days" ? "1" : "any");
+        if (bounds) {
+          node.setAttribute("min", String(bounds[0]));
+          node.setAttribute("max", String(bounds[1]));
+        }
       }
       node.value = value === null || value === undefined ? "" : String(value);
       node.addEventListener("input", function () {
@@ -452,6 +469,11 @@
     this.preview.className = "segment-builder-preview alert alert-info";
     var count = answer.count === 1 ? "1 customer matches" : answer.count + " customers match";
     this.preview.replaceChildren(element("p", { "data-preview-count": String(answer.count), text: count }));
+    if (Array.isArray(answer.members) && answer.members.length) {
+      this.preview.appendChild(element("ul", { "class": "segment-builder-sample", "aria-label": "First members" }, answer.members.map(function (member) {
+        return element("li", {}, [element("a", { href: member.url, text: member.name })]);
+      })));
+    }
   };
 
   document.querySelectorAll("[data-segment-builder]").forEach(function (root) {

@@ -53,7 +53,10 @@ def builder_page(request):
 def preview_view(request):
     business = Business.objects.get(slug="acme")
     try:
-        return JsonResponse(preview(request.POST.get("rules", ""), business=business))
+        answer = preview(request.POST.get("rules", ""), business=business)
+        names = dict(Customer.objects.filter(pk__in=answer["sample"]).values_list("pk", "phone"))
+        members = [{"name": names[pk], "url": f"/customers/{pk}/"} for pk in answer["sample"]]
+        return JsonResponse({**answer, "members": members})
     except RuleError as error:
         return JsonResponse({"errors": {"rules": error.messages}}, status=400)
     except PreviewTooSlow as error:
@@ -116,11 +119,14 @@ def test_an_owner_builds_nested_rules_sees_the_preview_count_and_posts_the_tree(
 
     root.get_by_role("button", name="Add rule").click()
     rule = page.locator(".segment-builder-rule").nth(0)
+    expect(rule.get_by_label("Field")).to_be_focused()
+    # The new rule has no value yet: the preview says what is missing.
+    expect(page.get_by_test_id("rule-preview")).to_contain_text("rules[0].value: a number is needed")
     rule.get_by_label("Field").select_option("total_spent")
     rule.get_by_label("Timeframe").select_option("last_90_days")
     rule.get_by_label("Operator").select_option("greater_than")
     rule.get_by_label("Value").fill("100")
-    expect(page.get_by_test_id("rule-preview")).to_have_text("3 customers match")
+    expect(page.get_by_test_id("rule-preview").locator("p")).to_have_text("3 customers match")
 
     root.get_by_role("button", name="Add group").click()
     group = page.locator(".segment-builder-group[data-depth='2']")
@@ -135,7 +141,9 @@ def test_an_owner_builds_nested_rules_sees_the_preview_count_and_posts_the_tree(
     expect(tag_rule.get_by_label("Operator")).to_have_value("contains")
     tag_rule.get_by_label("Tag").fill("vip")
 
-    expect(page.get_by_test_id("rule-preview")).to_have_text("2 customers match")
+    expect(page.get_by_test_id("rule-preview").locator("p")).to_have_text("2 customers match")
+    sample = page.get_by_role("list", name="First members")
+    expect(sample.get_by_role("link")).to_have_text(["+14155550102", "+14155550101"])
     page.screenshot(path="/tmp/s1-builder.png", full_page=True)
     page.get_by_role("button", name="Save").click()
 

@@ -116,8 +116,8 @@ def test_preview_counts_the_members_and_samples_the_newest(business, django_asse
     made = [customer(business, f"+1415555{n:04d}", created_at=NOW - timedelta(days=n)) for n in range(25)]
     customer(business, "+14155559999", is_blacklisted=True)
     rules = {"operator": "AND", "rules": [{"field": "blacklisted", "operator": "equals", "value": False}]}
-    # The count and the sample in a savepoint, plus setting and resetting the timeout on PostgreSQL.
-    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 4):
+    # The count and the sample in a savepoint; on PostgreSQL each after its timeout, then the default again.
+    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 4):
         result = preview(rules, business=business, at=NOW)
     assert result == {"count": 25, "sample": [c.pk for c in made[:20]]}
     assert preview(rules, business=business, at=NOW, sample=3)["sample"] == [c.pk for c in made[:3]]
@@ -148,3 +148,40 @@ def test_after_a_preview_the_transaction_has_no_timeout_left(business):
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def extremes(field, operator):
+    """The most extreme values the grammar accepts for the field and operator."""
+    if operator == "is_set" or field.type == "boolean":
+        return [True, False]
+    if operator in ("more_than_days_ago", "less_than_days_ago"):
+        return [0, 36_500]
+    if field.type in ("number", "money"):
+        lowest, highest = field.bounds or (-(10**12), 10**12)
+        singles = [lowest, highest] + ([] if field.whole_numbers else [1e-300, -1e-300, 0.1])
+    elif field.type == "date":
+        singles = ["1900-01-01", "2100-12-31"]
+    elif field.type == "choice":
+        singles = [field.choices[0][0], field.choices[-1][0]]
+    else:
+        singles = ["x" * 200, "%_\\'\"", "Ünïcödé ß"]
+    if operator == "between":
+        return [[min(singles), max(singles)], [singles[0], singles[0]]]
+    if operator in ("in", "not_in"):
+        return [singles, singles * 30]
+    return singles
+
+
+def test_the_most_extreme_rules_the_grammar_accepts_run_on_the_database(business):
+    ann = customer(business, "+14155550101")
+    order(ann, "A-1")
+    ran = 0
+    for field in FIELDS.values():
+        for operator in field.operators:
+            timeframe = {"required": "last_30_days", "optional": "last_365_days"}.get(field.timeframe)
+            for value in extremes(field, operator):
+                rule = {"field": field.name, "operator": operator, "value": value}
+                rule = {**rule, "timeframe": timeframe} if timeframe else rule
+                list(members({"operator": "AND", "rules": [rule]}, business=business, at=NOW))
+                ran += 1
+    assert ran > 200

@@ -37,7 +37,9 @@ CATEGORIES = ["Shoes", "shoes", "Hats", ""]
 SKUS = ["SKU-1", "sku-2", ""]
 LANGUAGES = ["", "en", "fr"]
 POINTS = [0, 10, 100, -5]
-ADDRESSES = [(city, country) for city in ["Paris", "paris", "Berlin", ""] for country in ["US", "fr", ""]]
+ADDRESSES = [
+    (city, country) for city in ["Paris", "paris", "Berlin", "100% Town", ""] for country in ["US", "fr", ""]
+]
 PROBABILITIES = [None, 0.0, 0.25, 0.5, 1.0]
 
 
@@ -196,7 +198,7 @@ def create_world(world, zone):
 # Values of rules, near the worlds' own values and boundaries.
 DAYS = [0, 1, 29, 30, 31, 90, 365, 400]
 TEXT_VALUES = {
-    "city": ["paris", "PARIS", "Ber", "Lyon", "r"],
+    "city": ["paris", "PARIS", "Ber", "Lyon", "r", "%", "_aris", "0% t"],
     "purchased_category": ["shoes", "SHOES", "hat", "o"],
     "purchased_sku": ["SKU-1", "sku-2", "sku", "1"],
     "source": ["doordash", "UBEREATS", "dash", "eats", "x"],
