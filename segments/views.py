@@ -146,6 +146,7 @@ def detail(request, pk):
         "running": services.running_recalculation(segment),
         "phones_form": PhonesFileForm(),
         "member_query": f"segment={segment.pk}",
+        "rules_summary": rules.summary(segment.rules) if segment.rules else "",
         **(job_urls(latest) if latest else {}),
     }
     return render(request, "segments/detail.html", context)

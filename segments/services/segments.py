@@ -12,21 +12,6 @@ from segments.services import presets
 from segments.services.recalculation import request_recalculation
 
 NAME_TAKEN = "Another segment of this business has this name."
-# Timeframes and operators whose result moves with the clock, without any event.
-RELATIVE_TIMEFRAMES = {"last_30_days", "last_90_days", "last_365_days"}
-RELATIVE_OPERATORS = {"more_than_days_ago", "less_than_days_ago"}
-RELATIVE_FIELDS = {"days_since_last_order", "probability_alive", "predicted_clv"}
-
-
-def is_time_relative(rules):
-    """Whether a rule tree has a part that changes with time alone (hourly recalculation)."""
-    if "rules" in rules:
-        return any(is_time_relative(rule) for rule in rules["rules"])
-    return (
-        rules.get("timeframe") in RELATIVE_TIMEFRAMES
-        or rules.get("operator") in RELATIVE_OPERATORS
-        or rules.get("field") in RELATIVE_FIELDS
-    )
 
 
 def clean_segment(*, name, description, kind, rules):
@@ -74,7 +59,7 @@ def create_segment(
                 kind=kind,
                 rules=rules,
                 preset=preset,
-                time_relative=is_time_relative(rules) if rules else False,
+                time_relative=segment_rules.is_time_relative(rules) if rules else False,
                 created_by=actor,
                 created_at=now,
                 updated_at=now,
@@ -111,7 +96,7 @@ def update_segment(*, segment, actor, name, description, rules=None, active=None
     segment.name, segment.description, segment.rules = name, description, rules
     if active is not None:
         segment.active = bool(active)
-    segment.time_relative = is_time_relative(rules) if rules else False
+    segment.time_relative = segment_rules.is_time_relative(rules) if rules else False
     new = {
         "name": segment.name,
         "description": segment.description,

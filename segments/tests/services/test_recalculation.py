@@ -7,6 +7,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from conftest import requires_postgres
+from customers.bulk.writers import recompute_stats
 from customers.models import Activity, AuditEntry, Customer, Job, Order
 from segments import rules, services
 from segments.models import Segment, SegmentMembershipEvent, SegmentRecalculation, SegmentSnapshot
@@ -46,6 +47,8 @@ def test_a_recalculation_equals_a_fresh_evaluation_after_the_data_moved(business
     Order.objects.filter(customer=customers[0]).update(placed_at=timezone.now() - dt.timedelta(days=400))
     order(business, customers[5].phone, amount="500.00", days_ago=1)
     Order.objects.filter(customer=customers[1]).update(amount="300.00")
+    # The customers' stored stats follow their orders, as the services keep them.
+    recompute_stats([customer.pk for customer in customers])
 
     joined, left = services.recalculate(segment)
 
@@ -60,6 +63,7 @@ def test_joins_and_leaves_are_in_the_history_and_on_the_timelines(business, owne
     ann = order(business, amount="150.00", days_ago=10)
     segment = dynamic(business, actor=owner)
     Order.objects.filter(customer=ann).update(placed_at=timezone.now() - dt.timedelta(days=100))
+    recompute_stats([ann.pk])
     bob = order(business, amount="120.00", days_ago=3)
 
     services.recalculate(segment, actor=owner)
