@@ -5,7 +5,7 @@ adding and removing a tag, set-based with a timeline entry per customer tagged."
 import json
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -156,7 +156,10 @@ def untag_many(*, business, customers, actor, tag_id):
 
 def fill_targets(cursor, customers):
     """Put the ids of a Customer queryset into the temporary table TARGETS; returns them."""
-    sql, params = customers.order_by().values(customer_id=F("pk")).query.sql_with_params()
+    try:
+        sql, params = customers.order_by().values(customer_id=F("pk")).query.sql_with_params()
+    except EmptyResultSet:  # a selection of no ids
+        sql, params = "SELECT 1 AS customer_id WHERE 1 = 0", ()
     cursor.execute(f"DROP TABLE IF EXISTS {TARGETS}")
     cursor.execute(f"CREATE TEMPORARY TABLE {TARGETS} AS SELECT c.customer_id FROM ({sql}) c", params)
     cursor.execute(f"SELECT customer_id FROM {TARGETS}")

@@ -6,6 +6,7 @@ with the segment's row locked, so that two writers of one segment queue up."""
 
 import json
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F
 
@@ -17,9 +18,20 @@ CHANGES_TABLE = "segments_changes"
 JOINED, LEFT = SegmentMembershipEvent.Kind.JOINED, SegmentMembershipEvent.Kind.LEFT
 
 
+# What a queryset that can match nothing (`pk__in=[]`) compiles to: Django refuses to.
+NO_ROWS = ("SELECT 1 AS customer_id WHERE 1 = 0", ())
+
+
+def sql_with_params(queryset):
+    try:
+        return queryset.query.sql_with_params()
+    except EmptyResultSet:
+        return NO_ROWS
+
+
 def customer_ids_sql(customers):
     """The SELECT of the ids of a Customer queryset, as one column named customer_id: (sql, params)."""
-    return customers.order_by().values(customer_id=F("pk")).query.sql_with_params()
+    return sql_with_params(customers.order_by().values(customer_id=F("pk")))
 
 
 def lock_segment(segment):
@@ -38,7 +50,7 @@ def replace_members(segment, matching, *, cause, actor, at, scope=None):
     )
     left_params = [segment.pk]
     if scope is not None:
-        scope_sql, scope_params = scope.query.sql_with_params()
+        scope_sql, scope_params = sql_with_params(scope)
         left_sql += f" AND s.customer_id IN ({scope_sql})"
         left_params += list(scope_params)
     with connection.cursor() as cursor:
@@ -79,7 +91,7 @@ def remove_members(segment, customer_ids, *, cause, actor, at):
     """Remove the members among a queryset of customer ids. Returns how many left."""
     lock_segment(segment)
     members = segment.memberships.filter(customer_id__in=customer_ids)
-    sql, params = members.order_by().values("customer_id").query.sql_with_params()
+    sql, params = sql_with_params(members.order_by().values("customer_id"))
     with connection.cursor() as cursor:
         start_changes(cursor)
         cursor.execute(

@@ -60,3 +60,11 @@ def test_a_dynamic_segment_takes_no_hand_made_members(business, owner):
     segment = dynamic(business)
     with pytest.raises(ValidationError, match="static"):
         services.add_to_segment(segment=segment, customers=Customer.objects.all(), actor=owner)
+
+
+def test_an_empty_selection_changes_nothing(business, owner):
+    segment = static(business)
+    assert services.remove_ids(segment=segment, customer_ids=[], actor=owner).changed == 0
+    assert (
+        services.add_to_segment(segment=segment, customers=Customer.objects.none(), actor=owner).changed == 0
+    )

@@ -91,3 +91,8 @@ def test_the_list_offers_the_actions_with_its_filter(owner_client, business):
     body = owner_client.get("/customers/", {"tier": "BRONZE"}).content.decode()
     assert 'href="/customers/bulk/?tier=BRONZE"' in body
     assert 'name="ids"' in body
+
+
+def test_a_selection_of_nobody_is_a_result_not_an_error(owner_client, business):
+    response = owner_client.post("/customers/bulk/?action=add_tag&ids=", {"name": "vip"})
+    assert response.status_code == 200 and "0</strong> changed" in response.content.decode()
