@@ -62,7 +62,6 @@ def bulk(request):
         else:
             if job is not None:
                 return redirect("customers:bulk_job", pk=job.pk)
-            messages.success(request, result_message(action, result.as_json()))
     context = {
         "count": customers.count(),
         "query": query,
