@@ -78,7 +78,11 @@ def run_recalculation(job_id, *, at=None):
     job.total_rows = Customer.objects.filter(business_id=segment.business_id).live().count()
     Job.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
     try:
+        # The one transaction cannot stop half-way: a cancel is honoured before it starts.
+        jobs.report_progress(job, 0)
         job.joined, job.left = recalculate(segment, actor=job.actor, at=at)
+    except jobs.JobCancelled:
+        return jobs.finish_cancelled(job, "Nothing changed.")
     except Exception as error:
         if is_statement_timeout(error):
             seconds = settings.SEGMENT_RECALCULATION_TIMEOUT_SECONDS

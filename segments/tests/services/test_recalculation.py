@@ -193,3 +193,17 @@ def test_creating_changing_and_deleting_a_segment_is_audited(business, owner):
     ]
     # The name is free again once the segment is deleted.
     assert dynamic(business, name="Top spenders").pk != segment.pk
+
+
+def test_a_recalculation_cancelled_before_it_starts_changes_nothing(business, owner):
+    order(business, amount="150.00", days_ago=10)
+    segment = dynamic(business)
+    segment.memberships.all().delete()
+    job = services.request_recalculation(segment=segment, actor=owner)
+    Job.objects.filter(pk=job.pk).update(cancel_requested_at=timezone.now())
+
+    services.run_recalculation(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+    assert member_ids(segment) == set()
