@@ -131,7 +131,7 @@ class Field:
     nullable: bool = False
     load: object = None
     # (lowest, highest) value of a number field; by default ± grammar.MAX_NUMBER.
-    bounds: tuple = None
+    bounds: tuple | None = None
 
     def __post_init__(self):
         if self.type not in TYPES:

@@ -67,7 +67,7 @@ TREES = groups(4)
 
 
 @settings(
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     database=None,
