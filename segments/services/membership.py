@@ -59,8 +59,6 @@ def replace_members(segment, matching, *, cause, actor, at, scope=None):
             f"CREATE TEMPORARY TABLE {MATCHING_TABLE} AS SELECT m.customer_id FROM ({matching_sql}) m",
             matching_params,
         )
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {MATCHING_TABLE}")
         start_changes(cursor)
         cursor.execute(
             f"INSERT INTO {CHANGES_TABLE} (customer_id, kind) SELECT m.customer_id, '{JOINED}' "
