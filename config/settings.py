@@ -190,6 +190,13 @@ JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
 # A soft-deleted customer may be restored for this many days; then the nightly retention
 # task anonymizes them (privacy.services.retention).
 SOFT_DELETE_RESTORE_DAYS = env.int("SOFT_DELETE_RESTORE_DAYS", default=30)
+# A segment recalculation runs in one transaction, without a heartbeat: on PostgreSQL its
+# statements stop at this timeout, below JOB_STALE_SECONDS, so it fails on its own.
+SEGMENT_RECALCULATION_TIMEOUT_SECONDS = env.int("SEGMENT_RECALCULATION_TIMEOUT_SECONDS", default=240)
+# Bulk actions on more customers than this run as a job with progress.
+BULK_ACTION_SYNC_MAX = env.int("BULK_ACTION_SYNC_MAX", default=1000)
+# A segment preview's queries stop after this long on PostgreSQL and say so.
+SEGMENT_PREVIEW_TIMEOUT_MS = env.int("SEGMENT_PREVIEW_TIMEOUT_MS", default=1000)
 
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
 # set Q_BROKER=redis to use REDIS_URL instead.

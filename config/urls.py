@@ -24,5 +24,6 @@ urlpatterns = [
     path("api/v1/", include("customers.api.urls")),
     path("api/v1/", include("loyalty.api.urls")),
     path("api/v1/", include("privacy.api.urls")),
+    path("api/v1/", include("segments.api.urls")),
     path("admin/", admin.site.urls),
 ]

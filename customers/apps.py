@@ -8,12 +8,30 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self):
-        from customers import jobs, schedules, services
-        from customers.models import ExportJob, ImportJob
+        from customers import bulk_actions, jobs, schedules, services
+        from customers.forms import BulkTagForm, BulkUntagForm
+        from customers.models import BulkActionJob, ExportJob, ImportJob
         from customers.roles import sync_role_groups
 
         jobs.register("import", model=ImportJob, start=services.restart_import)
         jobs.register("export", model=ExportJob, start=services.queue_export)
+        jobs.register("bulk_action", model=BulkActionJob, start=services.queue_bulk_job)
+        bulk_actions.register(
+            "add_tag",
+            label="Add a tag",
+            permission="customers.add_tag",
+            form=BulkTagForm,
+            run=services.tag_many,
+            order=10,
+        )
+        bulk_actions.register(
+            "remove_tag",
+            label="Remove a tag",
+            permission="customers.add_tag",
+            form=BulkUntagForm,
+            run=services.untag_many,
+            order=11,
+        )
 
         schedules.register(
             "Nightly duplicate scan", "customers.tasks.detect_duplicates_everywhere", daily_at=time(2, 30)

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from customers import normalize, queries
+from customers import list_filters, normalize, queries
 from customers.models import Customer, Dropoff, Tag, tier_rank
 from customers.tenancy import scoped
 
@@ -134,6 +134,21 @@ class CustomerFilter(django_filters.FilterSet):
         self.business = business or self.request.business
         if business is not None:
             self.filters["tag"].queryset = Tag.objects.filter(business=business)
+        for extra in list_filters.FILTERS.values():
+            self.filters[extra.name] = self.extra_filter(extra)
+
+    def extra_filter(self, extra):
+        """A filter another app registered (customers.list_filters), bound to this business."""
+        business = self.business
+
+        def apply(queryset, name, value):
+            return extra.apply(queryset, value, business)
+
+        choice = django_filters.ChoiceFilter(
+            label=extra.label, choices=lambda: extra.choices(business), empty_label="Any", method=apply
+        )
+        choice.parent = self
+        return choice
 
     def search(self, queryset, name, value):
         return queries.search_customers(queryset, value, country=self.business.default_country)

@@ -173,3 +173,24 @@ class MergeForm(forms.Form):
             for name in MERGE_FIELDS
             if self.cleaned_data.get(f"field_{name}")
         }
+
+
+class BulkTagForm(forms.Form):
+    """The bulk action "Add a tag": its name (a tag of that name, in any case, is reused)."""
+
+    name = forms.CharField(label="Tag", max_length=50)
+
+    def __init__(self, *args, business, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class BulkUntagForm(forms.Form):
+    """The bulk action "Remove a tag": one of the business's tags."""
+
+    tag_id = forms.TypedChoiceField(label="Tag", coerce=int)
+
+    def __init__(self, *args, business, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag_id"].choices = (
+            Tag.objects.filter(business=business).order_by("name").values_list("pk", "name")
+        )

@@ -533,6 +533,8 @@ class Activity(TenantModel):
         DATA_EXPORTED = "data_exported", "Data export requested"
         ANONYMIZATION_REQUESTED = "anonymization_requested", "Anonymization requested"
         ANONYMIZED = "anonymized", "Anonymized"
+        SEGMENT_JOINED = "segment_joined", "Joined segment"
+        SEGMENT_LEFT = "segment_left", "Left segment"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -858,6 +860,19 @@ class ImportJob(Job):
     def can_confirm(self):
         checked = self.step == self.Step.CHECK and self.status == self.Status.DONE
         return checked and bool(self.file) and (self.error_count == 0 or self.valid_only)
+
+
+class BulkActionJob(Job):
+    """A bulk action (customers.bulk_actions) on more customers than a request should
+    handle: the selection's ids as they were when asked, done chunk by chunk."""
+
+    action = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True, help_text="What the action's form asked")
+    customer_ids = models.JSONField(default=list, help_text="The selected customers, when asked")
+    result = models.JSONField(default=dict, blank=True, help_text="Changed and skipped, with why")
+
+    def __str__(self):
+        return f"Bulk action {self.action}"
 
 
 class ExportJob(Job):

@@ -35,6 +35,11 @@ ROLE_PERMISSIONS = {
         "loyalty.view_pointsrule",
         "loyalty.change_pointsrule",
         "loyalty.adjust_points",
+        # Segments in Django admin too (through the same services as the pages).
+        "segments.view_segment",
+        "segments.add_segment",
+        "segments.change_segment",
+        "segments.delete_segment",
         "customers.use_privacy",
         "customers.request_export",
         *READ_PREFERENCES,
@@ -45,6 +50,8 @@ ROLE_PERMISSIONS = {
         "customers.delete_customer",
         "customers.restore_customer",
         "customers.merge_customers",
+        # Owners tag their audiences, one customer or many at once (the bulk actions).
+        "customers.add_tag",
         "customers.view_apikey",
         "customers.add_apikey",
         "customers.change_apikey",

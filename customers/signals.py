@@ -61,3 +61,9 @@ def send_pii_accessed(request, *, customer_ids, what, query=""):
         query=query,
         address=request.META.get("REMOTE_ADDR") or None,
     )
+
+
+# Sent inside the transaction that added or removed tags, with business_id=<int> and
+# customer_ids=[ids of the customers whose tags changed], so that listeners (segments with
+# tag rules) re-evaluate them set-based.
+tags_changed = Signal()

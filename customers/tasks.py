@@ -31,6 +31,11 @@ def run_export_job(job_id):
     services.run_export_job(job_id)
 
 
+def run_bulk_action_job(job_id):
+    """Run a bulk action on many customers (BulkActionJob); does nothing if the job is not queued."""
+    services.run_bulk_action_job(job_id)
+
+
 def fail_stale_jobs():
     """The sweeper's schedule, and the only caller of the sweep."""
     services.fail_stale_jobs()

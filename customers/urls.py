@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers.views import customers, imports, merge
+from customers.views import bulk, customers, imports, merge
 
 app_name = "customers"
 urlpatterns = [
@@ -14,6 +14,11 @@ urlpatterns = [
     path("<int:pk>/tags/<int:tag_pk>/remove/", customers.remove_tag, name="remove_tag"),
     path("<int:pk>/delete/", customers.delete, name="delete"),
     path("<int:pk>/restore/", customers.restore, name="restore"),
+    path("bulk/", bulk.bulk, name="bulk"),
+    path("bulk/jobs/<int:pk>/", bulk.bulk_job, name="bulk_job"),
+    path("bulk/jobs/<int:pk>/status/", bulk.bulk_job_status, name="bulk_job_status"),
+    path("bulk/jobs/<int:pk>/retry/", bulk.bulk_job_retry, name="bulk_job_retry"),
+    path("bulk/jobs/<int:pk>/cancel/", bulk.bulk_job_cancel, name="bulk_job_cancel"),
     path("duplicates/", merge.duplicates, name="duplicates"),
     path("duplicates/scan/", merge.scan_duplicates, name="scan_duplicates"),
     path("duplicates/<int:pk>/dismiss/", merge.dismiss_duplicate, name="dismiss_duplicate"),

@@ -17,7 +17,7 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import jobs, merge_registry, profile_panels, schedules
+        from customers import bulk_actions, jobs, merge_registry, profile_panels, schedules
         from loyalty import receivers, services, views
         from loyalty.models import TierRecalculation
 
@@ -50,6 +50,14 @@ class LoyaltyConfig(AppConfig):
         merge_registry.register("loyalty.TierState.customer", merge_registry.KEEP)
         merge_registry.register("loyalty.CustomerLifetimeValue.customer", merge_registry.KEEP)
         profile_panels.register("loyalty/profile_panel.html", views.profile_panel, order=10)
+        # The override page takes the list's selection (ids or filter) as its query string.
+        bulk_actions.register(
+            "override_tier",
+            label="Override the tier",
+            permission="customers.use_loyalty",
+            url="loyalty:bulk_override",
+            order=30,
+        )
         jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
         schedules.register(
             "Nightly tier recalculation", "loyalty.tasks.recalculate_tiers_everywhere", daily_at=time(3, 15)

@@ -145,6 +145,27 @@ def alpha(db, make_member):
     )
     privacy_services.run_data_export(export.job.pk)
     export.refresh_from_db()
+    from customers.models import BulkActionJob
+    from segments import services as segment_services
+    from segments.models import Segment, SegmentRecalculation
+
+    segment, _ = segment_services.create_segment(
+        business=business,
+        actor=owner,
+        name=f"{MARKER} spenders",
+        rules={"operator": "AND", "rules": [{"field": "tier", "operator": "in", "value": ["GOLD"]}]},
+    )
+    segment_services.run_recalculation(SegmentRecalculation.objects.get(segment=segment).pk)
+    panel, _ = segment_services.create_segment(
+        business=business, actor=owner, name=f"{MARKER} panel", kind="static"
+    )
+    segment_services.add_to_segment(
+        segment=panel, customers=Customer.objects.filter(pk=customer.pk), actor=owner
+    )
+    bulk_job = BulkActionJob.objects.create(
+        business=business, actor=owner, action="add_tag", params={"name": MARKER}, customer_ids=[customer.pk],
+        result={"changed": 1, "skipped": {MARKER: 1}},
+    )
     objects = {
         PointsRule: PointsRule.objects.get(business=business),
         PointsEntry: points,
@@ -157,6 +178,9 @@ def alpha(db, make_member):
         AnonymizationRequest: privacy_services.request_anonymization(
             customer=customer, reason=MARKER, actor=None
         ),
+        Segment: segment,
+        SegmentRecalculation: SegmentRecalculation.objects.get(segment=segment),
+        BulkActionJob: bulk_job,
         TierChange: TierChange.objects.get(business=business),
         TierConfigAudit: TierConfigAudit.objects.get(business=business),
         TierRecalculation: TierRecalculation.objects.get(business=business),
@@ -233,7 +257,8 @@ def app_cases(alpha):
         ],
         "customers:merge_record": [("get", f"/customers/merges/{record.pk}/", None)],
         "customers:undo_merge": [("post", f"/customers/merges/{record.pk}/undo/", {"confirm": "yes"})],
-        "segments:index": [("get", "/segments/", None)],
+        **segment_cases(alpha),
+        **bulk_cases(alpha),
         **loyalty_cases(alpha),
         "loyalty:clv": [("get", "/loyalty/clv/", None)],
         "privacy:index": [("get", "/privacy/", None)],
@@ -281,6 +306,75 @@ def privacy_cases(alpha):
         "privacy_api:request_export": [("post", f"/api/v1/customers/{customer}/export", request)],
         "privacy_api:export": [("get", f"/api/v1/exports/{export}", None)],
         "privacy_api:download": [("get", f"/api/v1/exports/{export}/download", None)],
+    }
+
+
+def segment_cases(alpha):
+    """The first business's segments, their jobs, members and customers, from the other one."""
+    from customers.models import Customer
+    from segments.models import Segment, SegmentRecalculation
+
+    customer = alpha["objects"][Customer]
+    segment = alpha["objects"][Segment]
+    page = f"/segments/{segment.pk}/"
+    job = f"/segments/jobs/{alpha['objects'][SegmentRecalculation].pk}/"
+    rules = '{"operator": "AND", "rules": [{"field": "tier", "operator": "in", "value": ["GOLD"]}]}'
+    return {
+        "segments:index": [("get", "/segments/", None)],
+        "segments:create": [
+            ("get", "/segments/new/", None),
+            ("post", "/segments/new/", {"name": "x", "kind": "dynamic", "rules": rules, "preview": "1"}),
+        ],
+        "segments:preview": [
+            ("post", "/segments/preview/", {"name": "x", "kind": "dynamic", "rules": rules}),
+        ],
+        "segments:detail": [("get", page, None)],
+        "segments:edit": [
+            ("get", f"{page}edit/", None),
+            ("post", f"{page}edit/", {"name": "x", "rules": rules}),
+        ],
+        "segments:delete": [("post", f"{page}delete/", {"confirm": "yes"})],
+        "segments:recalculate": [("post", f"{page}recalculate/", {"confirm": "yes"})],
+        "segments:add_phones": [("post", f"{page}phones/", {"confirm": "yes"})],
+        "segments:job_status": [("get", f"{job}status/", None)],
+        "segments:job_retry": [("post", f"{job}retry/", {"confirm": "yes"})],
+        "segments:job_cancel": [("post", f"{job}cancel/", {"confirm": "yes"})],
+        # A staff session is no API key: 401 and nothing changed.
+        "segments_api:segments": [
+            ("get", "/api/v1/segments", None),
+            ("post", "/api/v1/segments", {"x": "1"}),
+        ],
+        "segments_api:preview": [("post", "/api/v1/segments/preview", {"x": "1"})],
+        "segments_api:segment": [("get", f"/api/v1/segments/{segment.pk}", None)],
+        "segments_api:recalculate": [("post", f"/api/v1/segments/{segment.pk}/recalculate", {"x": "1"})],
+        "segments_api:members": [("get", f"/api/v1/segments/{segment.pk}/members", None)],
+        "segments_api:customer_segments": [("get", f"/api/v1/customers/{customer.pk}/segments", None)],
+    }
+
+
+def bulk_cases(alpha):
+    """Bulk actions on the first business's customers and segment members, and its bulk job."""
+    from customers.models import BulkActionJob, Customer, Tag
+    from segments.models import Segment
+
+    customer, tag, segment = (alpha["objects"][model] for model in (Customer, Tag, Segment))
+    job = f"/customers/bulk/jobs/{alpha['objects'][BulkActionJob].pk}/"
+    return {
+        "customers:bulk": [
+            ("get", f"/customers/bulk/?ids={customer.pk}", None),
+            ("get", f"/customers/bulk/?q={FRAGMENT}", None),
+            ("post", f"/customers/bulk/?action=add_tag&ids={customer.pk}", {"name": "leak?"}),
+            ("post", f"/customers/bulk/?action=remove_tag&q={FRAGMENT}", {"tag_id": tag.pk}),
+            (
+                "post",
+                f"/customers/bulk/?action=add_to_segment&segment={segment.pk}",
+                {"segment_id": segment.pk},
+            ),
+        ],
+        "customers:bulk_job": [("get", job, None)],
+        "customers:bulk_job_status": [("get", f"{job}status/", None)],
+        "customers:bulk_job_retry": [("post", f"{job}retry/", {"confirm": "yes"})],
+        "customers:bulk_job_cancel": [("post", f"{job}cancel/", {"confirm": "yes"})],
     }
 
 

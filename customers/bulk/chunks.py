@@ -37,7 +37,7 @@ from customers.models import (
     searchable,
 )
 from customers.normalize import address_key, plain
-from customers.signals import customers_imported, orders_imported
+from customers.signals import customers_imported, orders_imported, tags_changed
 
 CHUNK_SIZE = 2000
 
@@ -348,6 +348,8 @@ class CustomerChunk(ChunkBase):
                 links.append(Customer.tags.through(customer_id=target.customer_id, tag_id=tag_ids[name]))
                 activities.append(self.activity(target, Activity.Kind.TAGGED, tag=name))
         Customer.tags.through.objects.bulk_create(links, batch_size=INSERT_BATCH, ignore_conflicts=True)
+        tagged = sorted({target.customer_id for target in targets if target.new_tags})
+        tags_changed.send(sender=Tag, business_id=self.business.pk, customer_ids=tagged)
 
 
 # Orders ----------------------------------------------------------------------------------------

@@ -18,6 +18,13 @@ from customers.services.blacklist import (
     unblacklist_customer,
     unblacklist_many,
 )
+from customers.services.bulk_actions import (
+    queue_bulk_job,
+    run_bulk_action,
+    run_bulk_action_job,
+    tag_many,
+    untag_many,
+)
 from customers.services.business import update_business_settings
 from customers.services.duplicates import (
     detect_duplicates,
@@ -49,6 +56,11 @@ from customers.services.profile import (
 from customers.services.summaries import rebuild_dashboard_summaries, reconcile_dashboard_summaries
 
 __all__ = [
+    "queue_bulk_job",
+    "run_bulk_action",
+    "run_bulk_action_job",
+    "tag_many",
+    "untag_many",
     "ADDRESS_LIMIT_EXCEEDED",
     "CONFLICT",
     "CONTACT_FIELDS",

@@ -8,6 +8,7 @@ from customers.normalize import check_no_extension, normalize_phone, plain
 from customers.services.activity import log_activity
 from customers.services.duplicates import forget_duplicate_candidates
 from customers.services.identity import lock, update_search_text
+from customers.signals import tags_changed
 
 
 @transaction.atomic
@@ -71,6 +72,7 @@ def tag_customer(*, customer, name, actor, color=None):
     if not customer.tags.filter(pk=tag.pk).exists():
         customer.tags.add(tag)
         log_activity(customer, Activity.Kind.TAGGED, actor, tag=tag.name)
+        tags_changed.send(sender=Tag, business_id=customer.business_id, customer_ids=[customer.pk])
     return tag
 
 
@@ -79,6 +81,7 @@ def untag_customer(*, customer, tag, actor):
     if customer.tags.filter(pk=tag.pk).exists():
         customer.tags.remove(tag)
         log_activity(customer, Activity.Kind.UNTAGGED, actor, tag=tag.name)
+        tags_changed.send(sender=Tag, business_id=customer.business_id, customer_ids=[customer.pk])
 
 
 @transaction.atomic

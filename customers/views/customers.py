@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from customers import forms, profile_panels, queries, services
+from customers import bulk_actions, forms, profile_panels, queries, services
 from customers.filters import list_filter
 from customers.models import Customer, Tag
 from customers.signals import LIST_VIEWED, PROFILE_VIEWED, send_pii_accessed
@@ -58,6 +58,7 @@ def customer_list(request):
         "page_obj": page,
         "sort": customer_filter.sort_headers(),
         "show_deleted": show_deleted,
+        "bulk_actions": bulk_actions.actions_for(request.user),
     }
     return render(request, "customers/list.html", context)
 

@@ -17,6 +17,15 @@ pytestmark = pytest.mark.django_db
         ("Nightly tier recalculation", "loyalty.tasks.recalculate_tiers_everywhere", Schedule.DAILY),
         ("Expire tier overrides", "loyalty.tasks.expire_overrides", Schedule.MINUTES),
         ("Expire loyalty points", "loyalty.tasks.expire_points", Schedule.DAILY),
+        ("Segments: re-evaluate customers after events", "segments.tasks.evaluate_pending", Schedule.MINUTES),
+        ("Segments: nightly recalculation", "segments.tasks.recalculate_nightly", Schedule.DAILY),
+        ("Segments: daily size snapshots", "segments.tasks.take_snapshots", Schedule.DAILY),
+        (
+            "Nightly retention (anonymize expired deleted customers)",
+            "privacy.tasks.run_retention",
+            Schedule.DAILY,
+        ),
+        ("Delete expired data export files", "privacy.tasks.expire_data_exports", Schedule.MINUTES),
         (
             "Nightly customer lifetime value fit",
             "loyalty.tasks.fit_lifetime_values_everywhere",

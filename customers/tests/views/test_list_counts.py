@@ -208,8 +208,9 @@ def test_the_list_s_queries_stay_the_same_with_deleted_customers(
     bulk_customers(business, PER_PAGE + 1, deleted_at=timezone.now())
     client = client_for(owner)
     get_list(client)  # the first request of a session saves it
-    # session, user, membership, permissions, tag choices, the page, its tags, the count (on
-    # PostgreSQL under a statement timeout: savepoint, set it, count, reset it, release), and
-    # the privacy app's access-log entry of the page
-    with django_assert_num_queries(13 if connection.vendor == "postgresql" else 9):
+    # session, user, membership, permissions, tag choices, segment choices (the segments
+    # app's list filter), the page, its tags, the count (on PostgreSQL under a statement
+    # timeout: savepoint, set it, count, reset it, release), and the privacy app's
+    # access-log entry of the page
+    with django_assert_num_queries(14 if connection.vendor == "postgresql" else 10):
         get_list(client, deleted="1")

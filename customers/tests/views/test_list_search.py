@@ -306,8 +306,9 @@ def test_the_query_count_does_not_grow_with_the_rows(support_client, business, d
     one = bulk_customers(business, 1)
     one[0].tags.set(tags)
     # session, user, membership (with the switchable businesses), permissions, tag choices,
-    # the page, its tags, the privacy app's access-log entry of the page
-    with django_assert_num_queries(8):
+    # the segment choices (the segments app's list filter), the page, its tags, the privacy
+    # app's access-log entry of the page
+    with django_assert_num_queries(9):
         support_client.get("/customers/")
     for customer in bulk_customers(business, CUSTOMERS_PER_PAGE, start=1):
         customer.tags.set(tags)
