@@ -20,9 +20,10 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         # Imported here: these use the models, which are not loaded when this module is.
         from customers import jobs, merge_registry, profile_panels, schedules
-        from privacy import preference_views, queries, receivers, services, views
+        from privacy import preference_views, queries, receivers, segment_fields, services, views
         from privacy.models import AnonymizationJob, DataExportJob
         from privacy.queries import export_sections
+        from segments.rules import register_field
 
         order_recorded.connect(receivers.record_checkout_consents, dispatch_uid="privacy.order_recorded")
         orders_imported.connect(receivers.record_imported_consents, dispatch_uid="privacy.orders_imported")
@@ -45,6 +46,8 @@ class PrivacyConfig(AppConfig):
         merge_registry.register("privacy.AnonymizationRequest.customer", merge_registry.KEEP)
         jobs.register("data_export", model=DataExportJob, start=services.queue_build)
         jobs.register("anonymization", model=AnonymizationJob, start=services.queue_anonymization)
+        for field in segment_fields.FIELDS:
+            register_field(field)
         # What a data export holds.
         export_sections.register_customers_sections()
         export_sections.register_loyalty_sections()

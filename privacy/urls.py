@@ -18,4 +18,5 @@ urlpatterns = [
     path("exports/download/<str:token>/", views.export_file, name="export_file"),
     path("anonymizations/<int:pk>/approve/", views.approve_anonymization, name="approve_anonymization"),
     path("anonymizations/<int:pk>/reject/", views.reject_anonymization, name="reject_anonymization"),
+    path("segments/<int:pk>/audience.csv", views.segment_audience, name="segment_audience"),
 ]

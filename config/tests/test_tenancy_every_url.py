@@ -349,6 +349,12 @@ def segment_cases(alpha):
         "segments_api:recalculate": [("post", f"/api/v1/segments/{segment.pk}/recalculate", {"x": "1"})],
         "segments_api:members": [("get", f"/api/v1/segments/{segment.pk}/members", None)],
         "segments_api:customer_segments": [("get", f"/api/v1/customers/{customer.pk}/segments", None)],
+        "privacy:segment_audience": [
+            ("get", f"/privacy/segments/{segment.pk}/audience.csv?channel=sms&purpose=marketing", None)
+        ],
+        "privacy_api:segment_audience": [
+            ("get", f"/api/v1/segments/{segment.pk}/audience?channel=sms&purpose=marketing", None)
+        ],
     }
 
 
