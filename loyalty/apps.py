@@ -28,7 +28,7 @@ class LoyaltyConfig(AppConfig):
             receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status"
         )
         orders_imported.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_imported")
-        demo_seeded.connect(receivers.seed_demo_tiers, dispatch_uid="loyalty.seed_demo")
+        demo_seeded.connect(receivers.seed_demo_loyalty, dispatch_uid="loyalty.seed_demo")
         # A merged customer's tier history moves to the survivor (and back on undo); its tier
         # state (grace, override) is its own, one row per customer, and stays with it. Its
         # lifetime value stays with it too; the next fit values the survivor on the orders it

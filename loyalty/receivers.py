@@ -3,22 +3,14 @@ LoyaltyConfig.ready()."""
 
 from django.db.models import F
 
-from customers.models import Customer, MergeRecord, Order
+from customers.models import Customer, Order
 from loyalty import services
 from loyalty.models import TierChange
-
-TIERS = list(Customer.Tier.values)
-# The survivor's tier before and after the merge, kept in the merge record's snapshot for undo.
-MERGE_TIER = "loyalty_tier"
 
 
 def merge_tiers_and_points(sender, record, survivor, merged, **kwargs):
     """A merge gives the survivor the highest tier of the customers merged and all their points."""
-    tier = max((customer.tier for customer in [survivor, *merged]), key=TIERS.index)
-    if tier != survivor.tier:
-        Customer.objects.filter(pk=survivor.pk).update(tier=tier)
-        record.snapshot[MERGE_TIER] = [survivor.tier, tier]
-        MergeRecord.objects.filter(pk=record.pk).update(snapshot=record.snapshot)
+    services.merge_tiers(record=record, survivor=survivor, merged=merged)
     points = sum(customer.points_balance for customer in merged)
     if points:
         Customer.objects.filter(pk=survivor.pk).update(points_balance=F("points_balance") + points)
@@ -28,10 +20,8 @@ def give_back_tiers_and_points(sender, record, **kwargs):
     """An undo takes back the merged customers' points, and the tier the merge gave unless the
     survivor's tier changed since. (The merged customers get theirs back with the rest of
     their state.)"""
+    services.undo_merge_tiers(record=record)
     snapshot = record.snapshot
-    if MERGE_TIER in snapshot:
-        before, after = snapshot[MERGE_TIER]
-        Customer.objects.filter(pk=record.survivor_id, tier=after).update(tier=before)
     points = sum(
         state["points_balance"]
         for pk, state in snapshot["customers"].items()
@@ -57,5 +47,7 @@ def upgrade_after_import(sender, business, order_ids, customer_ids, **kwargs):
     services.recalculate_customers(business, sorted(set(customer_ids)), cause=TierChange.Cause.ORDER)
 
 
-def seed_demo_tiers(sender, business, actor, rng, **kwargs):
+def seed_demo_loyalty(sender, business, actor, rng, **kwargs):
+    """seed_demo's loyalty data: the tiers in every state, then every customer's lifetime value."""
     services.seed_demo_tiers(business=business, actor=actor, rng=rng)
+    services.fit_lifetime_values(business=business, actor=actor)

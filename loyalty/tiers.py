@@ -1,14 +1,17 @@
 """The tier rules in one place: the configuration's shape and its checks, and the one SQL
 query that evaluates customers against a configuration. The recalculation, the upgrade
-after an order and the what-if all read that query, so they cannot disagree.
+after an order and the what-if all read that query, so they cannot disagree; the first two
+refresh the rolling figures it reads first (`refresh_figures_sql`), the what-if reads them
+as the last refresh left them.
 
 A customer qualifies for a tier when every threshold set for it is met over its period; a
 tier without any threshold is out of reach. Spend and visits are completed orders (refunded
 and cancelled ones are not completed, so spend is net of them); lifetime figures are the
-customer's stored stats. Points are the customer's points balance, whatever the period.
-Each evaluated row says the tier the customer should have now: an active override keeps
-its tier; a customer below their tier keeps it until they have been below it for the grace
-days (counted from `TierState.below_since`), then drops to the highest tier they qualify for.
+customer's stored stats, rolling ones their stored rolling figures (RollingFigures).
+Points are the customer's points balance, whatever the period. Each evaluated row says
+the tier the customer should have now: an active override keeps its tier; a customer below
+their tier keeps it until they have been below it for the grace days (counted from
+`TierState.below_since`), then drops to the highest tier they qualify for.
 """
 
 from datetime import timedelta
@@ -171,12 +174,64 @@ TIER_OF_RANK = (
 )
 
 
+ROLLING_PERIODS = [period for period in Period.values if PERIOD_DAYS[period]]
+FIGURES_TABLE = "loyalty_rollingfigures"
+FIGURE_COLUMNS = [f"{kind}_{period}" for period in ROLLING_PERIODS for kind in ("spend", "visits")]
+
+
 def order_columns(thresholds):
-    """The rolling periods used: {period: (spend column, visits column)} of the orders aggregate."""
+    """The rolling periods used: {period: (spend column, visits column)} of the rolling figures."""
     periods = sorted(
         {t["period"] for t in thresholds.values() if set_kinds(t)} - {Period.LIFETIME}, key=window
     )
     return {period: (f"spend_{period}", f"visits_{period}") for period in periods}
+
+
+def refresh_figures_sql(*, business_id, at, customer_ids=None, id_range=None, keep_newer=False):
+    """An upsert of the rolling figures (loyalty.models.RollingFigures) of the live customers
+    of a business (those ids, or ids in [low, high)) from their completed orders placed in the
+    periods ending at `at`, and its parameters. Rows whose figures did not change are not
+    written. With `keep_newer`, a row written after `at` (an order re-evaluated its customer
+    during a recalculation) is left alone.
+
+    The orders are read by customer (the order_customer_completed_idx index covers them), so
+    a recalculation reads each order once over all its id ranges."""
+    time = connection.ops.adapt_datetimefield_value
+    if customer_ids is not None:
+        ids = ", ".join(str(int(pk)) for pk in customer_ids) or "NULL"
+        order_filter, customer_filter, range_params = f"o.customer_id IN ({ids})", f"c.id IN ({ids})", []
+    elif id_range is not None:
+        order_filter, customer_filter = (
+            "o.customer_id >= %s AND o.customer_id < %s",
+            "c.id >= %s AND c.id < %s",
+        )
+        range_params = list(id_range)
+    else:
+        order_filter, customer_filter, range_params = "1 = 1", "1 = 1", []
+    sums, sum_params = [], []
+    for period in ROLLING_PERIODS:
+        since = time(at - timedelta(days=PERIOD_DAYS[period]))
+        sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN o.amount ELSE 0 END) AS spend_{period}")
+        sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN 1 ELSE 0 END) AS visits_{period}")
+        sum_params += [since, since]
+    oldest = time(at - timedelta(days=max(PERIOD_DAYS[period] for period in ROLLING_PERIODS)))
+    columns = ", ".join(FIGURE_COLUMNS)
+    table = FIGURES_TABLE
+    changed = " OR ".join(f"{table}.{column} <> excluded.{column}" for column in FIGURE_COLUMNS)
+    newer = f"{table}.computed_at <= excluded.computed_at AND " if keep_newer else ""
+    sql = (
+        f"INSERT INTO {table} (customer_id, {columns}, computed_at) "
+        f"SELECT c.id, {', '.join(f'COALESCE(r.{column}, 0)' for column in FIGURE_COLUMNS)}, %s "
+        f"FROM customers_customer c LEFT JOIN (SELECT o.customer_id, {', '.join(sums)} "
+        f"FROM customers_order o WHERE {order_filter} AND o.status = 'completed' AND o.placed_at >= %s "
+        "GROUP BY o.customer_id) r ON r.customer_id = c.id "
+        f"WHERE c.business_id = %s AND c.deleted_at IS NULL AND {customer_filter} "
+        "ON CONFLICT (customer_id) DO UPDATE SET "
+        f"{', '.join(f'{column} = excluded.{column}' for column in FIGURE_COLUMNS)}, "
+        f"computed_at = excluded.computed_at WHERE {newer}({changed})"
+    )
+    params = [time(at), *sum_params, *range_params, oldest, business_id, *range_params]
+    return sql, params
 
 
 def tier_condition(tier_thresholds, columns):
@@ -197,7 +252,8 @@ def tier_condition(tier_thresholds, columns):
 
 def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None, id_range=None):
     """SELECT of (id, old_tier, new_tier, qualified, below_since, has_state, overridden) for the
-    live customers of a business (or those ids, or ids in [low, high)), and its parameters."""
+    live customers of a business (or those ids, or ids in [low, high)), and its parameters.
+    Rolling periods read the stored rolling figures: refresh them first to evaluate at `at`."""
     time = connection.ops.adapt_datetimefield_value
     columns = order_columns(thresholds)
     range_params = list(id_range) if id_range is not None else []
@@ -206,23 +262,7 @@ def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None
         customer_filter = f" AND c.id IN ({', '.join(str(int(pk)) for pk in customer_ids) or 'NULL'})"
     elif id_range is not None:
         customer_filter = " AND c.id >= %s AND c.id < %s"
-    with_recent, join_recent, with_params = "", "", []
-    if columns:
-        sums = []
-        for period, (spend, visits) in columns.items():
-            since = time(at - timedelta(days=PERIOD_DAYS[period]))
-            sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN o.amount ELSE 0 END) AS {spend}")
-            sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN 1 ELSE 0 END) AS {visits}")
-            with_params += [since, since]
-        oldest = time(at - timedelta(days=max(PERIOD_DAYS[period] for period in columns)))
-        order_filter = customer_filter.replace("c.id", "o.customer_id")
-        with_recent = (
-            f"WITH r AS (SELECT o.customer_id, {', '.join(sums)} FROM customers_order o "
-            f"WHERE o.business_id = %s AND o.status = 'completed' AND o.placed_at >= %s{order_filter} "
-            "GROUP BY o.customer_id) "
-        )
-        with_params += [business_id, oldest, *range_params]
-        join_recent = "LEFT JOIN r ON r.customer_id = c.id "
+    join_recent = f"LEFT JOIN {FIGURES_TABLE} r ON r.customer_id = c.id " if columns else ""
     cases = " ".join(
         f"WHEN {tier_condition(thresholds[key(tier)], columns)} THEN {TIER_ORDER.index(tier)}"
         for tier in reversed(TIERS_ABOVE_BRONZE)
@@ -243,13 +283,13 @@ def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None
     )
     qualified = TIER_OF_RANK.format(column="q.q_rank")
     sql = (
-        f"{with_recent}SELECT q.id, q.old_tier, "
+        f"SELECT q.id, q.old_tier, "
         f"CASE WHEN q.overridden = 1 OR (q.q_rank < q.old_rank AND NOT {grace_over}) THEN q.old_tier "
         f"ELSE {qualified} END AS new_tier, "
         f"{qualified} AS qualified, q.below_since, q.has_state, q.overridden "
         f"FROM ({inner}) q"
     )
-    return sql, [*with_params, *outer_params, business_id, *range_params]
+    return sql, [*outer_params, business_id, *range_params]
 
 
 def evaluate(**kwargs):

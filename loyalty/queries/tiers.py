@@ -143,7 +143,10 @@ def next_tier(tier, thresholds, figures):
 
 def what_if(business, *, thresholds, grace_days, at=None):
     """What a recalculation under these thresholds would do now, in one set-based query:
-    {"tiers": {tier: customers}, "up": n, "down": n, "today": {tier: customers}}."""
+    {"tiers": {tier: customers}, "up": n, "down": n, "today": {tier: customers},
+    "rolling_as_of": ...}. Rolling periods read the stored rolling figures, as the last
+    recalculation left them and each customer's orders since refreshed them: "rolling_as_of"
+    is when that recalculation ran (None when no rolling period is used, or before the first)."""
     at = at or timezone.now()
     select, params = tiers.evaluation_sql(
         business_id=business.pk, thresholds=thresholds, grace_days=grace_days, at=at
@@ -168,7 +171,24 @@ def what_if(business, *, thresholds, grace_days, at=None):
             today[old_tier] += customers
             moved_up += ups or 0
             moved_down += downs or 0
-    return {"tiers": counts, "today": today, "up": moved_up, "down": moved_down}
+    return {
+        "tiers": counts,
+        "today": today,
+        "up": moved_up,
+        "down": moved_down,
+        "rolling_as_of": iso(last_recalculated_at(business)) if tiers.order_columns(thresholds) else None,
+    }
+
+
+def last_recalculated_at(business):
+    """When the latest finished recalculation of the business started: the moment its rolling
+    figures are as of."""
+    return (
+        TierRecalculation.objects.filter(business=business, status=TierRecalculation.Status.DONE)
+        .order_by("-created_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
 
 
 def tier_distribution(business):
