@@ -187,6 +187,19 @@ def order_columns(thresholds):
     return {period: (f"spend_{period}", f"visits_{period}") for period in periods}
 
 
+def customers_condition(customer_ids=None, id_range=None):
+    """(a function of a column giving the SQL condition that it holds one of these customers'
+    ids, its parameters): the ids listed, the ids in [low, high), or every id. Each table of a
+    query gets the condition on its own column: the planner then reads only those customers'
+    rows of it, not the whole table."""
+    if customer_ids is not None:
+        ids = ", ".join(str(int(pk)) for pk in customer_ids) or "NULL"
+        return (lambda column: f"{column} IN ({ids})"), []
+    if id_range is not None:
+        return (lambda column: f"{column} >= %s AND {column} < %s"), list(id_range)
+    return (lambda column: "1 = 1"), []
+
+
 def refresh_figures_sql(*, business_id, at, customer_ids=None, id_range=None, keep_newer=False):
     """An upsert of the rolling figures (loyalty.models.RollingFigures) of the live customers
     of a business (those ids, or ids in [low, high)) from their completed orders placed in the
@@ -197,17 +210,7 @@ def refresh_figures_sql(*, business_id, at, customer_ids=None, id_range=None, ke
     The orders are read by customer (the order_customer_completed_idx index covers them), so
     a recalculation reads each order once over all its id ranges."""
     time = connection.ops.adapt_datetimefield_value
-    if customer_ids is not None:
-        ids = ", ".join(str(int(pk)) for pk in customer_ids) or "NULL"
-        order_filter, customer_filter, range_params = f"o.customer_id IN ({ids})", f"c.id IN ({ids})", []
-    elif id_range is not None:
-        order_filter, customer_filter = (
-            "o.customer_id >= %s AND o.customer_id < %s",
-            "c.id >= %s AND c.id < %s",
-        )
-        range_params = list(id_range)
-    else:
-        order_filter, customer_filter, range_params = "1 = 1", "1 = 1", []
+    chosen, chosen_params = customers_condition(customer_ids, id_range)
     sums, sum_params = [], []
     for period in ROLLING_PERIODS:
         since = time(at - timedelta(days=PERIOD_DAYS[period]))
@@ -223,14 +226,14 @@ def refresh_figures_sql(*, business_id, at, customer_ids=None, id_range=None, ke
         f"INSERT INTO {table} (customer_id, {columns}, computed_at) "
         f"SELECT c.id, {', '.join(f'COALESCE(r.{column}, 0)' for column in FIGURE_COLUMNS)}, %s "
         f"FROM customers_customer c LEFT JOIN (SELECT o.customer_id, {', '.join(sums)} "
-        f"FROM customers_order o WHERE {order_filter} AND o.status = 'completed' AND o.placed_at >= %s "
-        "GROUP BY o.customer_id) r ON r.customer_id = c.id "
-        f"WHERE c.business_id = %s AND c.deleted_at IS NULL AND {customer_filter} "
+        f"FROM customers_order o WHERE {chosen('o.customer_id')} AND o.status = 'completed' "
+        "AND o.placed_at >= %s GROUP BY o.customer_id) r ON r.customer_id = c.id "
+        f"WHERE c.business_id = %s AND c.deleted_at IS NULL AND {chosen('c.id')} "
         "ON CONFLICT (customer_id) DO UPDATE SET "
         f"{', '.join(f'{column} = excluded.{column}' for column in FIGURE_COLUMNS)}, "
         f"computed_at = excluded.computed_at WHERE {newer}({changed})"
     )
-    params = [time(at), *sum_params, *range_params, oldest, business_id, *range_params]
+    params = [time(at), *sum_params, *chosen_params, oldest, business_id, *chosen_params]
     return sql, params
 
 
@@ -256,13 +259,11 @@ def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None
     Rolling periods read the stored rolling figures: refresh them first to evaluate at `at`."""
     time = connection.ops.adapt_datetimefield_value
     columns = order_columns(thresholds)
-    range_params = list(id_range) if id_range is not None else []
-    customer_filter = ""
-    if customer_ids is not None:
-        customer_filter = f" AND c.id IN ({', '.join(str(int(pk)) for pk in customer_ids) or 'NULL'})"
-    elif id_range is not None:
-        customer_filter = " AND c.id >= %s AND c.id < %s"
-    join_recent = f"LEFT JOIN {FIGURES_TABLE} r ON r.customer_id = c.id " if columns else ""
+    chosen, chosen_params = customers_condition(customer_ids, id_range)
+    join_recent, join_params = "", []
+    if columns:
+        join_recent = f"LEFT JOIN {FIGURES_TABLE} r ON r.customer_id = c.id AND {chosen('r.customer_id')} "
+        join_params = chosen_params
     cases = " ".join(
         f"WHEN {tier_condition(thresholds[key(tier)], columns)} THEN {TIER_ORDER.index(tier)}"
         for tier in reversed(TIERS_ABOVE_BRONZE)
@@ -278,8 +279,8 @@ def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None
         "CASE WHEN s.customer_id IS NULL THEN 0 ELSE 1 END AS has_state, "
         "CASE WHEN s.override_tier IS NOT NULL AND s.override_tier <> '' THEN 1 ELSE 0 END AS overridden "
         f"FROM customers_customer c {join_recent}"
-        "LEFT JOIN loyalty_tierstate s ON s.customer_id = c.id "
-        f"WHERE c.business_id = %s AND c.deleted_at IS NULL{customer_filter}"
+        f"LEFT JOIN loyalty_tierstate s ON s.customer_id = c.id AND {chosen('s.customer_id')} "
+        f"WHERE c.business_id = %s AND c.deleted_at IS NULL AND {chosen('c.id')}"
     )
     qualified = TIER_OF_RANK.format(column="q.q_rank")
     sql = (
@@ -289,7 +290,7 @@ def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None
         f"{qualified} AS qualified, q.below_since, q.has_state, q.overridden "
         f"FROM ({inner}) q"
     )
-    return sql, [*outer_params, business_id, *range_params]
+    return sql, [*outer_params, *join_params, *chosen_params, business_id, *chosen_params]
 
 
 def evaluate(**kwargs):

@@ -220,7 +220,10 @@ CLV_RUNS = 3
 
 
 def figures(context):
-    if context.wants("tiers", "loyalty"):
+    # `--only tiers.what_if` asks for one of the tier figures: the harness picks it among them.
+    if context.wants("tiers", "loyalty") or any(
+        prefix.startswith(("tiers.", "loyalty.")) for prefix in context.only
+    ):
         yield from tier_figures(context)
     if context.wants("clv"):
         yield clv_figure(context.business)

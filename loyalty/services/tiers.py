@@ -237,10 +237,14 @@ def apply_evaluation(configuration, *, at, cause, reason, actor, customer_ids=No
                 f"SELECT %s, id, %s, %s, {data}, %s {moved}",
                 [business_id, Activity.Kind.TIER_CHANGED, actor_id, graced, cause, json.dumps(reason), time],
             )
+            # The ids once more for the customers table: the planner then reads the customers
+            # from the first id of the range, not from the first id of all.
+            chosen, chosen_params = tiers.customers_condition(customer_ids, id_range)
             cursor.execute(
                 f"UPDATE customers_customer SET tier = e.new_tier, updated_at = %s FROM {EVALUATION_TABLE} e "
-                "WHERE customers_customer.id = e.id AND e.new_tier <> e.old_tier",
-                [time],
+                f"WHERE customers_customer.id = e.id AND e.new_tier <> e.old_tier "
+                f"AND {chosen('customers_customer.id')}",
+                [time, *chosen_params],
             )
         in_grace = "overridden = 0 AND qualified <> new_tier"
         cursor.execute(
