@@ -36,6 +36,9 @@ class LoyaltyConfig(AppConfig):
         merge_registry.register("loyalty.TierChange.customer", merge_registry.MOVE)
         merge_registry.register("loyalty.TierState.customer", merge_registry.KEEP)
         merge_registry.register("loyalty.CustomerLifetimeValue.customer", merge_registry.KEEP)
+        # Rolling figures are computed from a customer's orders: each customer keeps its row,
+        # and the merge and undo receivers recompute them from the orders each then holds.
+        merge_registry.register("loyalty.RollingFigures.customer", merge_registry.KEEP)
         profile_panels.register("loyalty/profile_panel.html", views.profile_panel, order=10)
         jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="loyalty.ensure_schedules")
