@@ -200,12 +200,15 @@ def customers_condition(customer_ids=None, id_range=None):
     return (lambda column: "1 = 1"), []
 
 
-def refresh_figures_sql(*, business_id, at, customer_ids=None, id_range=None, keep_newer=False):
+def refresh_figures_sql(
+    *, business_id, at, customer_ids=None, id_range=None, keep_newer=False, returning=False
+):
     """An upsert of the rolling figures (loyalty.models.RollingFigures) of the live customers
     of a business (those ids, or ids in [low, high)) from their completed orders placed in the
     periods ending at `at`, and its parameters. Rows whose figures did not change are not
     written. With `keep_newer`, a row written after `at` (an order re-evaluated its customer
-    during a recalculation) is left alone.
+    during a recalculation) is left alone. With `returning`, every row is written and
+    returned (to be read in the same statement, see `evaluation_sql`).
 
     The orders are read by customer (the order_customer_completed_idx index covers them), so
     a recalculation reads each order once over all its id ranges."""
@@ -231,7 +234,8 @@ def refresh_figures_sql(*, business_id, at, customer_ids=None, id_range=None, ke
         f"WHERE c.business_id = %s AND c.deleted_at IS NULL AND {chosen('c.id')} "
         "ON CONFLICT (customer_id) DO UPDATE SET "
         f"{', '.join(f'{column} = excluded.{column}' for column in FIGURE_COLUMNS)}, "
-        f"computed_at = excluded.computed_at WHERE {newer}({changed})"
+        "computed_at = excluded.computed_at "
+        + (f"RETURNING customer_id, {columns}" if returning else f"WHERE {newer}({changed})")
     )
     params = [time(at), *sum_params, *chosen_params, oldest, business_id, *chosen_params]
     return sql, params
@@ -253,15 +257,24 @@ def tier_condition(tier_thresholds, columns):
     return " AND ".join(f"{figures[kind]} >= {value}" for kind, value in set_.items())
 
 
-def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None, id_range=None):
+def evaluation_sql(
+    *, business_id, thresholds, grace_days, at, customer_ids=None, id_range=None, refresh=False
+):
     """SELECT of (id, old_tier, new_tier, qualified, below_since, has_state, overridden) for the
     live customers of a business (or those ids, or ids in [low, high)), and its parameters.
-    Rolling periods read the stored rolling figures: refresh them first to evaluate at `at`."""
+    Rolling periods read the stored rolling figures: refresh them first to evaluate at `at`,
+    or (PostgreSQL) ask for `refresh`: the statement then refreshes them in a data-modifying
+    WITH and evaluates what it wrote."""
     time = connection.ops.adapt_datetimefield_value
     columns = order_columns(thresholds)
     chosen, chosen_params = customers_condition(customer_ids, id_range)
-    join_recent, join_params = "", []
-    if columns:
+    with_refresh, join_recent, join_params = "", "", []
+    if refresh:
+        upsert, join_params = refresh_figures_sql(
+            business_id=business_id, at=at, customer_ids=customer_ids, id_range=id_range, returning=True
+        )
+        with_refresh, join_recent = f"WITH r AS ({upsert}) ", "LEFT JOIN r ON r.customer_id = c.id "
+    elif columns:
         join_recent = f"LEFT JOIN {FIGURES_TABLE} r ON r.customer_id = c.id AND {chosen('r.customer_id')} "
         join_params = chosen_params
     cases = " ".join(
@@ -284,19 +297,27 @@ def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None
     )
     qualified = TIER_OF_RANK.format(column="q.q_rank")
     sql = (
-        f"SELECT q.id, q.old_tier, "
+        f"{with_refresh}SELECT q.id, q.old_tier, "
         f"CASE WHEN q.overridden = 1 OR (q.q_rank < q.old_rank AND NOT {grace_over}) THEN q.old_tier "
         f"ELSE {qualified} END AS new_tier, "
         f"{qualified} AS qualified, q.below_since, q.has_state, q.overridden "
         f"FROM ({inner}) q"
     )
+    if refresh:
+        return sql, [*join_params, *outer_params, *chosen_params, business_id, *chosen_params]
     return sql, [*outer_params, *join_params, *chosen_params, business_id, *chosen_params]
 
 
-def evaluate(**kwargs):
-    """The evaluated rows of `evaluation_sql`, as dicts."""
-    sql, params = evaluation_sql(**kwargs)
+def evaluate(*, refresh=False, **kwargs):
+    """The evaluated rows of `evaluation_sql`, as dicts. With `refresh`, the customers' rolling
+    figures are refreshed first: on PostgreSQL in the same statement (one query for the
+    upgrade after an order), elsewhere by an upsert before it."""
     with connection.cursor() as cursor:
+        if refresh and connection.vendor != "postgresql":
+            figures = ("business_id", "at", "customer_ids", "id_range")
+            cursor.execute(*refresh_figures_sql(**{name: kwargs.get(name) for name in figures}))
+            refresh = False
+        sql, params = evaluation_sql(refresh=refresh, **kwargs)
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -4,6 +4,8 @@ recalculation and a merge; the what-if says as of when; a merge and its undo are
 import datetime as dt
 from decimal import Decimal
 
+from django.db import connection
+
 from customers import services as customer_services
 from customers.models import Activity, Order
 from loyalty import queries, services
@@ -151,3 +153,16 @@ def test_an_undo_leaves_a_tier_that_changed_since_the_merge(business, support, o
 
     assert tier_of(ann) == "GOLD"
     assert TierChange.objects.filter(customer=ann, cause="merge").count() == 1
+
+
+def test_re_evaluating_a_customer_after_an_order_costs_two_queries_when_no_tier_moves(
+    business, django_assert_num_queries
+):
+    ann = order(business, PHONE, "10.00")
+    # The configuration, then the refresh and the evaluation in one statement (two on SQLite).
+    expected = 2 if connection.vendor == "postgresql" else 3
+
+    with django_assert_num_queries(expected):
+        services.recalculate_customers(business, [ann.pk], cause="order")
+
+    assert figures_of(ann)["monthly"] == (money("10.00"), 1)
