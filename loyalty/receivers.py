@@ -32,9 +32,10 @@ def give_back_tiers_and_points(sender, record, **kwargs):
 
 
 def upgrade_after_order(sender, order, customer, **kwargs):
-    """A recorded order re-evaluates its customer in the same transaction: upgrades are immediate."""
+    """A recorded order re-evaluates its customer in the same transaction: upgrades are immediate.
+    (The order holds the business it was recorded with; the customer would read it again.)"""
     if order.status in Order.COUNTED_STATUSES:
-        services.recalculate_customers(customer.business, [customer.pk], cause=TierChange.Cause.ORDER)
+        services.recalculate_customers(order.business, [customer.pk], cause=TierChange.Cause.ORDER)
 
 
 def reevaluate_after_status_change(sender, order, old_status, **kwargs):
