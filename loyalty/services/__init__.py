@@ -34,6 +34,7 @@ from loyalty.services.tiers import (  # noqa: F401
     refresh_figures,
     remove_override,
     request_recalculation,
+    rules_of,
     run_recalculation,
     seed_demo_tiers,
     tier_configuration,
