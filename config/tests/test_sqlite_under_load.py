@@ -53,7 +53,9 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.cookies), NoRedirects()
         )
         self.get("/accounts/login/")
-        status, _, location = self.post("/accounts/login/", {"username": "demo-owner", "password": "demo"})
+        status, _, location = self.post(
+            "/accounts/login/", {"username": "demo-owner", "password": "demo"}
+        )
         assert (status, location) == (302, "/"), "the login failed"
 
     def csrf_token(self):
@@ -87,9 +89,7 @@ class Browser:
         ]
         parts.append(
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            f"Content-Type: text/csv\r\n\r\n".encode()
-            + content
-            + b"\r\n"
+            f"Content-Type: text/csv\r\n\r\n".encode() + content + b"\r\n"
         )
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         return self.request(path, body, f"multipart/form-data; boundary={boundary}")
@@ -141,11 +141,8 @@ def database_options(url):
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
     done = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {command}"],
-        cwd=settings.BASE_DIR,
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
+        cwd=settings.BASE_DIR, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True, text=True, check=True,
     )
     return done.stdout.strip()
 
@@ -174,10 +171,7 @@ def test_a_worker_exports_and_imports_20000_rows_while_a_user_logs_in_and_browse
     subprocess.run(manage("migrate", "--noinput", "-v0"), cwd=settings.BASE_DIR, env=env, check=True)
     subprocess.run(
         manage("seed_demo", "--customers", "1000", "--orders", str(ROWS), "--seed", "1"),
-        cwd=settings.BASE_DIR,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+        cwd=settings.BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL,
     )
     people = "phone,first_name,last_name\n" + "".join(
         f"+1212{3_000_000 + n:07d},Import{n},Load\n" for n in range(ROWS)

@@ -80,12 +80,8 @@ def alpha(db, make_member):
     )
 
     order = services.record_order(
-        business=business,
-        external_id=f"{MARKER}-1",
-        phone="+14155550101",
-        amount="12.50",
-        first_name=MARKER,
-        email=f"{MARKER.lower()}@example.com",
+        business=business, external_id=f"{MARKER}-1", phone="+14155550101", amount="12.50",
+        first_name=MARKER, email=f"{MARKER.lower()}@example.com",
         address={"street": f"1 {MARKER} St", "city": MARKER, "country": "US"},
         items=[{"sku": "P1", "name": f"{MARKER} pizza", "quantity": 1, "price": "12.50"}],
     ).order
@@ -107,17 +103,11 @@ def alpha(db, make_member):
     from loyalty.tiers import thresholds
 
     loyalty_services.override_tiers(
-        business=business,
-        customers=Customer.objects.filter(pk=customer.pk),
-        tier="GOLD",
-        reason=MARKER,
+        business=business, customers=Customer.objects.filter(pk=customer.pk), tier="GOLD", reason=MARKER,
         actor=owner,
     )
     loyalty_services.configure_tiers(
-        business=business,
-        thresholds=thresholds(silver={"spend": "1.00"}),
-        grace_days=9,
-        reason=MARKER,
+        business=business, thresholds=thresholds(silver={"spend": "1.00"}), grace_days=9, reason=MARKER,
         actor=owner,
     )
     objects = {
@@ -248,13 +238,8 @@ def import_export_cases(alpha):
 
     business, owner = alpha["business"], alpha["owner"]
     import_job = ImportJob.objects.create(
-        business=business,
-        actor=owner,
-        kind="customers",
-        original_name=f"{MARKER}.csv",
-        file="imports/x.csv",
-        status="done",
-        preview=[{"row": 2, "status": "error", "key": MARKER, "message": MARKER}],
+        business=business, actor=owner, kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv",
+        status="done", preview=[{"row": 2, "status": "error", "key": MARKER, "message": MARKER}],
         error_report="imports/x-rejected.csv",
     )
     export_job = ExportJob.objects.create(
