@@ -426,6 +426,14 @@ class Order(TenantModel):
             models.Index(
                 fields=["business", "status", "placed_at", "customer"], name="order_status_day_cust_idx"
             ),
+            # A customer's completed orders by time with their amounts, read from the index
+            # alone: the loyalty tiers' rolling figures of one customer after each order, and
+            # of an id range of customers in a recalculation.
+            models.Index(
+                fields=["customer", "placed_at", "amount"],
+                condition=models.Q(status="completed"),
+                name="order_customer_completed_idx",
+            ),
         ]
 
     def __str__(self):

@@ -38,7 +38,7 @@ class LoyaltyConfig(AppConfig):
             receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status"
         )
         orders_imported.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_imported")
-        demo_seeded.connect(receivers.seed_demo_tiers, dispatch_uid="loyalty.seed_demo")
+        demo_seeded.connect(receivers.seed_demo_loyalty, dispatch_uid="loyalty.seed_demo")
         # A merged customer's tier history moves to the survivor (and back on undo); its tier
         # state (grace, override) is its own, one row per customer, and stays with it. Its
         # lifetime value stays with it too; the next fit values the survivor on the orders it
@@ -49,6 +49,9 @@ class LoyaltyConfig(AppConfig):
         merge_registry.register("loyalty.PointsEntry.customer", merge_registry.MOVE)
         merge_registry.register("loyalty.TierState.customer", merge_registry.KEEP)
         merge_registry.register("loyalty.CustomerLifetimeValue.customer", merge_registry.KEEP)
+        # Rolling figures are computed from a customer's orders: each customer keeps its row,
+        # and the merge and undo receivers recompute them from the orders each then holds.
+        merge_registry.register("loyalty.RollingFigures.customer", merge_registry.KEEP)
         profile_panels.register("loyalty/profile_panel.html", views.profile_panel, order=10)
         # The override page takes the list's selection (ids or filter) as its query string.
         bulk_actions.register(

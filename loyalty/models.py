@@ -99,6 +99,28 @@ class TierState(models.Model):
         return f"Tier state of customer {self.customer_id}"
 
 
+class RollingFigures(models.Model):
+    """A customer's completed orders over the rolling periods (spend and visits of the last 30,
+    91 and 365 days), so that evaluating a million customers reads one narrow row each instead
+    of aggregating their orders. Written only by loyalty.tiers.refresh_figures: for every
+    customer by each full recalculation, for one customer after their orders change. Lifetime
+    figures are the customer's own stats."""
+
+    customer = models.OneToOneField(
+        Customer, primary_key=True, on_delete=models.CASCADE, related_name="rolling_figures"
+    )
+    spend_monthly = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    visits_monthly = models.PositiveIntegerField(default=0)
+    spend_quarterly = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    visits_quarterly = models.PositiveIntegerField(default=0)
+    spend_yearly = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    visits_yearly = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(help_text="The moment the periods end at, when last changed")
+
+    def __str__(self):
+        return f"Rolling figures of customer {self.customer_id}"
+
+
 class TierChange(TenantModel):
     class Cause(models.TextChoices):
         RECALCULATION = "recalculation", "Recalculation"

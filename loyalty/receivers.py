@@ -1,30 +1,19 @@
 """The loyalty app's handlers of the customers app's domain signals, connected in
 LoyaltyConfig.ready()."""
 
-from customers.models import Customer, MergeRecord, Order
+from customers.models import Order
 from loyalty import services
 from loyalty.models import TierChange
 
-TIERS = list(Customer.Tier.values)
-# The survivor's tier before and after the merge, kept in the merge record's snapshot for undo.
-MERGE_TIER = "loyalty_tier"
-
 
 def merge_tiers(sender, record, survivor, merged, **kwargs):
-    """A merge gives the survivor the highest tier of the customers merged."""
-    tier = max((customer.tier for customer in [survivor, *merged]), key=TIERS.index)
-    if tier != survivor.tier:
-        Customer.objects.filter(pk=survivor.pk).update(tier=tier)
-        record.snapshot[MERGE_TIER] = [survivor.tier, tier]
-        MergeRecord.objects.filter(pk=record.pk).update(snapshot=record.snapshot)
+    """A merge gives the survivor the highest tier of the customers merged (a TierChange)."""
+    services.merge_tiers(record=record, survivor=survivor, merged=merged)
 
 
 def give_back_tiers(sender, record, **kwargs):
     """An undo takes back the tier the merge gave unless the survivor's tier changed since."""
-    snapshot = record.snapshot
-    if MERGE_TIER in snapshot:
-        before, after = snapshot[MERGE_TIER]
-        Customer.objects.filter(pk=record.survivor_id, tier=after).update(tier=before)
+    services.undo_merge_tiers(record=record)
 
 
 def merge_points(sender, record, survivor, merged, **kwargs):
@@ -39,9 +28,10 @@ def give_back_points(sender, record, **kwargs):
 
 
 def upgrade_after_order(sender, order, customer, **kwargs):
-    """A recorded order re-evaluates its customer in the same transaction: upgrades are immediate."""
+    """A recorded order re-evaluates its customer in the same transaction: upgrades are immediate.
+    (The order holds the business it was recorded with; the customer would read it again.)"""
     if order.status in Order.COUNTED_STATUSES:
-        services.recalculate_customers(customer.business, [customer.pk], cause=TierChange.Cause.ORDER)
+        services.recalculate_customers(order.business, [customer.pk], cause=TierChange.Cause.ORDER)
 
 
 def reevaluate_after_status_change(sender, order, old_status, **kwargs):
@@ -54,8 +44,10 @@ def upgrade_after_import(sender, business, order_ids, customer_ids, **kwargs):
     services.recalculate_customers(business, sorted(set(customer_ids)), cause=TierChange.Cause.ORDER)
 
 
-def seed_demo_tiers(sender, business, actor, rng, **kwargs):
+def seed_demo_loyalty(sender, business, actor, rng, **kwargs):
+    """seed_demo's loyalty data: the tiers in every state, then every customer's lifetime value."""
     services.seed_demo_tiers(business=business, actor=actor, rng=rng)
+    services.fit_lifetime_values(business=business, actor=actor)
 
 
 def earn_after_order(sender, order, customer, **kwargs):

@@ -1,14 +1,19 @@
 """The tier rules in one place: the configuration's shape and its checks, and the one SQL
 query that evaluates customers against a configuration. The recalculation, the upgrade
-after an order and the what-if all read that query, so they cannot disagree.
+after an order and the what-if all read that query, so they cannot disagree; the first two
+refresh the rolling figures it reads first (`refresh_figures_sql`), the what-if reads them
+as the last refresh left them.
 
 A customer qualifies for a tier when every threshold set for it is met over its period; a
 tier without any threshold is out of reach. Spend and visits are completed orders (refunded
 and cancelled ones are not completed, so spend is net of them); lifetime figures are the
-customer's stored stats. Points are the customer's points balance, whatever the period.
-Each evaluated row says the tier the customer should have now: an active override keeps
-its tier; a customer below their tier keeps it until they have been below it for the grace
-days (counted from `TierState.below_since`), then drops to the highest tier they qualify for.
+customer's stored stats, rolling ones their stored rolling figures (RollingFigures).
+Points are the points earned over the period: the earn entries of the ledger less the
+reversals of refunds and cancels, each counted when it was written (adjustments, redemptions
+and expiries are not earned points). Each evaluated row says
+the tier the customer should have now: an active override keeps its tier; a customer below
+their tier keeps it until they have been below it for the grace days (counted from
+`TierState.below_since`), then drops to the highest tier they qualify for.
 """
 
 from datetime import timedelta
@@ -171,12 +176,101 @@ TIER_OF_RANK = (
 )
 
 
+ROLLING_PERIODS = [period for period in Period.values if PERIOD_DAYS[period]]
+FIGURES_TABLE = "loyalty_rollingfigures"
+FIGURE_COLUMNS = [f"{kind}_{period}" for period in ROLLING_PERIODS for kind in ("spend", "visits")]
+
+
 def order_columns(thresholds):
-    """The rolling periods used: {period: (spend column, visits column)} of the orders aggregate."""
+    """The rolling periods used: {period: (spend column, visits column)} of the rolling figures."""
     periods = sorted(
         {t["period"] for t in thresholds.values() if set_kinds(t)} - {Period.LIFETIME}, key=window
     )
     return {period: (f"spend_{period}", f"visits_{period}") for period in periods}
+
+
+def customers_condition(customer_ids=None, id_range=None):
+    """(a function of a column giving the SQL condition that it holds one of these customers'
+    ids, its parameters): the ids listed, the ids in [low, high), or every id. Each table of a
+    query gets the condition on its own column: the planner then reads only those customers'
+    rows of it, not the whole table."""
+    if customer_ids is not None:
+        ids = ", ".join(str(int(pk)) for pk in customer_ids) or "NULL"
+        return (lambda column: f"{column} IN ({ids})"), []
+    if id_range is not None:
+        return (lambda column: f"{column} >= %s AND {column} < %s"), list(id_range)
+    return (lambda column: "1 = 1"), []
+
+
+def refresh_figures_sql(
+    *, business_id, at, customer_ids=None, id_range=None, keep_newer=False, returning=False
+):
+    """An upsert of the rolling figures (loyalty.models.RollingFigures) of the live customers
+    of a business (those ids, or ids in [low, high)) from their completed orders placed in the
+    periods ending at `at`, and its parameters. Rows whose figures did not change are not
+    written. With `keep_newer`, a row written after `at` (an order re-evaluated its customer
+    during a recalculation) is left alone. With `returning`, every row is written and
+    returned (to be read in the same statement, see `evaluation_sql`).
+
+    The orders are read by customer (the order_customer_completed_idx index covers them), so
+    a recalculation reads each order once over all its id ranges."""
+    time = connection.ops.adapt_datetimefield_value
+    chosen, chosen_params = customers_condition(customer_ids, id_range)
+    sums, sum_params = [], []
+    for period in ROLLING_PERIODS:
+        since = time(at - timedelta(days=PERIOD_DAYS[period]))
+        sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN o.amount ELSE 0 END) AS spend_{period}")
+        sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN 1 ELSE 0 END) AS visits_{period}")
+        sum_params += [since, since]
+    oldest = time(at - timedelta(days=max(PERIOD_DAYS[period] for period in ROLLING_PERIODS)))
+    columns = ", ".join(FIGURE_COLUMNS)
+    table = FIGURES_TABLE
+    changed = " OR ".join(f"{table}.{column} <> excluded.{column}" for column in FIGURE_COLUMNS)
+    newer = f"{table}.computed_at <= excluded.computed_at AND " if keep_newer else ""
+    sql = (
+        f"INSERT INTO {table} (customer_id, {columns}, computed_at) "
+        f"SELECT c.id, {', '.join(f'COALESCE(r.{column}, 0)' for column in FIGURE_COLUMNS)}, %s "
+        f"FROM customers_customer c LEFT JOIN (SELECT o.customer_id, {', '.join(sums)} "
+        f"FROM customers_order o WHERE {chosen('o.customer_id')} AND o.status = 'completed' "
+        "AND o.placed_at >= %s GROUP BY o.customer_id) r ON r.customer_id = c.id "
+        f"WHERE c.business_id = %s AND c.deleted_at IS NULL AND {chosen('c.id')} "
+        "ON CONFLICT (customer_id) DO UPDATE SET "
+        f"{', '.join(f'{column} = excluded.{column}' for column in FIGURE_COLUMNS)}, "
+        "computed_at = excluded.computed_at "
+        + (f"RETURNING customer_id, {columns}" if returning else f"WHERE {newer}({changed})")
+    )
+    params = [time(at), *sum_params, *chosen_params, oldest, business_id, *chosen_params]
+    return sql, params
+
+
+def points_periods(thresholds):
+    """The periods of the tiers with a points threshold, in a fixed order."""
+    return sorted(
+        {t["period"] for t in thresholds.values() if t.get("points") is not None},
+        key=window,
+    )
+
+
+def points_earned_join(thresholds, *, business_id, at, chosen, chosen_params):
+    """The LEFT JOIN of the points earned per customer over each period a points threshold
+    uses (alias p, columns points_<period>), and its parameters; ("", []) without one."""
+    periods = points_periods(thresholds)
+    if not periods:
+        return "", []
+    time = connection.ops.adapt_datetimefield_value
+    sums, params = [], []
+    for period in periods:
+        if period == Period.LIFETIME:
+            sums.append(f"SUM(e.points) AS points_{period}")
+        else:
+            sums.append(f"SUM(CASE WHEN e.created_at >= %s THEN e.points ELSE 0 END) AS points_{period}")
+            params.append(time(at - timedelta(days=PERIOD_DAYS[period])))
+    join = (
+        f"LEFT JOIN (SELECT e.customer_id, {', '.join(sums)} FROM loyalty_pointsentry e "
+        f"WHERE e.business_id = %s AND e.kind IN ('earn', 'reverse') "
+        f"AND {chosen('e.customer_id')} GROUP BY e.customer_id) p ON p.customer_id = c.id "
+    )
+    return join, [*params, business_id, *chosen_params]
 
 
 def tier_condition(tier_thresholds, columns):
@@ -189,40 +283,35 @@ def tier_condition(tier_thresholds, columns):
     else:
         spend, visits = columns[period]
         figures = {"spend": f"COALESCE(r.{spend}, 0)", "visits": f"COALESCE(r.{visits}, 0)"}
-    figures["points"] = "c.points_balance"
+    figures["points"] = f"COALESCE(p.points_{period}, 0)"
     # The values are cleaned Decimals and ints, never user text: inlined, they compare as numbers
     # on both databases (SQLite compares a bound string to a number as text).
     return " AND ".join(f"{figures[kind]} >= {value}" for kind, value in set_.items())
 
 
-def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None, id_range=None):
+def evaluation_sql(
+    *, business_id, thresholds, grace_days, at, customer_ids=None, id_range=None, refresh=False
+):
     """SELECT of (id, old_tier, new_tier, qualified, below_since, has_state, overridden) for the
-    live customers of a business (or those ids, or ids in [low, high)), and its parameters."""
+    live customers of a business (or those ids, or ids in [low, high)), and its parameters.
+    Rolling periods read the stored rolling figures: refresh them first to evaluate at `at`,
+    or (PostgreSQL) ask for `refresh`: the statement then refreshes them in a data-modifying
+    WITH and evaluates what it wrote."""
     time = connection.ops.adapt_datetimefield_value
     columns = order_columns(thresholds)
-    range_params = list(id_range) if id_range is not None else []
-    customer_filter = ""
-    if customer_ids is not None:
-        customer_filter = f" AND c.id IN ({', '.join(str(int(pk)) for pk in customer_ids) or 'NULL'})"
-    elif id_range is not None:
-        customer_filter = " AND c.id >= %s AND c.id < %s"
-    with_recent, join_recent, with_params = "", "", []
-    if columns:
-        sums = []
-        for period, (spend, visits) in columns.items():
-            since = time(at - timedelta(days=PERIOD_DAYS[period]))
-            sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN o.amount ELSE 0 END) AS {spend}")
-            sums.append(f"SUM(CASE WHEN o.placed_at >= %s THEN 1 ELSE 0 END) AS {visits}")
-            with_params += [since, since]
-        oldest = time(at - timedelta(days=max(PERIOD_DAYS[period] for period in columns)))
-        order_filter = customer_filter.replace("c.id", "o.customer_id")
-        with_recent = (
-            f"WITH r AS (SELECT o.customer_id, {', '.join(sums)} FROM customers_order o "
-            f"WHERE o.business_id = %s AND o.status = 'completed' AND o.placed_at >= %s{order_filter} "
-            "GROUP BY o.customer_id) "
+    chosen, chosen_params = customers_condition(customer_ids, id_range)
+    with_refresh, join_recent, join_params = "", "", []
+    if refresh:
+        upsert, join_params = refresh_figures_sql(
+            business_id=business_id, at=at, customer_ids=customer_ids, id_range=id_range, returning=True
         )
-        with_params += [business_id, oldest, *range_params]
-        join_recent = "LEFT JOIN r ON r.customer_id = c.id "
+        with_refresh, join_recent = f"WITH r AS ({upsert}) ", "LEFT JOIN r ON r.customer_id = c.id "
+    elif columns:
+        join_recent = f"LEFT JOIN {FIGURES_TABLE} r ON r.customer_id = c.id AND {chosen('r.customer_id')} "
+        join_params = chosen_params
+    join_points, points_params = points_earned_join(
+        thresholds, business_id=business_id, at=at, chosen=chosen, chosen_params=chosen_params
+    )
     cases = " ".join(
         f"WHEN {tier_condition(thresholds[key(tier)], columns)} THEN {TIER_ORDER.index(tier)}"
         for tier in reversed(TIERS_ABOVE_BRONZE)
@@ -237,25 +326,33 @@ def evaluation_sql(*, business_id, thresholds, grace_days, at, customer_ids=None
         f"CASE {cases} ELSE 0 END AS q_rank, s.below_since, "
         "CASE WHEN s.customer_id IS NULL THEN 0 ELSE 1 END AS has_state, "
         "CASE WHEN s.override_tier IS NOT NULL AND s.override_tier <> '' THEN 1 ELSE 0 END AS overridden "
-        f"FROM customers_customer c {join_recent}"
-        "LEFT JOIN loyalty_tierstate s ON s.customer_id = c.id "
-        f"WHERE c.business_id = %s AND c.deleted_at IS NULL{customer_filter}"
+        f"FROM customers_customer c {join_recent}{join_points}"
+        f"LEFT JOIN loyalty_tierstate s ON s.customer_id = c.id AND {chosen('s.customer_id')} "
+        f"WHERE c.business_id = %s AND c.deleted_at IS NULL AND {chosen('c.id')}"
     )
     qualified = TIER_OF_RANK.format(column="q.q_rank")
     sql = (
-        f"{with_recent}SELECT q.id, q.old_tier, "
+        f"{with_refresh}SELECT q.id, q.old_tier, "
         f"CASE WHEN q.overridden = 1 OR (q.q_rank < q.old_rank AND NOT {grace_over}) THEN q.old_tier "
         f"ELSE {qualified} END AS new_tier, "
         f"{qualified} AS qualified, q.below_since, q.has_state, q.overridden "
         f"FROM ({inner}) q"
     )
-    return sql, [*with_params, *outer_params, business_id, *range_params]
+    if refresh:
+        return sql, [*join_params, *outer_params, *points_params, *chosen_params, business_id, *chosen_params]
+    return sql, [*outer_params, *join_params, *points_params, *chosen_params, business_id, *chosen_params]
 
 
-def evaluate(**kwargs):
-    """The evaluated rows of `evaluation_sql`, as dicts."""
-    sql, params = evaluation_sql(**kwargs)
+def evaluate(*, refresh=False, **kwargs):
+    """The evaluated rows of `evaluation_sql`, as dicts. With `refresh`, the customers' rolling
+    figures are refreshed first: on PostgreSQL in the same statement (one query for the
+    upgrade after an order), elsewhere by an upsert before it."""
     with connection.cursor() as cursor:
+        if refresh and connection.vendor != "postgresql":
+            figures = ("business_id", "at", "customer_ids", "id_range")
+            cursor.execute(*refresh_figures_sql(**{name: kwargs.get(name) for name in figures}))
+            refresh = False
+        sql, params = evaluation_sql(refresh=refresh, **kwargs)
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

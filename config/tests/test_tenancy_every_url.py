@@ -163,7 +163,11 @@ def alpha(db, make_member):
         segment=panel, customers=Customer.objects.filter(pk=customer.pk), actor=owner
     )
     bulk_job = BulkActionJob.objects.create(
-        business=business, actor=owner, action="add_tag", params={"name": MARKER}, customer_ids=[customer.pk],
+        business=business,
+        actor=owner,
+        action="add_tag",
+        params={"name": MARKER},
+        customer_ids=[customer.pk],
         result={"changed": 1, "skipped": {MARKER: 1}},
     )
     objects = {

@@ -97,6 +97,16 @@ def clear(business):
             f"(SELECT id FROM {Tag._meta.db_table} WHERE business_id = %s)",
             [business.pk],
         )
+        # What other apps keep about these customers (the tiers' rolling figures, say) goes first.
+        for relation in Customer._meta.related_objects:
+            model = relation.related_model
+            if relation.many_to_many or model in (Customer, Activity, Order, Dropoff):
+                continue
+            cursor.execute(
+                f"DELETE FROM {model._meta.db_table} WHERE {relation.field.column} IN "
+                f"(SELECT id FROM {Customer._meta.db_table} WHERE business_id = %s)",
+                [business.pk],
+            )
         for model in (Tag, Customer):
             cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE business_id = %s", [business.pk])
 

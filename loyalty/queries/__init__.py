@@ -30,6 +30,7 @@ from loyalty.queries.tiers import (  # noqa: F401
     configuration_of,
     customer_figures,
     iso,
+    last_recalculated_at,
     next_tier,
     qualified_tier,
     recent_recalculations,

@@ -14,6 +14,7 @@ from loyalty.models import (
     PERIOD_DAYS,
     TIER_ORDER,
     Period,
+    PointsEntry,
     TierConfigAudit,
     TierConfiguration,
     TierRecalculation,
@@ -70,13 +71,35 @@ def tier_panel(customer, *, at=None):
     }
 
 
+def points_earned(customer, thresholds, at):
+    """{period: points earned} of the customer for each period a points threshold uses (see
+    loyalty.tiers): one query, none without a points threshold."""
+    periods = tiers.points_periods(thresholds)
+    if not periods:
+        return {}
+    sums = {
+        period: Sum(
+            "points",
+            filter=None
+            if period == Period.LIFETIME
+            else Q(created_at__gte=at - timedelta(days=PERIOD_DAYS[period])),
+            default=0,
+        )
+        for period in periods
+    }
+    return PointsEntry.objects.filter(
+        customer=customer, kind__in=[PointsEntry.Kind.EARN, PointsEntry.Kind.REVERSE]
+    ).aggregate(**sums)
+
+
 def customer_figures(customer, thresholds, at):
     """{period: {"spend", "visits", "points"}} of the customer for every period the thresholds use."""
+    points = points_earned(customer, thresholds, at)
     figures = {
         Period.LIFETIME: {
             "spend": customer.total_spent,
             "visits": customer.order_count,
-            "points": customer.points_balance,
+            "points": points.get(Period.LIFETIME, 0),
         }
     }
     periods = tiers.order_columns(thresholds)
@@ -94,7 +117,7 @@ def customer_figures(customer, thresholds, at):
             figures[period] = {
                 "spend": row[f"spend_{period}"],
                 "visits": row[f"visits_{period}"],
-                "points": customer.points_balance,
+                "points": points.get(period, 0),
             }
     return figures
 
@@ -143,7 +166,10 @@ def next_tier(tier, thresholds, figures):
 
 def what_if(business, *, thresholds, grace_days, at=None):
     """What a recalculation under these thresholds would do now, in one set-based query:
-    {"tiers": {tier: customers}, "up": n, "down": n, "today": {tier: customers}}."""
+    {"tiers": {tier: customers}, "up": n, "down": n, "today": {tier: customers},
+    "rolling_as_of": ...}. Rolling periods read the stored rolling figures, as the last
+    recalculation left them and each customer's orders since refreshed them: "rolling_as_of"
+    is when that recalculation ran (None when no rolling period is used, or before the first)."""
     at = at or timezone.now()
     select, params = tiers.evaluation_sql(
         business_id=business.pk, thresholds=thresholds, grace_days=grace_days, at=at
@@ -168,7 +194,24 @@ def what_if(business, *, thresholds, grace_days, at=None):
             today[old_tier] += customers
             moved_up += ups or 0
             moved_down += downs or 0
-    return {"tiers": counts, "today": today, "up": moved_up, "down": moved_down}
+    return {
+        "tiers": counts,
+        "today": today,
+        "up": moved_up,
+        "down": moved_down,
+        "rolling_as_of": iso(last_recalculated_at(business)) if tiers.order_columns(thresholds) else None,
+    }
+
+
+def last_recalculated_at(business):
+    """When the latest finished recalculation of the business started: the moment its rolling
+    figures are as of."""
+    return (
+        TierRecalculation.objects.filter(business=business, status=TierRecalculation.Status.DONE)
+        .order_by("-created_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
 
 
 def tier_distribution(business):

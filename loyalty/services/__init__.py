@@ -30,6 +30,7 @@ from loyalty.services.points import (  # noqa: F401
 )
 from loyalty.services.tiers import (  # noqa: F401
     EVALUATION_TABLE,
+    MERGE_TIER,
     OVERRIDE_CHUNK,
     RECALCULATION_CHUNK,
     apply_evaluation,
@@ -38,15 +39,19 @@ from loyalty.services.tiers import (  # noqa: F401
     configure_tiers,
     end_overrides,
     expire_overrides,
+    merge_tiers,
     needs_writing,
     override_tiers,
     queue_recalculation,
     recalculate_customers,
     recalculate_in_chunks,
     record_changes,
+    refresh_figures,
     remove_override,
     request_recalculation,
+    rules_of,
     run_recalculation,
     seed_demo_tiers,
     tier_configuration,
+    undo_merge_tiers,
 )

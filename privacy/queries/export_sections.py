@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from customers.models import Customer, DuplicateCandidate, DuplicateDismissal, MergeRecord, Order, OrderItem
-from loyalty.models import CustomerLifetimeValue, PointsEntry, TierChange, TierState
+from loyalty.models import CustomerLifetimeValue, PointsEntry, RollingFigures, TierChange, TierState
 
 # The contract's keys, in this order, present in every GDPR_FULL export; a key whose app has
 # not registered its section (yet) holds this empty value.
@@ -262,6 +262,20 @@ def loyalty(customer):
             .values("from_tier", "to_tier", "cause", "reason", "changed_at")
         ),
         "lifetime_value": next(iter(value), None),
+        "rolling_figures": next(
+            iter(
+                RollingFigures.objects.filter(customer=customer).values(
+                    "spend_monthly",
+                    "visits_monthly",
+                    "spend_quarterly",
+                    "visits_quarterly",
+                    "spend_yearly",
+                    "visits_yearly",
+                    "computed_at",
+                )
+            ),
+            None,
+        ),
         "points_ledger": list(
             PointsEntry.objects.filter(customer=customer)
             .order_by("pk")
@@ -279,5 +293,6 @@ def register_loyalty_sections():
             "loyalty.TierState.customer",
             "loyalty.CustomerLifetimeValue.customer",
             "loyalty.PointsEntry.customer",
+            "loyalty.RollingFigures.customer",
         ],
     )

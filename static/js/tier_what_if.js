@@ -40,6 +40,13 @@
       table.appendChild(row);
     });
     wrapper.appendChild(table);
+    if (preview.rolling_as_of) {
+      var asOf = document.createElement("p");
+      asOf.className = "muted small";
+      asOf.textContent = "Rolling periods count the figures of the last recalculation (" +
+        preview.rolling_as_of.slice(0, 10) + " " + preview.rolling_as_of.slice(11, 16) + ") and every order since.";
+      wrapper.appendChild(asOf);
+    }
     box.replaceChildren(wrapper);
   }
 

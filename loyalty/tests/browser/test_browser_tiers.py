@@ -1,10 +1,13 @@
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from conftest import log_in
 from customers import services
+from loyalty import services as services_tiers
+from loyalty.models import TierRecalculation
 from loyalty.tests.factories import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,3 +52,22 @@ def test_an_owner_lowers_a_threshold_previews_it_saves_with_a_reason_and_finds_t
         "Bronze → Silver · recalculation: “Configuration changed: Summer promotion”"
     )
     expect(page).to_have_url(re.compile(r"/customers/\d+/$"))
+
+
+def test_the_live_what_if_over_a_rolling_period_says_as_of_which_recalculation(
+    page, live_server, business, owner
+):
+    configure(business, silver={"spend": "100.00"})
+    services.record_order(business=business, external_id="A-1", phone="+1 415 555 0101", amount="60.00")
+    # Outside a test transaction the queued recalculation runs at once (django-q in sync mode).
+    job = services_tiers.request_recalculation(business=business, actor=owner, reason="Nightly")
+    started = timezone.localtime(TierRecalculation.objects.get(pk=job.pk).started_at)
+
+    log_in(page, owner.username)
+    page.goto("/loyalty/")
+    page.select_option("select[name=silver_period]", "monthly")
+    page.fill("input[name=silver_spend]", "50")
+
+    preview = page.get_by_test_id("what-if")
+    expect(preview).to_contain_text(f"figures of the last recalculation ({started:%Y-%m-%d %H:%M})")
+    page.screenshot(path="/tmp/t-what-if.png", full_page=True)

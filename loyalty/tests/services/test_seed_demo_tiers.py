@@ -1,10 +1,10 @@
 from django.core.management import call_command
 
 from customers.models import Business, Customer
-from loyalty.models import TierConfiguration, TierState
+from loyalty.models import CustomerLifetimeValue, LifetimeValueFit, TierConfiguration, TierState
 
 
-def test_seed_demo_gives_the_business_a_configuration_computed_tiers_overrides_and_a_grace(db):
+def test_seed_demo_gives_the_business_tiers_in_every_state_and_lifetime_values(db):
     call_command("seed_demo", "--business", "tiers", "--customers", "60", "--orders", "400", "--seed", "3")
 
     business = Business.objects.get(slug="tiers")
@@ -15,3 +15,7 @@ def test_seed_demo_gives_the_business_a_configuration_computed_tiers_overrides_a
     assert states.exclude(override_tier="").filter(override_expires_at__isnull=True).count() == 2
     assert states.exclude(override_tier="").filter(override_expires_at__isnull=False).count() == 2
     assert states.filter(override_tier="", below_since__isnull=False).count() == 2
+    fit = LifetimeValueFit.objects.get(business=business)
+    values = CustomerLifetimeValue.objects.filter(business=business)
+    assert values.count() == fit.customers > 0
+    assert values.filter(predicted_365d__gt=0).exists()

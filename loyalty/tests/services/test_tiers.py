@@ -9,9 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, Sum
 
+from customers import services as customer_services
 from customers.models import Activity, AuditEntry, Customer, Order
 from loyalty import queries, services
-from loyalty.models import TierChange, TierConfigAudit, TierRecalculation, TierState
+from loyalty.models import PointsEntry, TierChange, TierConfigAudit, TierRecalculation, TierState
+from loyalty.services import tiers as tier_services
 from loyalty.signals import tiers_changed
 from loyalty.tests.factories import NOW, configure, order, recalculate, thresholds, tier_of
 
@@ -48,16 +50,21 @@ def test_a_threshold_counts_only_the_completed_orders_of_its_period(business, ki
     assert Customer.objects.get(phone="+14155550103").tier == "BRONZE"
 
 
-def test_a_points_threshold_reads_the_points_balance(business):
-    configure(business, silver={"points": 100})
-    ann = order(business, PHONE)
-    Customer.objects.filter(pk=ann.pk).update(points_balance=100)
-    bob = order(business, OTHER)
-    Customer.objects.filter(pk=bob.pk).update(points_balance=99)
+@pytest.mark.parametrize("period", ["monthly", "lifetime"])
+def test_a_points_threshold_counts_the_points_earned_in_its_period_not_the_balance(business, owner, period):
+    configure(business, grace_days=0, silver={"points": 100, "period": period})
+    earned = order(business, PHONE, "100.00")  # 1 point per 1.00
+    gifted = order(business, OTHER, "99.00")
+    services.change_points(customer=gifted, kind="adjust", points=500, reason="Gift", actor=owner)
+    long_ago = order(business, "+14155550103", "150.00")
+    PointsEntry.objects.filter(customer=long_ago).update(created_at=NOW - dt.timedelta(days=40))
+    refunded = order(business, "+14155550104", "120.00")
+    customer_services.change_order_status(order=refunded.orders.get(), status="refunded", actor=owner)
 
     recalculate(business)
 
-    assert (tier_of(ann), tier_of(bob)) == ("SILVER", "BRONZE")
+    assert (tier_of(earned), tier_of(gifted), tier_of(refunded)) == ("SILVER", "BRONZE", "BRONZE")
+    assert tier_of(long_ago) == ("SILVER" if period == "lifetime" else "BRONZE")
 
 
 def test_every_set_threshold_must_be_met_and_the_highest_qualified_tier_wins(business):
@@ -340,13 +347,16 @@ def reference_tier(customer, config):
             days = {"monthly": 30, "quarterly": 91, "yearly": 365}[rule["period"]]
             completed &= Q(placed_at__gte=NOW - dt.timedelta(days=days))
         got = customer.orders.filter(completed).aggregate(spend=Sum("amount", default=0), visits=Count("id"))
-        got["points"] = customer.points_balance
+        entries = customer.points_entries.filter(kind__in=["earn", "reverse"])
+        if rule["period"] != "lifetime":
+            entries = entries.filter(created_at__gte=NOW - dt.timedelta(days=days))
+        got["points"] = entries.aggregate(points=Sum("points", default=0))["points"]
         if all(Decimal(str(got[kind])) >= Decimal(str(value)) for kind, value in wanted.items()):
             tier = name.upper()
     return tier
 
 
-def test_a_recalculation_agrees_with_a_plain_reference_on_a_generated_business(business, settings):
+def test_a_recalculation_agrees_with_a_plain_reference_on_a_generated_business(business, monkeypatch):
     config = thresholds(
         silver={"spend": "40.00", "period": "quarterly"},
         gold={"spend": "150.00", "visits": 3, "period": "yearly"},
@@ -365,13 +375,10 @@ def test_a_recalculation_agrees_with_a_plain_reference_on_a_generated_business(b
                 days_ago=rng.randint(0, 500),
                 status=status,
             )
-    Customer.objects.filter(business=business).update(points_balance=60)
-    services.RECALCULATION_CHUNK = 7
-    try:
-        configure(business, grace_days=0, **config)
-        recalculate(business)
-    finally:
-        services.RECALCULATION_CHUNK = 50_000
+    # Chunks of a few ids: every id range refreshes and evaluates only its own customers.
+    monkeypatch.setattr(tier_services, "RECALCULATION_CHUNK", 7)
+    configure(business, grace_days=0, **config)
+    recalculate(business)
 
     for customer in Customer.objects.filter(business=business):
         assert customer.tier == reference_tier(customer, config), customer.phone

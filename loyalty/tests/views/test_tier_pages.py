@@ -1,10 +1,11 @@
 """The /loyalty/ page, its what-if, the override forms and the list's tier filter and sort."""
 
 import pytest
+from django.utils import timezone
 
 from customers.models import Customer
 from loyalty.models import TierChange, TierConfigAudit, TierState
-from loyalty.tests.factories import configure, order
+from loyalty.tests.factories import configure, order, recalculate
 
 FORM = {
     "silver_spend": "50",
@@ -36,6 +37,20 @@ def test_the_preview_button_shows_the_what_if_and_saves_nothing(client_for, owne
     assert "1 customers move up, 0 move down" in body
     assert response.context["preview"]["tiers"]["SILVER"] == 1
     assert not TierConfigAudit.objects.exists()
+
+
+def test_a_preview_over_a_rolling_period_says_as_of_which_recalculation(
+    client_for, owner, business, customers
+):
+    job = recalculate(business)
+    started = timezone.localtime(job.started_at)
+
+    response = client_for(owner).post("/loyalty/", {**FORM, "silver_period": "monthly", "preview": "1"})
+
+    assert (
+        f"Rolling periods count the figures of the last recalculation ({started:%Y-%m-%d %H:%M})"
+        in response.content.decode()
+    )
 
 
 def test_the_live_what_if_answers_json_and_form_errors_as_400(client_for, owner, customers):
