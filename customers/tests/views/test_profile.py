@@ -179,13 +179,13 @@ def test_the_query_count_does_not_grow_with_the_history(
 
     # session, user, membership (with the switchable businesses), permissions, then the
     # customer, dropoffs, accounts, orders, their items, timeline, tags, notes, blacklist history,
-    # possible duplicates, merges that may be undone; then the panels of the other apps
-    # (loyalty: business, tier configuration, tier state, lifetime value, latest points entries;
-    # privacy: the preference record, the last consent events, the access log's one insert,
-    # the customer's exports and their anonymization request)
-    with django_assert_num_queries(22):
+    # possible duplicates, merges that may be undone; then the panels of the other apps:
+    # loyalty (business, tier configuration, tier state, lifetime value, latest points
+    # entries), segments (the customer's segments), privacy (the preference record, the last
+    # consent events, the access log's insert, the customer's exports and anonymization request)
+    with django_assert_num_queries(25):
         profile(client, small)
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(25):
         response = profile(client, ann)
     assert len(response.context["orders"]) == ORDERS_PER_PAGE
     assert len(response.context["timeline"]) == TIMELINE_PER_PAGE
