@@ -51,6 +51,7 @@ class PrivacyConfig(AppConfig):
         # What a data export holds.
         export_sections.register_customers_sections()
         export_sections.register_loyalty_sections()
+        export_sections.register_segments_sections()
         export_sections.register(
             "preferences", queries.preferences_export, covers=["privacy.CommunicationPreference.customer"]
         )

@@ -3,6 +3,7 @@ from datetime import time
 from django.apps import AppConfig
 
 from customers.signals import (
+    customer_anonymized,
     customers_merged,
     demo_seeded,
     merge_undone,
@@ -29,6 +30,7 @@ class SegmentsConfig(AppConfig):
         orders_imported.connect(receivers.note_imported_orders, dispatch_uid="segments.orders_imported")
         tiers_changed.connect(receivers.note_customers, dispatch_uid="segments.tiers_changed")
         tags_changed.connect(receivers.note_customers, dispatch_uid="segments.tags_changed")
+        customer_anonymized.connect(receivers.note_anonymized, dispatch_uid="segments.anonymized")
         customers_merged.connect(receivers.move_memberships, dispatch_uid="segments.merge")
         merge_undone.connect(receivers.give_back_memberships, dispatch_uid="segments.merge_undone")
         demo_seeded.connect(receivers.seed_demo_segments, dispatch_uid="segments.seed_demo")

@@ -18,6 +18,10 @@ def note_customers(sender, business_id, customer_ids, **kwargs):
     services.note_customers(business_id, customer_ids)
 
 
+def note_anonymized(sender, business, customer_ids, **kwargs):
+    services.note_customers(business.pk, customer_ids)
+
+
 def move_memberships(sender, record, survivor, merged, **kwargs):
     services.move_static_memberships(record=record, survivor=survivor, merged=merged)
 

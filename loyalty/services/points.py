@@ -197,7 +197,7 @@ def lock_live_customer(customer):
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.deleted_at or customer.anonymized_at:
         raise ValidationError(
-            {"customer": ["This customer is deleted or merged: their points cannot change."]}
+            {"customer": ["This customer is deleted, merged or anonymized: their points cannot change."]}
         )
     return customer
 
@@ -361,7 +361,7 @@ def seed_demo_points(*, business, actor, rng, chunk=5_000):
     for low in range(bounds["low"], bounds["high"] + 1, chunk):
         with transaction.atomic():
             earn_for_orders(business=business, id_range=(low, low + chunk))
-    customers = Customer.objects.filter(business=business, points_balance__gt=0).live()
+    customers = Customer.objects.filter(business=business, points_balance__gt=0, anonymized_at=None).live()
     for position, customer in enumerate(customers.order_by("?")[:9]):
         if position % 3 == 0:
             kind, points, reason = Kind.ADJUST, rng.choice([25, 50, 100]), rng.choice(GIFTS)

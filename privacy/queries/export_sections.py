@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from customers.models import Customer, DuplicateCandidate, DuplicateDismissal, MergeRecord, Order, OrderItem
 from loyalty.models import CustomerLifetimeValue, PointsEntry, RollingFigures, TierChange, TierState
+from segments.models import PendingEvaluation, SegmentMembership, SegmentMembershipEvent
 
 # The contract's keys, in this order, present in every GDPR_FULL export; a key whose app has
 # not registered its section (yet) holds this empty value.
@@ -282,6 +283,34 @@ def loyalty(customer):
             .values("kind", "points", "order_id", "reason", "created_at")
         ),
     }
+
+
+def segments(customer):
+    return {
+        "memberships": list(
+            SegmentMembership.objects.filter(customer=customer)
+            .order_by("since", "pk")
+            .values("segment_id", "segment__name", "since")
+        ),
+        "history": list(
+            SegmentMembershipEvent.objects.filter(customer=customer)
+            .order_by("pk")
+            .values("segment_id", "segment__name", "kind", "cause", "at")
+        ),
+        "awaiting_evaluation": PendingEvaluation.objects.filter(customer=customer).exists(),
+    }
+
+
+def register_segments_sections():
+    register(
+        "segments",
+        segments,
+        covers=[
+            "segments.SegmentMembership.customer",
+            "segments.SegmentMembershipEvent.customer",
+            "segments.PendingEvaluation.customer",
+        ],
+    )
 
 
 def register_loyalty_sections():

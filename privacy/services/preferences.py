@@ -27,6 +27,7 @@ from privacy.queries.preferences import (
     parse_hh_mm,
     time_zone_names,
 )
+from segments import services as segment_services
 
 Source = ConsentEvent.Source
 GRANT_NEEDS_EVIDENCE = (
@@ -169,6 +170,8 @@ def update_preferences(*, customer, changes, source, evidence="", actor, referen
     context = {"source": source, "evidence": evidence, "reference": reference, "actor": actor, "at": at}
     ConsentEvent.objects.bulk_create(consent_events(record, changed, **context))
     preference_activity(record, old, changed, **context).save()
+    # Segments with opt-in rules re-evaluate the customer within a minute.
+    segment_services.note_customers(customer.business_id, [customer.pk])
     return record
 
 
@@ -213,6 +216,7 @@ def set_consents_in_bulk(*, business, consents, source, evidence, reference, act
     CommunicationPreference.objects.bulk_update(updated, [*CONSENT_FIELDS, "updated_at"], batch_size=500)
     ConsentEvent.objects.bulk_create(events, batch_size=500)
     Activity.objects.bulk_create(activities, batch_size=500)
+    segment_services.note_customers(business.pk, [activity.customer_id for activity in activities])
 
 
 def consents_from_opt_ins(opt_ins):

@@ -13,6 +13,9 @@ from privacy import services
 from privacy.models import AccessLog, DataExport
 from privacy.queries import export_sections
 from privacy.tests.conftest import EMAIL, PHONE, STREET, record
+from privacy.tests.factories import grant
+from segments import services as segment_services
+from segments.tests.factories import static
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +68,11 @@ def test_the_full_export_holds_everything_about_the_person(
     customer_services.blacklist_customer(customer=zeb, reason="fraud", note="Chargebacks", actor=support)
     record(business, "Z-2")
     services.record_access(business=business, actor=support, customer_ids=[zeb.pk], what="profile_viewed")
+    panel = static(business, name="Tasting panel")
+    segment_services.add_to_segment(
+        segment=panel, customers=Customer.objects.filter(pk=zeb.pk), actor=support
+    )
+    grant(zeb, "sms_marketing", actor=support, evidence="Said yes at the counter")
 
     export = export_now(zeb, compliance, capture=django_capture_on_commit_callbacks)
     data = data_of(export)
@@ -82,7 +90,10 @@ def test_the_full_export_holds_everything_about_the_person(
     assert data["tags"] == ["VIP"]
     assert data["blacklist"][0]["note"] == "Chargebacks"
     assert data["loyalty"]["tier"] == zeb.tier
-    assert data["segments"] == [] and data["consents"] == []
+    assert [row["segment__name"] for row in data["segments"]["memberships"]] == ["Tasting panel"]
+    assert [(row["kind"], row["cause"]) for row in data["segments"]["history"]] == [("joined", "manual")]
+    assert data["preferences"]["sms_marketing"] is True
+    assert [(event["channel"], event["action"]) for event in data["consents"]] == [("sms", "granted")]
     assert {entry["kind"] for entry in data["timeline"]} >= {"created", "order_recorded", "blacklisted"}
     assert data["access_log"][0]["by"] == support.username
     report = zip_of(export).read("report.html").decode()

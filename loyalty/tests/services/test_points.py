@@ -210,7 +210,7 @@ def test_a_merged_customer_points_cannot_change(business):
     ann = order(business, "+14155550101", "10.00")
     bob = order(business, "+14155550102", "10.00")
     customer_services.merge_customers(survivor=ann, merged=[bob], reason="same", actor=None)
-    with pytest.raises(ValidationError, match="deleted or merged"):
+    with pytest.raises(ValidationError, match="deleted, merged or anonymized"):
         services.change_points(customer=bob, kind="adjust", points=5, reason="x", actor=None)
 
 
