@@ -189,7 +189,8 @@ def bulk_tag_figure(business):
             params={"name": f"bench-{token}-{run}"},
             actor=None,
         )
-        customer_services.run_bulk_action_job(job.pk)
+        if job is not None:  # a small bench business is tagged at once, with no job
+            customer_services.run_bulk_action_job(job.pk)
         PendingEvaluation.objects.filter(business=business).delete()
 
     def raw(run):

@@ -124,6 +124,16 @@ def test_the_timeline_renders_every_kind_of_activity(client_for, support, busine
         ),
         (Activity.Kind.ANONYMIZATION_REQUESTED, {"request_id": 4}, "Anonymization requested · request #4"),
         (Activity.Kind.ANONYMIZED, {}, "Anonymized personal data removed, orders kept"),
+        (
+            Activity.Kind.SEGMENT_JOINED,
+            {"segment": "VIPs", "cause": "event"},
+            "Joined segment “VIPs” · after an event",
+        ),
+        (
+            Activity.Kind.SEGMENT_LEFT,
+            {"segment": "VIPs", "cause": "manual"},
+            "Left segment “VIPs” · removed by hand",
+        ),
     ]
     assert {kind for kind, _, _ in kinds} == set(Activity.Kind)
     for kind, data, _ in kinds:

@@ -52,7 +52,8 @@ def test_the_fields_are_the_issues_list_and_privacy_adds_the_opt_ins_itself():
         "country", "language", "purchased_category", "purchased_sku", "source", "predicted_clv",
         "probability_alive",
     }  # fmt: skip
-    assert "email_opt_in" not in FIELDS and "sms_opt_in" not in FIELDS
+    # The privacy app registers its own, from its consent records.
+    assert FIELDS["email_opt_in"].load is not None and FIELDS["sms_opt_in"].load is not None
     required = {name for name, field in FIELDS.items() if field.timeframe == REQUIRED}
     assert required == {
         "total_spent",
@@ -134,7 +135,7 @@ BAD_RULES = [
     # A rule's field, operator and timeframe.
     (group(spent(field="revenue")), ["rules[0].field: there is no field “revenue”"]),
     (group({"field": ["tier"], "operator": "equals", "value": 1}), ["rules[0].field: there is no field “[\"tier\"]”"]),
-    (group({"field": "email_opt_in", "operator": "equals", "value": True}), ["rules[0].field: there is no field “email_opt_in”"]),
+    (group({"field": "phone_opt_in", "operator": "equals", "value": True}), ["rules[0].field: there is no field “phone_opt_in”"]),
     (
         group(spent(), group(spent(operator="contains"))),
         ["rules[1].rules[0].operator: total_spent takes equals, not_equals, greater_than, less_than, between, not “contains”"],

@@ -36,7 +36,7 @@ SOURCES = ["doordash", "UberEats", ""]
 CATEGORIES = ["Shoes", "shoes", "Hats", ""]
 SKUS = ["SKU-1", "sku-2", ""]
 LANGUAGES = ["", "en", "fr"]
-POINTS = [0, 10, 100, -5]
+POINTS = [0, 10, 100, 5]
 ADDRESSES = [
     (city, country) for city in ["Paris", "paris", "Berlin", "100% Town", ""] for country in ["US", "fr", ""]
 ]
