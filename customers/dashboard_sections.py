@@ -9,38 +9,11 @@ object with `start`, `end` (local dates, inclusive) and `bucket` ("day", "week" 
 "month")) and returns the template's context, or None to show nothing. A section should
 cost a fixed number of queries whatever the range."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from customers.panels import Panels
 
-
-@dataclass(frozen=True)
-class DashboardSection:
-    template: str
-    context: Callable
-    order: int
-
-
-@dataclass(frozen=True)
-class RenderedSection:
-    template: str
-    context: dict
-
-
-SECTIONS: list[DashboardSection] = []
-
-
-def register(template, context, *, order=100):
-    """Add a section to the dashboard, after the sections of a lower `order`. Registering
-    the same template again replaces it (ready() may run more than once in tests)."""
-    SECTIONS[:] = [section for section in SECTIONS if section.template != template]
-    SECTIONS.append(DashboardSection(template=template, context=context, order=order))
-    SECTIONS.sort(key=lambda section: section.order)
+DASHBOARD_SECTIONS = Panels()
+register = DASHBOARD_SECTIONS.register
 
 
 def sections_for(business, period):
-    rendered = []
-    for section in SECTIONS:
-        context = section.context(business, period)
-        if context is not None:
-            rendered.append(RenderedSection(template=section.template, context=context))
-    return rendered
+    return DASHBOARD_SECTIONS.render(business, period)

@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import jobs
-from customers import services as customer_services
 from customers.filters import list_filter
 from customers.models import Business, Customer
 from customers.tenancy import scoped
+from customers.views.jobs import JobEndpoints
+from customers.views.permissions import require_perm
 from loyalty import queries, services, tiers
 from loyalty.forms import AdjustPointsForm, OverrideForm, PointsRuleForm, TierConfigurationForm
 from loyalty.models import TierRecalculation
@@ -71,7 +71,7 @@ def index(request):
         "recalculations": recalculations,
         "latest": latest,
         "points_rule_form": points_rule_form(business),
-        **(job_urls(latest) if latest else {}),
+        **(recalculation_jobs.urls_for(latest) if latest else {}),
     }
     return render(request, "loyalty/index.html", context)
 
@@ -114,41 +114,17 @@ def recalculate(request):
     return redirect("loyalty:index")
 
 
-def job_urls(job):
-    return {
-        "status_url": reverse("loyalty:job_status", args=[job.pk]),
-        "retry_url": reverse("loyalty:job_retry", args=[job.pk]),
-        "cancel_url": reverse("loyalty:job_cancel", args=[job.pk]),
-    }
-
-
 def recalculation_for(request, pk):
+    require_perm(request, "customers.use_loyalty")
     return get_object_or_404(scoped(request, TierRecalculation), pk=pk)
 
 
-@use_loyalty
-def job_status(request, pk):
-    return JsonResponse(jobs.progress_json(recalculation_for(request, pk)))
-
-
-@use_loyalty
-@require_POST
-def job_retry(request, pk):
-    return act_on_job(request, recalculation_for(request, pk), customer_services.retry_job)
-
-
-@use_loyalty
-@require_POST
-def job_cancel(request, pk):
-    return act_on_job(request, recalculation_for(request, pk), customer_services.cancel_job)
-
-
-def act_on_job(request, job, action):
-    try:
-        action(job=job, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("loyalty:index")
+recalculation_jobs = JobEndpoints(
+    namespace="loyalty",
+    name="job",
+    job_for=recalculation_for,
+    page=lambda job: reverse("loyalty:index"),
+)
 
 
 @use_loyalty

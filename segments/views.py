@@ -5,15 +5,14 @@ membership), and the profile's panel. Thin: the services and queries do the work
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import jobs
 from customers import queries as customer_queries
-from customers import services as customer_services
 from customers.tenancy import scoped
+from customers.views.jobs import JobEndpoints
+from customers.views.permissions import require_perm
 from segments import queries, rules, services
 from segments.forms import PhonesFileForm, SegmentForm
 from segments.models import Segment, SegmentRecalculation
@@ -147,7 +146,7 @@ def detail(request, pk):
         "phones_form": PhonesFileForm(),
         "member_query": f"segment={segment.pk}",
         "rules_summary": rules.summary(segment.rules) if segment.rules else "",
-        **(job_urls(latest) if latest else {}),
+        **(recalculation_jobs.urls_for(latest) if latest else {}),
     }
     return render(request, "segments/detail.html", context)
 
@@ -199,38 +198,14 @@ def add_phones(request, pk):
     return redirect("segments:detail", pk=segment.pk)
 
 
-def job_urls(job):
-    return {
-        "status_url": reverse("segments:job_status", args=[job.pk]),
-        "retry_url": reverse("segments:job_retry", args=[job.pk]),
-        "cancel_url": reverse("segments:job_cancel", args=[job.pk]),
-    }
-
-
 def recalculation_for(request, pk):
+    require_perm(request, "customers.use_segments")
     return get_object_or_404(scoped(request, SegmentRecalculation), pk=pk)
 
 
-@use_segments
-def job_status(request, pk):
-    return JsonResponse(jobs.progress_json(recalculation_for(request, pk)))
-
-
-@use_segments
-@require_POST
-def job_retry(request, pk):
-    return act_on_job(request, recalculation_for(request, pk), customer_services.retry_job)
-
-
-@use_segments
-@require_POST
-def job_cancel(request, pk):
-    return act_on_job(request, recalculation_for(request, pk), customer_services.cancel_job)
-
-
-def act_on_job(request, job, action):
-    try:
-        action(job=job, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("segments:detail", pk=job.segment_id)
+recalculation_jobs = JobEndpoints(
+    namespace="segments",
+    name="job",
+    job_for=recalculation_for,
+    page=lambda job: reverse("segments:detail", args=[job.segment_id]),
+)

@@ -489,8 +489,8 @@ def import_export_cases(alpha):
         "customers:import_job": [("get", imported, None)],
         "customers:import_job_status": [("get", f"{imported}status/", None)],
         "customers:import_confirm": [("post", f"{imported}confirm/", {"confirm": "yes"})],
-        "customers:import_retry": [("post", f"{imported}retry/", {"confirm": "yes"})],
-        "customers:import_cancel": [("post", f"{imported}cancel/", {"confirm": "yes"})],
+        "customers:import_job_retry": [("post", f"{imported}retry/", {"confirm": "yes"})],
+        "customers:import_job_cancel": [("post", f"{imported}cancel/", {"confirm": "yes"})],
         "customers:import_rejected": [("get", f"{imported}rejected.csv", None)],
         "customers:export": [
             ("post", f"/customers/export/?q={FRAGMENT}", {"kind": "customers", "format": "csv"}),
@@ -498,8 +498,8 @@ def import_export_cases(alpha):
         ],
         "customers:export_job": [("get", exported, None)],
         "customers:export_job_status": [("get", f"{exported}status/", None)],
-        "customers:export_retry": [("post", f"{exported}retry/", {"confirm": "yes"})],
-        "customers:export_cancel": [("post", f"{exported}cancel/", {"confirm": "yes"})],
+        "customers:export_job_retry": [("post", f"{exported}retry/", {"confirm": "yes"})],
+        "customers:export_job_cancel": [("post", f"{exported}cancel/", {"confirm": "yes"})],
         # A staff session is no API key: 401, whatever the job.
         "api:job": [("get", f"/api/v1/jobs/{job.pk}", None) for job in (import_job, export_job)],
         "customers:export_download": [("get", f"{exported}download/", None)],

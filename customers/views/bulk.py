@@ -5,15 +5,15 @@ registered actions (customers.bulk_actions), their forms, their result or job.""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
-from customers import bulk_actions, jobs, services
+from customers import bulk_actions, services
 from customers.filters import list_filter
 from customers.models import BulkActionJob, Customer
 from customers.tenancy import scoped
+from customers.views.jobs import JobEndpoints
 
 MAX_PICKED = 10_000
 
@@ -88,6 +88,14 @@ def bulk_job_for(request, pk):
     return job
 
 
+bulk_jobs = JobEndpoints(
+    namespace="customers",
+    name="bulk_job",
+    job_for=bulk_job_for,
+    page=lambda job: reverse("customers:bulk_job", args=[job.pk]),
+)
+
+
 def bulk_job(request, pk):
     job = bulk_job_for(request, pk)
     action = bulk_actions.ACTIONS.get(job.action)
@@ -95,30 +103,6 @@ def bulk_job(request, pk):
         "job": job,
         "action": action,
         "summary": result_message(action, job.result) if action and job.result else "",
-        "status_url": reverse("customers:bulk_job_status", args=[job.pk]),
-        "retry_url": reverse("customers:bulk_job_retry", args=[job.pk]),
-        "cancel_url": reverse("customers:bulk_job_cancel", args=[job.pk]),
+        **bulk_jobs.urls_for(job),
     }
     return render(request, "customers/bulk_job.html", context)
-
-
-def bulk_job_status(request, pk):
-    return JsonResponse(jobs.progress_json(bulk_job_for(request, pk)))
-
-
-@require_POST
-def bulk_job_retry(request, pk):
-    return act_on_job(request, bulk_job_for(request, pk), services.retry_job)
-
-
-@require_POST
-def bulk_job_cancel(request, pk):
-    return act_on_job(request, bulk_job_for(request, pk), services.cancel_job)
-
-
-def act_on_job(request, job, action):
-    try:
-        action(job=job, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("customers:bulk_job", pk=job.pk)

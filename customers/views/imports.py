@@ -6,16 +6,17 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from customers import forms, jobs, services
+from customers import forms, services
 from customers.bulk import columns, exports
 from customers.models import ExportJob, ImportJob
 from customers.signals import LIST_EXPORTED, send_pii_accessed
 from customers.tenancy import scoped
+from customers.views.jobs import JobEndpoints
 from customers.views.permissions import require_perm
 
 IMPORT_PERMISSIONS = {"customers": "customers.import_customer", "orders": "customers.import_order"}
@@ -76,23 +77,18 @@ def import_job_for(request, pk):
     return job
 
 
-def job_urls(job, prefix):
-    """The URLs the progress component of an import or export job page needs."""
-    return {
-        "status_url": reverse(f"customers:{prefix}_job_status", args=[job.pk]),
-        "retry_url": reverse(f"customers:{prefix}_retry", args=[job.pk]),
-        "cancel_url": reverse(f"customers:{prefix}_cancel", args=[job.pk]),
-    }
+import_jobs = JobEndpoints(
+    namespace="customers",
+    name="import_job",
+    job_for=import_job_for,
+    page=lambda job: reverse("customers:import_job", args=[job.pk]),
+)
 
 
 def import_job(request, pk):
     job = import_job_for(request, pk)
-    context = {"job": job, "import_file_days": settings.IMPORT_FILE_DAYS, **job_urls(job, "import")}
+    context = {"job": job, "import_file_days": settings.IMPORT_FILE_DAYS, **import_jobs.urls_for(job)}
     return render(request, "customers/import_job.html", context)
-
-
-def import_job_status(request, pk):
-    return JsonResponse(jobs.progress_json(import_job_for(request, pk)))
 
 
 @require_POST
@@ -105,24 +101,6 @@ def import_confirm(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("customers:import_job", pk=job.pk)
-
-
-def act_on_job(request, job, action, page):
-    try:
-        action(job=job, actor=request.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect(page, pk=job.pk)
-
-
-@require_POST
-def import_retry(request, pk):
-    return act_on_job(request, import_job_for(request, pk), services.retry_job, "customers:import_job")
-
-
-@require_POST
-def import_cancel(request, pk):
-    return act_on_job(request, import_job_for(request, pk), services.cancel_job, "customers:import_job")
 
 
 def import_rejected_rows(request, pk):
@@ -178,23 +156,17 @@ def export_job_for(request, pk):
     return job
 
 
+export_jobs = JobEndpoints(
+    namespace="customers",
+    name="export_job",
+    job_for=export_job_for,
+    page=lambda job: reverse("customers:export_job", args=[job.pk]),
+)
+
+
 def export_job(request, pk):
     job = export_job_for(request, pk)
-    return render(request, "customers/export_job.html", {"job": job, **job_urls(job, "export")})
-
-
-def export_job_status(request, pk):
-    return JsonResponse(jobs.progress_json(export_job_for(request, pk)))
-
-
-@require_POST
-def export_retry(request, pk):
-    return act_on_job(request, export_job_for(request, pk), services.retry_job, "customers:export_job")
-
-
-@require_POST
-def export_cancel(request, pk):
-    return act_on_job(request, export_job_for(request, pk), services.cancel_job, "customers:export_job")
+    return render(request, "customers/export_job.html", {"job": job, **export_jobs.urls_for(job)})
 
 
 def export_download(request, pk):
