@@ -175,10 +175,8 @@ def bulk_override(request):
 
 
 def selected_customers(request):
+    """The rows picked on the list (`ids=1,2,3`) or the customers of its filter."""
     customers = scoped(request, Customer).live()
-    ids = request.GET.get("ids")
-    if ids is not None:
-        return customers.filter(pk__in=[int(pk) for pk in ids.split(",") if pk.strip().isdigit()])
     customer_filter = list_filter(request, customers)
     return customer_filter.qs if customer_filter.is_valid() else customers.none()
 

@@ -9,27 +9,22 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from customers import bulk_actions, services
-from customers.filters import list_filter
+from customers import bulk_actions, queries, services
+from customers.filters import CustomerFilter
 from customers.models import BulkActionJob, Customer
 from customers.tenancy import scoped
 from customers.views.jobs import JobEndpoints
 
-MAX_PICKED = 10_000
-
 
 def selection(request):
     """(the selected customers, the selection's query string without `action`)."""
-    customers = scoped(request, Customer).live()
     query = request.GET.copy()
     query.pop("action", None)
-    if "ids" in request.GET:
-        # `ids=1,2,3` from a link, or one `ids` per checkbox of the list.
-        values = [pk.strip() for value in request.GET.getlist("ids") for pk in value.split(",")]
-        picked = [int(pk) for pk in values[:MAX_PICKED] if pk.isdigit() and len(pk) < 19]
-        query.setlist("ids", [",".join(map(str, picked))])
-        return customers.filter(pk__in=picked), query.urlencode()
-    customer_filter = list_filter(request, customers)
+    if "ids" in query:
+        # One `ids` per checkbox of the list, or `ids=1,2,3` from a link: one parameter.
+        query.setlist("ids", [",".join(query.getlist("ids"))])
+    customers = queries.customer_list(scoped(request, Customer).live())
+    customer_filter = CustomerFilter(query, queryset=customers, request=request)
     return (customer_filter.qs if customer_filter.is_valid() else customers.none()), query.urlencode()
 
 

@@ -249,3 +249,16 @@ def test_an_export_job_shows_its_progress_while_it_streams(people, business, own
     job.refresh_from_db()
     assert (job.status, job.rows_done) == ("done", 5)
     assert seen == [0, 0, 2, 2, 4, 4]  # at the header, then at each row
+
+
+def test_the_picked_rows_export_just_those_rows_from_the_bulk_page(people, owner, client_for):
+    ann, other = Customer.objects.filter(first_name__in=["Ann", "=1+1"]).order_by("first_name")
+    client = client_for(owner)
+    query = f"?ids={ann.pk}&ids={other.pk}"
+
+    page = client.get(f"/customers/bulk/{query}").content.decode()
+    rows = csv_rows(export(client, query=f"?ids={ann.pk},{other.pk}")[1])
+
+    assert 'aria-label="Export"' in page and f"ids={ann.pk}%2C{other.pk}" in page
+    phone = rows[0].index("phone")
+    assert sorted(row[phone] for row in rows[1:]) == sorted([ann.phone, other.phone])
