@@ -1,7 +1,8 @@
 """The owner's dashboard figures of a date range, in the business's time zone, with the
 previous period of the same length: KPIs, series per day, week or month, cohort retention
-and top customers. Sums come from the summary tables (customers.summaries); figures of
-distinct customers from the orders' index of (business, status, placed_at, customer).
+and top customers. Every figure comes from the summary tables (customers.summaries):
+sums from the daily ones, distinct customers from RepeatOrderSummary; the top customers
+from the orders of the biggest spenders only.
 
 Definitions (the page states them too): orders are counted by `placed_at` in the business
 time zone; `orders` = completed orders; `revenue` = the sum of their amounts; `aov` =
@@ -16,12 +17,19 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DateField, Max, Sum
-from django.db.models.functions import Trunc
+from django.db.models import Count, DateField, F, Max, Q, Sum, Value
+from django.db.models.functions import Greatest, Trunc
 from django.utils import timezone
 
 from customers import normalize
-from customers.models import BlacklistEntry, CohortActivity, Customer, DailyOrderSummary, Order
+from customers.models import (
+    BlacklistEntry,
+    CohortActivity,
+    Customer,
+    DailyOrderSummary,
+    Order,
+    RepeatOrderSummary,
+)
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
@@ -30,6 +38,10 @@ DAILY_UP_TO = 62
 WEEKLY_UP_TO = 182
 COHORTS = 12
 TOP_CUSTOMERS = 10
+# The top customers are looked for among this many biggest lifetime spenders at a time, at
+# most so many times.
+TOP_CANDIDATES = 1_000
+TOP_CANDIDATE_BATCHES = 5
 COMPLETED = Order.Status.COMPLETED
 CENT = Decimal("0.01")
 RATE = Decimal("0.0001")
@@ -126,6 +138,17 @@ def ratio(numerator, denominator):
     return (Decimal(numerator) / Decimal(denominator)).quantize(RATE, rounding=ROUND_HALF_UP)
 
 
+def active_in(start):
+    """Of the repeat rows of days from `start` on, those counting a customer active since
+    `start` (a date or an expression): first orders, and orders whose previous one came
+    before it."""
+    return Q(ordinal=RepeatOrderSummary.Ordinal.FIRST) | Q(previous_day__lt=start)
+
+
+def orders_of(repeats):
+    return repeats.aggregate(n=Sum("orders"))["n"] or 0
+
+
 def completed_orders(business, since, until):
     return Order.objects.filter(
         business=business, status=COMPLETED, placed_at__gte=since, placed_at__lt=until
@@ -152,17 +175,16 @@ def kpis(business, period):
     ).aggregate(orders=Sum("orders"), **{column: Sum(column) for column in SUMMED})
     orders = totals["orders"] or 0
     revenue = money(totals["revenue"])
-    active = completed_orders(business, since, until).aggregate(n=Count("customer_id", distinct=True))["n"]
-    # Every active customer whose first order came earlier has two orders by the end. A new
-    # one has no order before the range: their orders up to the end are those in it.
-    new_with_one_order = (
-        completed_orders(business, since, until)
-        .filter(customer__first_order_at__gte=since)
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .filter(n=1)
-        .count()
+    in_range = RepeatOrderSummary.objects.filter(
+        business=business, day__gte=period.start, day__lte=period.end
     )
+    active = orders_of(in_range.filter(active_in(period.start)))
+    # Every active customer whose first order came earlier has two orders by the end; of
+    # the new ones, those whose second order came by the end.
+    new_with_two_orders = orders_of(
+        in_range.filter(ordinal=RepeatOrderSummary.Ordinal.SECOND, previous_day__gte=period.start)
+    )
+    new_with_one_order = (totals["new_customers"] or 0) - new_with_two_orders
     blacklisted = (
         BlacklistEntry.objects.filter(
             business=business,
@@ -237,13 +259,15 @@ def series(business, period):
             entry["revenue"] += row["revenue"]
             for column in ("new_customers", "blocked_orders", "refunds", "address_changes"):
                 entry[column] += row[column]
-    since, until = bounds(business, period)
-    zone = normalize.zone(business.timezone)
+    # A bucket's active customers: its first orders, and its orders whose previous one
+    # came before the bucket's first day in the range.
+    day = F("day") if bucket == "day" else Trunc("day", bucket, output_field=DateField())
     active = dict(
-        completed_orders(business, since, until)
-        .annotate(bucket=Trunc("placed_at", bucket, output_field=DateField(), tzinfo=zone))
+        RepeatOrderSummary.objects.filter(business=business, day__gte=period.start, day__lte=period.end)
+        .annotate(bucket=day, bucket_start=Greatest(day, Value(period.start, output_field=DateField())))
+        .filter(active_in(F("bucket_start")))
         .values("bucket")
-        .annotate(n=Count("customer_id", distinct=True))
+        .annotate(n=Sum("orders"))
         .values_list("bucket", "n")
         .order_by()
     )
@@ -306,13 +330,29 @@ def cohorts(business, period):
 
 
 def top_customers(business, period, limit=TOP_CUSTOMERS):
+    """The biggest spenders of the range, with what they spent and their orders in it.
+
+    Nobody spends more in a range than in their lifetime: the biggest lifetime spenders are
+    read first, a batch at a time, until the next ones could not reach the range's top. When
+    that takes too many batches (a short range, where lifetime spend says little) the range's
+    orders are grouped by customer instead; both give the same answer."""
     since, until = bounds(business, period)
-    rows = list(
-        completed_orders(business, since, until)
-        .values("customer_id")
-        .annotate(spent=Sum("amount"), orders=Count("pk"))
-        .order_by("-spent", "customer_id")[:limit]
+    in_range = completed_orders(business, since, until).values("customer_id").order_by()
+    in_range = in_range.annotate(spent=Sum("amount"), orders=Count("pk")).filter(spent__gt=0)
+    spenders = (
+        Customer.objects.filter(business=business, total_spent__gt=0)
+        .order_by("-total_spent", "-id")
+        .values_list("pk", "total_spent")
     )
+    rows = []
+    for number in range(TOP_CANDIDATE_BATCHES):
+        batch = list(spenders[number * TOP_CANDIDATES : (number + 1) * TOP_CANDIDATES])
+        found = in_range.filter(customer_id__in=[pk for pk, _ in batch])
+        rows = sorted([*rows, *found], key=lambda row: (-row["spent"], row["customer_id"]))[:limit]
+        if len(batch) < TOP_CANDIDATES or (len(rows) == limit and batch[-1][1] < rows[-1]["spent"]):
+            break
+    else:
+        rows = list(in_range.order_by("-spent", "customer_id")[:limit])
     customers = Customer.objects.in_bulk([row["customer_id"] for row in rows])
     return [{**row, "customer": customers[row["customer_id"]], "spent": money(row["spent"])} for row in rows]
 

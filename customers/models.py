@@ -953,3 +953,40 @@ class CohortActivity(TenantModel):
 
     def __str__(self):
         return f"{self.cohort:%Y-%m} in {self.month:%Y-%m}: {self.customers}"
+
+
+class RepeatOrderSummary(TenantModel):
+    """One business's completed orders of one day (local, by `placed_at`), by how many
+    completed orders their customer had placed before (`ordinal`: 1 the first, 2 the
+    second, 3 any later one) and the day of the customer's order just before (the order's
+    own day for a first order).
+
+    It makes distinct-customer counts over any range exact without reading the orders: the
+    customers active in [start, end] are its orders in the range that are first orders or
+    whose previous order came before `start`; the new customers of the range with a second
+    order by `end` are its second orders up to `end` whose previous day is in the range."""
+
+    class Ordinal(models.IntegerChoices):
+        FIRST = 1
+        SECOND = 2
+        LATER = 3
+
+    day = models.DateField()
+    previous_day = models.DateField()
+    ordinal = models.PositiveSmallIntegerField(choices=Ordinal.choices)
+    orders = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "repeat order summaries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "day", "ordinal", "previous_day"],
+                name="repeat_order_summary_one_per_cell",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(previous_day__lte=models.F("day")), name="repeat_order_previous_day_first"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day} ({self.get_ordinal_display()} after {self.previous_day}): {self.orders}"

@@ -1,9 +1,11 @@
-"""The dashboard's summary tables (DailyOrderSummary, CohortActivity), kept exact in the
-transactions that change orders, and rebuilt from the orders by the reconciliation task.
+"""The dashboard's summary tables (DailyOrderSummary, CohortActivity, RepeatOrderSummary),
+kept exact in the transactions that change orders, and rebuilt from the orders by the
+reconciliation task.
 
-Every figure of both tables is a sum over customers: an order belongs to one customer, a
-customer is new on one day, counts once in a cohort cell per month it ordered in, and its
-spells of activity (the 90 days from each completed order, merged) start and end on days. So a
+Every figure of the tables is a sum over customers: an order belongs to one customer, a
+customer is new on one day, counts once in a cohort cell per month it ordered in, its
+spells of activity (the 90 days from each completed order, merged) start and end on days,
+and each of its completed orders follows its previous one (or none). So a
 change that touches a few customers (a status change, an import chunk, a merge or its undo)
 is kept exact by `tracked(business, customer_ids)`: their contributions are aggregated from
 the orders before and after the change, and the difference is added in one upsert per
@@ -16,7 +18,7 @@ customer's first completed order (`Customer.first_order_at`, kept exact by the s
 import logging
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -25,7 +27,7 @@ from django.db.models.functions import Trunc, TruncDate
 from django.utils import timezone
 
 from customers import normalize
-from customers.models import CohortActivity, Customer, DailyOrderSummary, Order
+from customers.models import CohortActivity, Customer, DailyOrderSummary, Order, RepeatOrderSummary
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ DAY_COLUMNS = [
 # A customer is active on the day of a completed order and the 89 days after it.
 ACTIVE_DAYS = 90
 MONEY_COLUMNS = {"revenue", "refunded_amount"}
+LATER = RepeatOrderSummary.Ordinal.LATER
 # The days the periodic reconciliation checks: today and yesterday cover a late order, in
 # any time zone; older days change only through the services that keep them exact.
 RECONCILED_DAYS = 3
@@ -68,12 +71,13 @@ def add_new_order(business, customer, order):
     counted in its stats (the caller has checked `is_backdated` is false)."""
     day = local_day(business, order.placed_at)
     days = defaultdict(Counter)
-    cells = Counter()
+    cells, repeats = Counter(), Counter()
     change = days[day]
     if order.status == COMPLETED:
         change["orders"], change["revenue"] = 1, order.amount
         month = normalize.first_of_month(day)
         last = local_day(business, customer.last_order_at) if customer.last_order_at else None
+        repeats[day, min(customer.order_count + 1, LATER), last or day] = 1
         if customer.first_order_at is None:
             change["new_customers"] = 1
             cells[month, month] = 1
@@ -84,7 +88,7 @@ def add_new_order(business, customer, order):
         change["refunds"], change["refunded_amount"] = 1, order.amount
     elif order.status == Order.Status.BLOCKED:
         change["blocked_orders"] = 1
-    add(business, {d: c for d, c in days.items() if c}, cells)
+    add(business, {d: c for d, c in days.items() if c}, cells, repeats)
 
 
 def extend_activity(days, last, day):
@@ -115,24 +119,30 @@ def tracked(business, customer_ids):
 def settle(business, customer_ids, before):
     """Add what changed in these customers' contributions since `before`."""
     after = contributions(business, customer_ids)
-    add(business, difference(after.days, before.days), difference(after.cells, before.cells))
+    add(
+        business,
+        difference(after.days, before.days),
+        difference(after.cells, before.cells),
+        difference(after.repeats, before.repeats),
+    )
 
 
 class Figures:
-    """Summary rows as {day: Counter of DAY_COLUMNS} and {(cohort, month): customers}."""
+    """Summary rows as {day: Counter of DAY_COLUMNS}, {(cohort, month): customers} and
+    {(day, ordinal, previous_day): orders}."""
 
-    def __init__(self, days, cells):
-        self.days, self.cells = days, cells
+    def __init__(self, days, cells, repeats):
+        self.days, self.cells, self.repeats = days, cells, repeats
 
 
 def contributions(business, customer_ids):
     if not customer_ids:
-        return Figures({}, Counter())
+        return Figures({}, Counter(), Counter())
     orders = Order.objects.filter(business=business, customer_id__in=customer_ids)
     days = daily_figures(business, orders)
     for day, change in activity_figures(business, orders).items():
         days.setdefault(day, Counter()).update(change)
-    return Figures(days, cohort_figures(business, orders))
+    return Figures(days, cohort_figures(business, orders), repeat_figures(business, orders))
 
 
 def daily_figures(business, orders):
@@ -202,6 +212,27 @@ def cohort_figures(business, orders):
     return Counter({(row["cohort"], row["month"]): row["customers"] for row in rows})
 
 
+def repeat_figures(business, orders):
+    """{(day, ordinal, previous_day): orders} of the completed ones among `orders`, which
+    hold every order of their customers placed before the last one of them."""
+    tz = normalize.zone(business.timezone)
+    rows = (
+        orders.filter(status=COMPLETED)
+        .annotate(day=TruncDate("placed_at", tzinfo=tz))
+        .values_list("customer_id", "day")
+        .order_by("customer_id", "placed_at", "pk")
+    )
+    repeats = Counter()
+    customer, placed, last = None, 0, None
+    for customer_id, day in rows.iterator(chunk_size=10_000):
+        if customer_id != customer:
+            customer, placed, last = customer_id, 0, day
+        placed += 1
+        repeats[day, min(placed, LATER), last] += 1
+        last = day
+    return repeats
+
+
 def difference(after, before):
     if isinstance(after, Counter):
         change = Counter(after)
@@ -217,10 +248,10 @@ def difference(after, before):
     return days
 
 
-def add(business, days, cells):
+def add(business, days, cells, repeats):
     """Add the changes to the stored rows: one INSERT ... ON CONFLICT DO UPDATE per table
-    (per 500 rows); on PostgreSQL a change of both tables is one statement, so that the
-    order API pays a single round trip for its upkeep."""
+    (per 500 rows); on PostgreSQL the changes of the tables are one statement when each
+    needs one, so that the order API pays a single round trip for its upkeep."""
     now = timezone.now()
     statements = []
     if days:
@@ -243,10 +274,26 @@ def add(business, days, cells):
             now,
             increment=True,
         )
-    if connection.vendor == "postgresql" and len(statements) == 2:
-        (first, first_params), (second, second_params) = statements
-        statements = [(f"WITH daily AS ({first}) {second}", first_params + second_params)]
+    if repeats:
+        statements += upserts(
+            RepeatOrderSummary,
+            REPEAT_KEYS,
+            ["orders"],
+            [[*key, n] for key, n in sorted(repeats.items())],
+            business,
+            now,
+            increment=True,
+        )
+    one_per_table = len(statements) == bool(days) + bool(cells) + bool(repeats)
+    if connection.vendor == "postgresql" and len(statements) > 1 and one_per_table:
+        # Each table's upsert a data-modifying WITH of the last one.
+        *first, (last, last_params) = statements
+        prefix = ", ".join(f"upkeep_{number} AS ({sql})" for number, (sql, _) in enumerate(first))
+        statements = [(f"WITH {prefix} {last}", [p for _, params in first for p in params] + last_params)]
     execute(statements)
+
+
+REPEAT_KEYS = ["day", "ordinal", "previous_day"]
 
 
 def upsert(model, keys, columns, rows, business, now, *, increment, reconciled=False):
@@ -284,7 +331,10 @@ def upserts(model, keys, columns, rows, business, now, *, increment, reconciled=
         batch = rows[start : start + 500]
         params = []
         for row in batch:
-            key_values = [ops.adapt_datefield_value(value) for value in row[: len(keys)]]
+            key_values = [
+                ops.adapt_datefield_value(value) if isinstance(value, date) else value
+                for value in row[: len(keys)]
+            ]
             values = [
                 ops.adapt_decimalfield_value(Decimal(value), 16, 2) if column in MONEY_COLUMNS else value
                 for column, value in zip(columns, row[len(keys) :], strict=True)
@@ -339,8 +389,10 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
         if (first_day is None or day >= first_day) and (last_day is None or day <= last_day):
             source_days.setdefault(day, Counter()).update(change)
     source_cells = cohort_figures(business, month_orders)
+    source_repeats, repeats = repeats_of_days(business, first_day, last_day, day_orders)
     stored_days = {row.pop("day"): row for row in days.values("day", *DAY_COLUMNS)}
     stored_cells = {(c, m): n for c, m, n in cells.values_list("cohort", "month", "customers")}
+    stored_repeats = {(d, o, p): n for d, o, p, n in repeats.values_list(*REPEAT_KEYS, "orders")}
 
     found = []
     for day in sorted(source_days.keys() | stored_days.keys()):
@@ -353,6 +405,10 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
         stored, source = stored_cells.get(key, 0), source_cells.get(key, 0)
         if stored != source:
             found.append(("cohort", f"{key[0]:%Y-%m}/{key[1]:%Y-%m}", "customers", stored, source))
+    for key in sorted(source_repeats.keys() | stored_repeats.keys()):
+        stored, source = stored_repeats.get(key, 0), source_repeats.get(key, 0)
+        if stored != source:
+            found.append(("repeat", f"{key[0]}/{key[1]}/{key[2]}", "orders", stored, source))
     for table, key, column, stored, source in found if report else []:
         logger.warning(
             "Dashboard summary of business %s differed from the orders: %s %s %s stored %s, orders say %s",
@@ -386,7 +442,40 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
         now,
         increment=False,
     )
+    every_repeat = sorted(source_repeats.keys() | stored_repeats.keys())
+    upsert(
+        RepeatOrderSummary,
+        REPEAT_KEYS,
+        ["orders"],
+        [[*key, source_repeats.get(key, 0)] for key in every_repeat],
+        business,
+        now,
+        increment=False,
+    )
     return found
+
+
+def repeats_of_days(business, first_day, last_day, day_orders):
+    """(the source's and the stored repeat rows of the days first_day..last_day): the
+    source from every earlier order of the customers with a completed order in them."""
+    stored = RepeatOrderSummary.objects.filter(business=business)
+    orders = Order.objects.filter(business=business)
+    if first_day is None and last_day is None:
+        return repeat_figures(business, orders), stored
+    ordered = day_orders.filter(status=COMPLETED).values("customer_id")
+    if last_day is not None:
+        orders = orders.filter(placed_at__lt=day_start(business, last_day + timedelta(days=1)))
+        stored = stored.filter(day__lte=last_day)
+    if first_day is not None:
+        stored = stored.filter(day__gte=first_day)
+    source = repeat_figures(business, orders.filter(customer_id__in=ordered))
+    return Counter(
+        {
+            key: n
+            for key, n in source.items()
+            if (first_day is None or key[0] >= first_day) and (last_day is None or key[0] <= last_day)
+        }
+    ), stored
 
 
 def reconcile_recent_days(business):

@@ -14,7 +14,7 @@ import pytest
 
 from customers import services, summaries
 from customers.bulk import tables
-from customers.models import CohortActivity, Customer, DailyOrderSummary, Order
+from customers.models import CohortActivity, Customer, DailyOrderSummary, Order, RepeatOrderSummary
 
 ZONE = "America/New_York"
 ADDRESS = {"street": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
@@ -35,14 +35,14 @@ def reference(business):
     first = {}
     orders = list(
         Order.objects.filter(business=business).values_list(
-            "customer_id", "status", "amount", "placed_at", "original_dropoff_id"
+            "customer_id", "status", "amount", "placed_at", "original_dropoff_id", "pk"
         )
     )
-    for customer_id, status, _, placed_at, _ in orders:
+    for customer_id, status, _, placed_at, _, _ in orders:
         if status == "completed" and (customer_id not in first or placed_at < first[customer_id]):
             first[customer_id] = placed_at
     active_months = set()
-    for customer_id, status, amount, placed_at, original in orders:
+    for customer_id, status, amount, placed_at, original, _ in orders:
         day = placed_at.astimezone(tz).date()
         row = days.setdefault(day, Counter())
         if status == "completed":
@@ -62,7 +62,7 @@ def reference(business):
         cells[first[customer_id].astimezone(tz).date().replace(day=1), month] += 1
     # Active spells: a customer is active on each order day and the 89 days after.
     order_days = {}
-    for customer_id, status, _, placed_at, _ in orders:
+    for customer_id, status, _, placed_at, _, _ in orders:
         if status == "completed":
             order_days.setdefault(customer_id, set()).add(placed_at.astimezone(tz).date())
     for their_days in order_days.values():
@@ -74,9 +74,18 @@ def reference(business):
                 days.setdefault(day, Counter())["activity_starts"] += 1
             if day + timedelta(days=1) not in active:
                 days.setdefault(day + timedelta(days=1), Counter())["activity_ends"] += 1
+    # Each completed order by its place among its customer's and the day of the one before.
+    repeats = Counter()
+    completed = sorted((o for o in orders if o[1] == "completed"), key=lambda o: (o[0], o[3], o[5]))
+    for number, (customer_id, _, _, placed_at, _, _) in enumerate(completed):
+        day = placed_at.astimezone(tz).date()
+        earlier = [o for o in completed[:number] if o[0] == customer_id]
+        previous_day = earlier[-1][3].astimezone(tz).date() if earlier else day
+        repeats[day, min(len(earlier) + 1, 3), previous_day] += 1
     return (
         {day: {k: v for k, v in row.items() if v} for day, row in days.items() if any(row.values())},
         dict(cells),
+        dict(repeats),
     )
 
 
@@ -92,7 +101,14 @@ def stored(business):
         )
         if n
     }
-    return {day: row for day, row in days.items() if row}, cells
+    repeats = {
+        (day, ordinal, previous_day): n
+        for day, ordinal, previous_day, n in RepeatOrderSummary.objects.filter(business=business).values_list(
+            *summaries.REPEAT_KEYS, "orders"
+        )
+        if n
+    }
+    return {day: row for day, row in days.items() if row}, cells, repeats
 
 
 def assert_summaries_exact(business):
@@ -159,7 +175,7 @@ def test_a_blocked_order_a_refund_and_an_address_change_move_their_days(shop, su
     )
 
     assert_summaries_exact(shop)
-    days, cells = stored(shop)
+    days, cells, _ = stored(shop)
     march_1 = datetime(2026, 3, 1).date()
     assert days[march_1] == {"refunds": 1, "refunded_amount": Decimal("30.00")}
     # The customer's first completed order is now April's: the cohort moved.
@@ -224,7 +240,7 @@ def test_a_merge_and_its_undo_move_new_customers_and_cohorts(shop, support):
     record = services.merge_customers(survivor=ann, merged=[anne], reason="Same person", actor=support)
 
     assert_summaries_exact(shop)
-    days, cells = stored(shop)
+    days, cells, _ = stored(shop)
     assert sum(row.get("new_customers", 0) for row in days.values()) == 1
     assert days[datetime(2025, 12, 10).date()]["new_customers"] == 1
     december, march = datetime(2025, 12, 1).date(), datetime(2026, 3, 1).date()
@@ -246,6 +262,7 @@ def test_the_reconciliation_repairs_a_day_and_logs_the_difference(shop, caplog):
     )
     DailyOrderSummary.objects.filter(business=shop, orders=1).update(orders=5)
     CohortActivity.objects.filter(business=shop).delete()
+    RepeatOrderSummary.objects.filter(business=shop).update(orders=2)
 
     found = summaries.rebuild(
         shop, first_day=datetime(2026, 6, 1).date(), last_day=datetime(2026, 6, 1).date()
@@ -254,6 +271,7 @@ def test_the_reconciliation_repairs_a_day_and_logs_the_difference(shop, caplog):
     assert found == [
         ("daily", "2026-06-01", "orders", 5, 1),
         ("cohort", "2026-06/2026-06", "customers", 0, 1),
+        ("repeat", "2026-06-01/1/2026-06-01", "orders", 2, 1),
     ]
     assert "orders say 1" in caplog.text
     assert_summaries_exact(shop)
@@ -296,7 +314,9 @@ def test_a_new_order_costs_one_upkeep_statement_and_reads_no_order(shop):
         # A new customer: a new day's row and a new cohort cell.
         services.record_order(business=shop, external_id="B-1", phone="+14155550102", amount="4.00")
 
-    upkeep = [q["sql"] for q in queries if "dailyordersummary" in q["sql"] or "cohortactivity" in q["sql"]]
-    assert len(upkeep) == (1 if connection.vendor == "postgresql" else 2)
+    tables = ("dailyordersummary", "cohortactivity", "repeatordersummary")
+    upkeep = [q["sql"] for q in queries if any(table in q["sql"] for table in tables)]
+    assert len(upkeep) == (1 if connection.vendor == "postgresql" else 3)
+    assert all(table in upkeep[0] for table in tables) or connection.vendor != "postgresql"
     assert all(sql.startswith(("INSERT", "WITH")) for sql in upkeep)
     assert_summaries_exact(shop)
