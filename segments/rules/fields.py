@@ -314,12 +314,17 @@ def order_figure(figure):
         if timeframe == "lifetime":
             return lifetime(operator, value)
         has_orders = Q(last_order_at__gte=context.since(timeframe))
+        # The customer (of the business) is the only filter: with COUNT(*), the orders'
+        # partial index of (customer, placed_at, amount) answers alone.
         per_customer = (
-            counted_orders(context, timeframe)
-            .filter(customer=OuterRef("pk"))
+            Order.objects.filter(
+                customer=OuterRef("pk"),
+                status__in=Order.COUNTED_STATUSES,
+                placed_at__gte=context.since(timeframe),
+            )
             .order_by()
             .values("customer_id")
-            .annotate(figure_total=Sum("amount"), figure_count=Count("id"))
+            .annotate(figure_total=Sum("amount"), figure_count=Count("*"))
         )
         if figure == "total":
             test = compare("figure_total", operator, value, money=True)

@@ -13,7 +13,6 @@ from django.db.models import F
 from customers.models import Activity
 from segments.models import Segment, SegmentMembershipEvent
 
-MATCHING_TABLE = "segments_matching"
 CHANGES_TABLE = "segments_changes"
 JOINED, LEFT = SegmentMembershipEvent.Kind.JOINED, SegmentMembershipEvent.Kind.LEFT
 
@@ -44,30 +43,24 @@ def replace_members(segment, matching, *, cause, actor, at, scope=None):
     (joined, left)."""
     lock_segment(segment)
     matching_sql, matching_params = customer_ids_sql(matching)
-    left_sql = (
-        f"SELECT s.customer_id, '{LEFT}' FROM segments_segmentmembership s WHERE s.segment_id = %s "
-        f"AND NOT EXISTS (SELECT 1 FROM {MATCHING_TABLE} m WHERE m.customer_id = s.customer_id)"
-    )
-    left_params = [segment.pk]
+    members_sql = "SELECT customer_id FROM segments_segmentmembership WHERE segment_id = %s"
+    members_params = [segment.pk]
     if scope is not None:
         scope_sql, scope_params = sql_with_params(scope)
-        left_sql += f" AND s.customer_id IN ({scope_sql})"
-        left_params += list(scope_params)
+        members_sql += f" AND customer_id IN ({scope_sql})"
+        members_params += list(scope_params)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {MATCHING_TABLE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {MATCHING_TABLE} AS SELECT m.customer_id FROM ({matching_sql}) m",
-            matching_params,
-        )
         start_changes(cursor)
+        # One pass over both sides: who matches and is no member joins, who is a member and
+        # no longer matches leaves.
         cursor.execute(
-            f"INSERT INTO {CHANGES_TABLE} (customer_id, kind) SELECT m.customer_id, '{JOINED}' "
-            f"FROM {MATCHING_TABLE} m WHERE NOT EXISTS (SELECT 1 FROM segments_segmentmembership s "
-            "WHERE s.segment_id = %s AND s.customer_id = m.customer_id)",
-            [segment.pk],
+            f"INSERT INTO {CHANGES_TABLE} (customer_id, kind) "
+            "SELECT COALESCE(m.customer_id, s.customer_id), "
+            f"CASE WHEN s.customer_id IS NULL THEN '{JOINED}' ELSE '{LEFT}' END "
+            f"FROM ({matching_sql}) m FULL JOIN ({members_sql}) s ON s.customer_id = m.customer_id "
+            "WHERE m.customer_id IS NULL OR s.customer_id IS NULL",
+            [*matching_params, *members_params],
         )
-        cursor.execute(f"INSERT INTO {CHANGES_TABLE} (customer_id, kind) {left_sql}", left_params)
-        cursor.execute(f"DROP TABLE {MATCHING_TABLE}")
         return write_changes(cursor, segment, cause=cause, actor=actor, at=at)
 
 
