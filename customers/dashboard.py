@@ -15,10 +15,10 @@ ever up to the range's end; `avg_orders_per_customer` = orders / active_customer
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DateField, F, Max, Q, Sum, Value
-from django.db.models.functions import Greatest, Trunc
+from django.db.models import Case, Count, DateField, F, Max, Q, Sum, Value, When
 from django.utils import timezone
 
 from customers import normalize
@@ -40,7 +40,7 @@ COHORTS = 12
 TOP_CUSTOMERS = 10
 # The top customers are looked for among this many biggest lifetime spenders at a time, at
 # most so many times.
-TOP_CANDIDATES = 1_000
+TOP_CANDIDATES = 100
 TOP_CANDIDATE_BATCHES = 5
 COMPLETED = Order.Status.COMPLETED
 CENT = Decimal("0.01")
@@ -145,10 +145,6 @@ def active_in(start):
     return Q(ordinal=RepeatOrderSummary.Ordinal.FIRST) | Q(previous_day__lt=start)
 
 
-def orders_of(repeats):
-    return repeats.aggregate(n=Sum("orders"))["n"] or 0
-
-
 def completed_orders(business, since, until):
     return Order.objects.filter(
         business=business, status=COMPLETED, placed_at__gte=since, placed_at__lt=until
@@ -175,16 +171,19 @@ def kpis(business, period):
     ).aggregate(orders=Sum("orders"), **{column: Sum(column) for column in SUMMED})
     orders = totals["orders"] or 0
     revenue = money(totals["revenue"])
-    in_range = RepeatOrderSummary.objects.filter(
+    # In one pass over the range's repeat rows: the active customers, and the new ones whose
+    # second order came by the end (every active customer whose first order came earlier
+    # has two orders by then).
+    repeats = RepeatOrderSummary.objects.filter(
         business=business, day__gte=period.start, day__lte=period.end
+    ).aggregate(
+        active=Sum("orders", filter=active_in(period.start)),
+        new_with_two_orders=Sum(
+            "orders", filter=Q(ordinal=RepeatOrderSummary.Ordinal.SECOND, previous_day__gte=period.start)
+        ),
     )
-    active = orders_of(in_range.filter(active_in(period.start)))
-    # Every active customer whose first order came earlier has two orders by the end; of
-    # the new ones, those whose second order came by the end.
-    new_with_two_orders = orders_of(
-        in_range.filter(ordinal=RepeatOrderSummary.Ordinal.SECOND, previous_day__gte=period.start)
-    )
-    new_with_one_order = (totals["new_customers"] or 0) - new_with_two_orders
+    active = repeats["active"] or 0
+    new_with_one_order = (totals["new_customers"] or 0) - (repeats["new_with_two_orders"] or 0)
     blacklisted = (
         BlacklistEntry.objects.filter(
             business=business,
@@ -260,21 +259,31 @@ def series(business, period):
             for column in ("new_customers", "blocked_orders", "refunds", "address_changes"):
                 entry[column] += row[column]
     # A bucket's active customers: its first orders, and its orders whose previous one
-    # came before the bucket's first day in the range.
-    day = F("day") if bucket == "day" else Trunc("day", bucket, output_field=DateField())
+    # came before the bucket's first day in the range (a CASE of the few bucket bounds is
+    # much cheaper per row than truncating dates).
+    entries = list(buckets.values())
+    first_day_of_bucket = (
+        F("day")
+        if bucket == "day"
+        else Case(
+            *[When(day__lt=later["start"], then=Value(entry["start"])) for entry, later in pairwise(entries)],
+            default=Value(entries[-1]["start"]),
+            output_field=DateField(),
+        )
+    )
     active = dict(
         RepeatOrderSummary.objects.filter(business=business, day__gte=period.start, day__lte=period.end)
-        .annotate(bucket=day, bucket_start=Greatest(day, Value(period.start, output_field=DateField())))
+        .annotate(bucket_start=first_day_of_bucket)
         .filter(active_in(F("bucket_start")))
-        .values("bucket")
+        .values("bucket_start")
         .annotate(n=Sum("orders"))
-        .values_list("bucket", "n")
+        .values_list("bucket_start", "n")
         .order_by()
     )
     result = []
-    for key, entry in buckets.items():
+    for entry in entries:
         entry["revenue"] = money(entry["revenue"])
-        entry["active_customers"] = active.get(key, 0)
+        entry["active_customers"] = active.get(entry["start"], 0)
         entry["returning_customers"] = entry["active_customers"] - entry["new_customers"]
         result.append(entry)
     add_churn(business, period, result, rows)
@@ -329,6 +338,15 @@ def cohorts(business, period):
     return rows
 
 
+def spend_per_customer(orders):
+    return (
+        orders.values("customer_id")
+        .order_by()
+        .annotate(spent=Sum("amount"), orders=Count("*"))
+        .filter(spent__gt=0)
+    )
+
+
 def top_customers(business, period, limit=TOP_CUSTOMERS):
     """The biggest spenders of the range, with what they spent and their orders in it.
 
@@ -337,8 +355,12 @@ def top_customers(business, period, limit=TOP_CUSTOMERS):
     that takes too many batches (a short range, where lifetime spend says little) the range's
     orders are grouped by customer instead; both give the same answer."""
     since, until = bounds(business, period)
-    in_range = completed_orders(business, since, until).values("customer_id").order_by()
-    in_range = in_range.annotate(spent=Sum("amount"), orders=Count("pk")).filter(spent__gt=0)
+    in_range = spend_per_customer(completed_orders(business, since, until))
+    # The candidates are the business's customers: their orders alone, from the partial
+    # index of completed orders by (customer, placed_at, amount).
+    of_candidates = spend_per_customer(
+        Order.objects.filter(status=COMPLETED, placed_at__gte=since, placed_at__lt=until)
+    )
     spenders = (
         Customer.objects.filter(business=business, total_spent__gt=0)
         .order_by("-total_spent", "-id")
@@ -347,7 +369,7 @@ def top_customers(business, period, limit=TOP_CUSTOMERS):
     rows = []
     for number in range(TOP_CANDIDATE_BATCHES):
         batch = list(spenders[number * TOP_CANDIDATES : (number + 1) * TOP_CANDIDATES])
-        found = in_range.filter(customer_id__in=[pk for pk, _ in batch])
+        found = of_candidates.filter(customer_id__in=[pk for pk, _ in batch])
         rows = sorted([*rows, *found], key=lambda row: (-row["spent"], row["customer_id"]))[:limit]
         if len(batch) < TOP_CANDIDATES or (len(rows) == limit and batch[-1][1] < rows[-1]["spent"]):
             break

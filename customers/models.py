@@ -258,8 +258,20 @@ class Customer(TenantModel):
                 name="customer_last_order_idx",
             ),
             models.Index(fields=["business", "-order_count", "-id"], name="customer_orders_idx"),
-            # The dashboard's new customers of a range and whether they ordered again.
+            # Customers by their first order: segment rules on first_order_at, new customers.
             models.Index(fields=["business", "first_order_at"], name="customer_first_order_idx"),
+            # Counts of the live customers per tier and of the blacklisted ones (the dashboard,
+            # the blacklisted filter) from small indexes alone, not a million rows.
+            models.Index(
+                fields=["business", "tier"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_tier_idx",
+            ),
+            models.Index(
+                fields=["business"],
+                condition=models.Q(is_blacklisted=True, deleted_at__isnull=True),
+                name="customer_live_blacklisted_idx",
+            ),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),
