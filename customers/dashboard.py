@@ -38,9 +38,9 @@ DAILY_UP_TO = 62
 WEEKLY_UP_TO = 182
 COHORTS = 12
 TOP_CUSTOMERS = 10
-# The top customers are looked for among this many biggest lifetime spenders at a time, at
-# most so many times.
-TOP_CANDIDATES = 100
+# The top customers are looked for among the biggest lifetime spenders, this many first,
+# then twice as many each time, at most so many times (620 customers).
+TOP_CANDIDATES = 20
 TOP_CANDIDATE_BATCHES = 5
 COMPLETED = Order.Status.COMPLETED
 CENT = Decimal("0.01")
@@ -162,28 +162,71 @@ def summary_rows(business, period):
 SUMMED = ["revenue", "refunds", "refunded_amount", "blocked_orders", "new_customers", "address_changes"]
 
 
-def kpis(business, period):
+@dataclass(frozen=True)
+class RepeatCounts:
+    """Of a period: its active customers, the new ones whose second order came by its end,
+    and, when asked for, the active customers of each bucket by the bucket's first day."""
+
+    active: int
+    new_with_two_orders: int
+    active_per_bucket: dict
+
+
+def repeat_counts(business, period, first_days=None):
+    """The period's RepeatCounts in one pass over its repeat rows; with `first_days` (the
+    first day in the range of each of the period's buckets, in order) per bucket too."""
+    rows = RepeatOrderSummary.objects.filter(business=business, day__gte=period.start, day__lte=period.end)
+    sums = {
+        "active": Sum("orders", filter=active_in(period.start)),
+        "new_with_two_orders": Sum(
+            "orders", filter=Q(ordinal=RepeatOrderSummary.Ordinal.SECOND, previous_day__gte=period.start)
+        ),
+    }
+    if first_days is None:
+        totals = rows.aggregate(**sums)
+        return RepeatCounts(totals["active"] or 0, totals["new_with_two_orders"] or 0, {})
+    per_bucket = list(
+        rows.annotate(bucket_start=first_day_of_bucket(period.bucket, first_days))
+        .values("bucket_start")
+        .annotate(in_bucket=Sum("orders", filter=active_in(F("bucket_start"))), **sums)
+        .order_by()
+    )
+    return RepeatCounts(
+        sum(row["active"] or 0 for row in per_bucket),
+        sum(row["new_with_two_orders"] or 0 for row in per_bucket),
+        {row["bucket_start"]: row["in_bucket"] or 0 for row in per_bucket},
+    )
+
+
+def first_day_of_bucket(bucket, first_days):
+    """The first day in the range of a repeat row's bucket: a CASE of the few bucket bounds
+    is much cheaper per row than truncating dates."""
+    if bucket == "day":
+        return F("day")
+    return Case(
+        *[When(day__lt=later, then=Value(first)) for first, later in pairwise(first_days)],
+        default=Value(first_days[-1]),
+        output_field=DateField(),
+    )
+
+
+def bucket_first_days(period):
+    return sorted({max(bucket_of(day, period.bucket), period.start) for day in period.each_day()})
+
+
+def kpis(business, period, repeats=None):
     """The contract's metrics of the period, plus refunded amount, address changes and
-    customers blacklisted in it."""
+    customers blacklisted in it; `repeats` is the period's repeat_counts when read already."""
     since, until = bounds(business, period)
     totals = DailyOrderSummary.objects.filter(
         business=business, day__gte=period.start, day__lte=period.end
     ).aggregate(orders=Sum("orders"), **{column: Sum(column) for column in SUMMED})
     orders = totals["orders"] or 0
     revenue = money(totals["revenue"])
-    # In one pass over the range's repeat rows: the active customers, and the new ones whose
-    # second order came by the end (every active customer whose first order came earlier
-    # has two orders by then).
-    repeats = RepeatOrderSummary.objects.filter(
-        business=business, day__gte=period.start, day__lte=period.end
-    ).aggregate(
-        active=Sum("orders", filter=active_in(period.start)),
-        new_with_two_orders=Sum(
-            "orders", filter=Q(ordinal=RepeatOrderSummary.Ordinal.SECOND, previous_day__gte=period.start)
-        ),
-    )
-    active = repeats["active"] or 0
-    new_with_one_order = (totals["new_customers"] or 0) - (repeats["new_with_two_orders"] or 0)
+    repeats = repeats or repeat_counts(business, period)
+    active = repeats.active
+    # Every active customer whose first order came earlier has two orders by the end.
+    new_with_one_order = (totals["new_customers"] or 0) - repeats.new_with_two_orders
     blacklisted = (
         BlacklistEntry.objects.filter(
             business=business,
@@ -229,10 +272,11 @@ def bucket_of(day, bucket):
     return normalize.first_of_month(day)
 
 
-def series(business, period):
+def series(business, period, active_per_bucket=None):
     """Per bucket (day, week from Monday, or month; the first and last clipped to the
     range): revenue, orders, new and returning customers, blocked orders, refunds, address
-    changes; and churn at the bucket's end."""
+    changes; and churn at the bucket's end. `active_per_bucket` is the period's
+    repeat_counts per bucket when read already."""
     bucket = period.bucket
     rows = summary_rows(business, period)
     buckets = {}
@@ -258,32 +302,13 @@ def series(business, period):
             entry["revenue"] += row["revenue"]
             for column in ("new_customers", "blocked_orders", "refunds", "address_changes"):
                 entry[column] += row[column]
-    # A bucket's active customers: its first orders, and its orders whose previous one
-    # came before the bucket's first day in the range (a CASE of the few bucket bounds is
-    # much cheaper per row than truncating dates).
     entries = list(buckets.values())
-    first_day_of_bucket = (
-        F("day")
-        if bucket == "day"
-        else Case(
-            *[When(day__lt=later["start"], then=Value(entry["start"])) for entry, later in pairwise(entries)],
-            default=Value(entries[-1]["start"]),
-            output_field=DateField(),
-        )
-    )
-    active = dict(
-        RepeatOrderSummary.objects.filter(business=business, day__gte=period.start, day__lte=period.end)
-        .annotate(bucket_start=first_day_of_bucket)
-        .filter(active_in(F("bucket_start")))
-        .values("bucket_start")
-        .annotate(n=Sum("orders"))
-        .values_list("bucket_start", "n")
-        .order_by()
-    )
+    if active_per_bucket is None:
+        active_per_bucket = repeat_counts(business, period, bucket_first_days(period)).active_per_bucket
     result = []
     for entry in entries:
         entry["revenue"] = money(entry["revenue"])
-        entry["active_customers"] = active.get(entry["start"], 0)
+        entry["active_customers"] = active_per_bucket.get(entry["start"], 0)
         entry["returning_customers"] = entry["active_customers"] - entry["new_customers"]
         result.append(entry)
     add_churn(business, period, result, rows)
@@ -366,12 +391,14 @@ def top_customers(business, period, limit=TOP_CUSTOMERS):
         .order_by("-total_spent", "-id")
         .values_list("pk", "total_spent")
     )
-    rows = []
+    rows, read = [], 0
     for number in range(TOP_CANDIDATE_BATCHES):
-        batch = list(spenders[number * TOP_CANDIDATES : (number + 1) * TOP_CANDIDATES])
+        size = TOP_CANDIDATES * 2**number
+        batch = list(spenders[read : read + size])
+        read += size
         found = of_candidates.filter(customer_id__in=[pk for pk, _ in batch])
         rows = sorted([*rows, *found], key=lambda row: (-row["spent"], row["customer_id"]))[:limit]
-        if len(batch) < TOP_CANDIDATES or (len(rows) == limit and batch[-1][1] < rows[-1]["spent"]):
+        if len(batch) < size or (len(rows) == limit and batch[-1][1] < rows[-1]["spent"]):
             break
     else:
         rows = list(in_range.order_by("-spent", "customer_id")[:limit])
@@ -401,13 +428,15 @@ def daily_figures(business, period):
 
 def figures(business, period):
     """Everything the dashboard shows."""
-    current, previous = kpis(business, period), kpis(business, period.previous)
+    # The period's repeat rows are read once, for its KPIs and its series alike.
+    repeats = repeat_counts(business, period, bucket_first_days(period))
+    current, previous = kpis(business, period, repeats), kpis(business, period.previous)
     return {
         "period": period,
         "kpis": current,
         "previous": previous,
         "changes": {metric: change(current[metric], previous[metric], metric) for metric in current},
-        "series": series(business, period),
+        "series": series(business, period, repeats.active_per_bucket),
         "cohorts": cohorts(business, period),
         "top_customers": top_customers(business, period),
         "freshness": freshness(business),

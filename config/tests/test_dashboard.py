@@ -24,7 +24,7 @@ CENT, RATE = Decimal("0.01"), Decimal("0.0001")
 # The page's queries whatever the range (session, business, figures of both periods,
 # series, cohorts, top customers, loyalty); the top customers take two more per further
 # batch of lifetime spenders, at most dashboard.TOP_CANDIDATE_BATCHES.
-QUERIES = 23
+QUERIES = 22
 
 
 def at(*args):
