@@ -214,3 +214,25 @@ def test_marking_a_phone_verified_writes_the_timeline_once(business, support):
     assert Customer.objects.get().phone_verified
     entry = Activity.objects.get(kind=Activity.Kind.PHONE_VERIFIED)
     assert entry.actor == support
+
+
+def test_a_merge_moves_payments_with_their_orders_and_the_undo_moves_them_back(business, support):
+    kept = record(business, payments=[card("T-1")]).order.customer
+    other = services.record_order(
+        business=business,
+        external_id="B-1",
+        phone="+14155550202",
+        amount="9.00",
+        payments=[card("T-2", "9.00")],
+    ).order.customer
+
+    merge = services.merge_customers(survivor=kept, merged=[other], reason="same person", actor=support)
+    assert set(Payment.objects.filter(order__customer=kept).values_list("transaction_id", flat=True)) == {
+        "T-1",
+        "T-2",
+    }
+
+    services.undo_merge(record=merge, actor=support)
+    assert list(Payment.objects.filter(order__customer=other).values_list("transaction_id", flat=True)) == [
+        "T-2"
+    ]
