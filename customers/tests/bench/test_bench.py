@@ -22,6 +22,7 @@ CUSTOMERS_FIGURES = [
     "list.page_200.query",
     "profile.top_customer",
     "api.orders",
+    "api.orders_with_payment",
     "dashboard.page_30d",
     "dashboard.page_12m",
     "api.orders_summary_upkeep",
