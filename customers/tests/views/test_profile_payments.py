@@ -158,3 +158,13 @@ def test_only_those_who_edit_contact_data_verify_phones(client_for, business, ma
 
     assert client_for(compliance).post(f"/customers/{order.customer_id}/verify-phone/").status_code == 403
     assert not Customer.objects.get().phone_verified
+
+
+def test_a_changed_phone_is_no_longer_verified(business, support):
+    customer = record(business).customer
+    services.mark_phone_verified(customer=customer, actor=support)
+
+    services.update_contact(customer=customer, first_name="Ann", actor=support)
+    assert Customer.objects.get().phone_verified
+    services.update_contact(customer=customer, phone="+14155550199", actor=support)
+    assert not Customer.objects.get().phone_verified
