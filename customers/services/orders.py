@@ -39,7 +39,7 @@ def record_order(*, business, external_id, **order):
     the order's insert, which rolls back everything the attempt wrote, and the order
     recorded first is returned. Asking first would cost every new order a query.
 
-    `payments` are dicts of services.payments.unsaved_payment's fields; a transaction id
+    `payments` are dicts of unsaved_payment's fields (below); a transaction id
     recorded already for another order refuses the order (a ValidationError on `payments`)."""
     try:
         return _record_new_order(business=business, external_id=external_id, **order)
