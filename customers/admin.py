@@ -23,6 +23,8 @@ from customers.models import (
     Note,
     Order,
     OrderItem,
+    Payment,
+    Refund,
     Tag,
 )
 from customers.resources import CustomerResource, OrderResource
@@ -289,6 +291,42 @@ class ReadOnlyAdmin(TenantAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ["created_at", "amount", "reason", "actor", "source"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    """Payments as the providers reported them; refunds are made on the profile or the API,
+    under the payment's lock, never by editing rows."""
+
+    list_display = [
+        "transaction_id",
+        "order",
+        "amount",
+        "currency",
+        "method",
+        "status",
+        "refunded_amount",
+        "processed_at",
+    ]
+    list_filter = ["status", "method", "provider"]
+    search_fields = ["=transaction_id", "=order__external_id", "=order__customer__phone"]
+    list_select_related = ["order"]
+    show_full_result_count = False
+    ordering = ["-created_at", "-id"]
+    inlines = [RefundInline]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "payment", "amount", "reason", "actor", "source"]
+    search_fields = ["=payment__transaction_id", "=payment__order__external_id"]
+    list_select_related = ["payment", "actor"]
+    show_full_result_count = False
 
 
 @admin.register(Dropoff)

@@ -32,6 +32,8 @@ from customers.models import (
     Note,
     Order,
     OrderItem,
+    Payment,
+    Refund,
     Tag,
     searchable,
 )
@@ -453,6 +455,24 @@ BLACKLIST_NOTES = {
     Reason.OTHER: "Asked to be blocked from ordering.",
 }
 UNBLACKLIST_NOTE = "Reviewed with the customer; ordering allowed again."
+# How storefronts are paid, and the providers behind each way.
+PAYMENT_METHODS, PAYMENT_METHOD_WEIGHTS = (
+    [Payment.Method.CARD, Payment.Method.WALLET, Payment.Method.CASH_ON_DELIVERY, Payment.Method.VOUCHER],
+    [60, 22, 14, 4],
+)
+PAYMENT_PROVIDERS = {
+    Payment.Method.CARD: ["stripe", "adyen"],
+    Payment.Method.WALLET: ["apple_pay", "paypal"],
+    Payment.Method.CASH_ON_DELIVERY: [""],
+    Payment.Method.VOUCHER: ["giftcard"],
+}
+REFUND_REASONS = [
+    "Items missing from the bag",
+    "Arrived cold",
+    "Delivered an hour late",
+    "Wrong order delivered",
+    "Charged twice",
+]
 NOTE_BODIES = [
     "Prefers oat milk; please mark the cup.",
     "Called about a late delivery, offered a free drink on the next order.",
@@ -560,6 +580,7 @@ class Chunk:
 
     def __init__(self):
         self.customers, self.accounts, self.dropoffs, self.orders, self.items = [], [], [], [], []
+        self.payments, self.refunds = [], []
         self.blacklist_entries, self.notes, self.activities, self.tag_links = [], [], [], []
 
     def tables(self):
@@ -569,6 +590,8 @@ class Chunk:
             "dropoffs": self.dropoffs,
             "orders": self.orders,
             "order items": self.items,
+            "payments": self.payments,
+            "refunds": self.refunds,
             "blacklist entries": self.blacklist_entries,
             "notes": self.notes,
             "activities": self.activities,
@@ -599,6 +622,12 @@ class Chunk:
         for row in self.items:
             row["order_id"] = order_ids[row["order_id"]]
         writer.insert(OrderItem, self.items)
+        for row in self.payments:
+            row["order_id"] = order_ids[row["order_id"]]
+        payment_ids = writer.insert(Payment, self.payments, returning_ids=True)
+        for row in self.refunds:
+            row["payment_id"] = payment_ids[row["payment_id"]]
+        writer.insert(Refund, self.refunds)
         writer.insert(BlacklistEntry, self.blacklist_entries)
         note_ids = writer.insert(Note, self.notes, returning_ids=True)
         for row in self.activities:
@@ -839,11 +868,13 @@ class ChunkBuilder:
         if status == Order.Status.COMPLETED:
             completed_at = placed_at + timedelta(minutes=rng.randrange(15, 60))
             person["counted"].append((placed_at, cents))
+        external_id = f"{SOURCE_PREFIXES[source]}-{person['phone'][2:]}-{person['orders']}"
+        self.add_payments(len(chunk.orders), external_id, status, cents, placed_at)
         chunk.orders.append(
             {
                 "business_id": self.business_id,
                 "customer_id": position,
-                "external_id": f"{SOURCE_PREFIXES[source]}-{person['phone'][2:]}-{person['orders']}",
+                "external_id": external_id,
                 "dropoff_id": dropoff,
                 "original_dropoff_id": original if original != dropoff else None,
                 "amount": Decimal(cents) / 100,
@@ -856,6 +887,59 @@ class ChunkBuilder:
                 "created_at": placed_at,
             }
         )
+
+    def add_payments(self, order_position, external_id, status, cents, placed_at):
+        """What paid for the order: ~5% after a failed card attempt, COD pending until
+        delivered, refunded orders refunded in full, ~3% of completed ones in part; a
+        cancelled order's card was declined; a blocked order was never offered payment."""
+        rng = self.rng
+        if status == Order.Status.BLOCKED:
+            return
+        attempts = []
+        if rng.random() < 0.05 or status == Order.Status.CANCELLED:
+            attempts.append((Payment.Method.CARD, Payment.Status.FAILED))
+        if status != Order.Status.CANCELLED:
+            method = rng.choices(PAYMENT_METHODS, PAYMENT_METHOD_WEIGHTS)[0]
+            pending = status == Order.Status.PENDING and method == Payment.Method.CASH_ON_DELIVERY
+            attempts.append((method, Payment.Status.PENDING if pending else Payment.Status.SUCCEEDED))
+        for number, (method, payment_status) in enumerate(attempts, start=1):
+            amount = Decimal(cents) / 100
+            refunded = Decimal(0)
+            if payment_status == Payment.Status.SUCCEEDED:
+                if status == Order.Status.REFUNDED:
+                    refunded = amount
+                elif status == Order.Status.COMPLETED and rng.random() < 0.03:
+                    refunded = (amount * Decimal(rng.choice([20, 30, 50])) / 100).quantize(Decimal("0.01"))
+            if refunded:
+                payment_status = (
+                    Payment.Status.REFUNDED if refunded == amount else Payment.Status.PARTIALLY_REFUNDED
+                )
+                self.chunk.refunds.append(
+                    {
+                        "business_id": self.business_id,
+                        "payment_id": len(self.chunk.payments),
+                        "amount": refunded,
+                        "reason": rng.choice(REFUND_REASONS),
+                        "actor_id": self.actor_id,
+                        "source": "profile",
+                        "created_at": min(self.now, placed_at + timedelta(hours=rng.randrange(1, 48))),
+                    }
+                )
+            self.chunk.payments.append(
+                {
+                    "business_id": self.business_id,
+                    "order_id": order_position,
+                    "amount": amount,
+                    "currency": self.currency,
+                    "method": method,
+                    "status": payment_status,
+                    "transaction_id": f"demo-{external_id}-{number}",
+                    "provider": rng.choice(PAYMENT_PROVIDERS[method]),
+                    "processed_at": None if payment_status == Payment.Status.PENDING else placed_at,
+                    "refunded_amount": refunded,
+                    "created_at": placed_at,
+                }
+            )
 
     def add_items(self, order_position):
         """1-3 products whose total follows a log-normal target with a median of $20.

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.forms.models import model_to_dict
@@ -96,6 +98,19 @@ class BlacklistForm(forms.Form):
 class NoteForm(forms.Form):
     body = forms.CharField(
         label="Note", widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a note…"})
+    )
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount",
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01"}),
+    )
+    reason = forms.CharField(
+        label="Reason", max_length=1000, widget=forms.TextInput(attrs={"placeholder": "Why"})
     )
 
 

@@ -1,5 +1,6 @@
 import unicodedata
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -466,6 +467,102 @@ class OrderItem(TenantModel):
         return f"{self.quantity} × {self.name}"
 
 
+# Payments and refunds ------------------------------------------------------------------
+
+
+class Payment(TenantModel):
+    """One attempt to take money for an order, as the payment provider reported it."""
+
+    class Method(models.TextChoices):
+        CARD = "card", "Card"
+        WALLET = "wallet", "Wallet"
+        CASH_ON_DELIVERY = "cash_on_delivery", "Cash on delivery"
+        VOUCHER = "voucher", "Voucher"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REFUNDED = "refunded", "Refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+
+    # What a storefront or an import may report; the refunded statuses come from refunds only.
+    REPORTED_STATUSES = [Status.PENDING, Status.SUCCEEDED, Status.FAILED]
+    # Money that was taken (part of it may have gone back since).
+    CAPTURED_STATUSES = [Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED]
+    REFUNDABLE_STATUSES = [Status.SUCCEEDED, Status.PARTIALLY_REFUNDED]
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
+    transaction_id = models.CharField(max_length=100, help_text="The provider's id, unique per business")
+    provider = models.CharField(max_length=50, blank=True, help_text="Payment provider, e.g. stripe")
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # The sum of the payment's refunds, kept by services.refund_payment under the row's lock.
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, editable=False)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        permissions = [("refund_payment", "Can refund payments")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "transaction_id"], name="payment_transaction_id_unique_per_business"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+            # Refunds never give back more than was paid, whatever the concurrency.
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__gte=0, refunded_amount__lte=F("amount")),
+                name="payment_refunds_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount=0)
+                | models.Q(status__in=["refunded", "partially_refunded"]),
+                name="payment_only_refunded_statuses_have_refunds",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="refunded") | models.Q(refunded_amount=F("amount")),
+                name="payment_refunded_in_full",
+            ),
+            stored_time_range("payment", "processed_at", null=True),
+        ]
+        indexes = [models.Index(fields=["order", "created_at", "id"], name="payment_order_idx")]
+
+    def __str__(self):
+        return self.transaction_id
+
+    @property
+    def refundable(self):
+        if self.status not in self.REFUNDABLE_STATUSES:
+            return Decimal(0)
+        return self.amount - self.refunded_amount
+
+
+class Refund(TenantModel):
+    """Money given back on a payment: append-only, capped by the payment's amount."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="refunds")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=20, help_text="Where the refund was asked: profile, api, admin")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")
+        ]
+        indexes = [models.Index(fields=["payment", "created_at"], name="refund_payment_idx")]
+
+    def __str__(self):
+        return f"Refund of {self.amount} on {self.payment_id}"
+
+
 class BlacklistEntry(TenantModel):
     """Append-only history of blacklist decisions."""
 
@@ -555,6 +652,9 @@ class Activity(TenantModel):
         ANONYMIZED = "anonymized", "Anonymized"
         SEGMENT_JOINED = "segment_joined", "Joined segment"
         SEGMENT_LEFT = "segment_left", "Left segment"
+        PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+        REFUNDED = "refunded", "Refund"
+        PHONE_VERIFIED = "phone_verified", "Phone verified"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -7,10 +7,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 import phonenumbers
 from django.db import OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, Sum, When
 from django.utils import timezone
 
 from customers.merge_registry import DROPOFFS, MERGE_FIELDS, MERGE_HANDLING, MOVE, model_and_column
@@ -23,6 +24,8 @@ from customers.models import (
     DuplicateScan,
     MergeRecord,
     Order,
+    Payment,
+    Refund,
     Tag,
     searchable,
 )
@@ -220,7 +223,11 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
     accounts = list(customer.accounts.all())
     # Items as a plain list, `listed_items`: no queryset per order.
     items = Prefetch("items", to_attr="listed_items")
-    orders = customer.orders.select_related("dropoff", "original_dropoff").prefetch_related(items)
+    orders = customer.orders.select_related("dropoff", "original_dropoff").prefetch_related(
+        items, order_payments()
+    )
+    orders_page = page_of(orders.order_by("-placed_at", "-id"), orders_page, ORDERS_PER_PAGE)
+    describe_orders(orders_page, customer, accounts)
     timeline = page_of(customer.activities.select_related("actor"), timeline_page, TIMELINE_PER_PAGE)
     describe_activities(timeline, {d.pk: d for d in dropoffs}, {a.pk: a for a in accounts})
     # The customer's tags and the business's others (the tag input's suggestions) in one query.
@@ -236,7 +243,8 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
         "tag_suggestions": [tag for tag in tags if not tag.on_customer],
         "accounts": accounts,
         "dropoffs": dropoffs,
-        "orders": page_of(orders.order_by("-placed_at", "-id"), orders_page, ORDERS_PER_PAGE),
+        "orders": orders_page,
+        "payment_totals": customer_payment_totals(customer),
         "notes": list(customer.notes.select_related("author")),
         "blacklist_history": list(customer.blacklist_entries.select_related("actor")),
         "timeline": timeline,
@@ -244,6 +252,19 @@ def customer_profile(customer, *, orders_page=1, timeline_page=1):
         "possible_duplicates": possible_duplicates_of(customer),
         "undoable_merges": undoable_merges_into(customer),
     }
+
+
+def describe_orders(orders, customer, accounts):
+    """Give each order of the page its money (paid, refunded, outstanding), its cash on
+    delivery flag and the storefront accounts of the person it came through (an order names
+    its storefront as `source`, an account its `provider`)."""
+    by_provider = defaultdict(list)
+    for account in accounts:
+        by_provider[account.provider.lower()].append(account)
+    for order in orders:
+        order.money = money_of(order, order.listed_payments)
+        order.cod_unverified = cod_unverified(customer, order.listed_payments)
+        order.via_accounts = by_provider.get(order.source.lower(), []) if order.source else []
 
 
 def describe_activities(activities, dropoffs, accounts):
@@ -267,6 +288,89 @@ def describe_activities(activities, dropoffs, accounts):
             activity.new_dropoff = dropoffs.get(data.get("new_dropoff_id"))
         elif activity.kind == Activity.Kind.ACCOUNT_LINKED:
             activity.account = accounts.get(data.get("account_id"))
+
+
+# Payments -----------------------------------------------------------------------------
+
+# Orders that still expect their money; the others (cancelled, refunded, blocked) owe nothing.
+OWING_STATUSES = [Order.Status.PENDING, Order.Status.COMPLETED]
+
+
+@dataclass(frozen=True)
+class OrderMoney:
+    paid: Decimal
+    refunded: Decimal
+    outstanding: Decimal
+
+    @property
+    def fully_refunded(self):
+        return self.paid > 0 and self.refunded == self.paid
+
+
+def order_payments():
+    """The prefetch of orders' payments, oldest first, with their refunds and who made them,
+    as plain lists (`listed_payments`, `listed_refunds`)."""
+    refunds = Prefetch("refunds", queryset=Refund.objects.select_related("actor"), to_attr="listed_refunds")
+    payments = Payment.objects.order_by("created_at", "id").prefetch_related(refunds)
+    return Prefetch("payments", queryset=payments, to_attr="listed_payments")
+
+
+def money_of(order, payments):
+    """Paid is what the payments took (refunded or not), refunded what went back,
+    outstanding what an order still expecting its money has not been paid."""
+    paid = sum((p.amount for p in payments if p.status in Payment.CAPTURED_STATUSES), Decimal("0.00"))
+    refunded = sum((p.refunded_amount for p in payments), Decimal("0.00"))
+    owing = order.status in OWING_STATUSES
+    return OrderMoney(
+        paid=paid, refunded=refunded, outstanding=max(order.amount - paid, 0) if owing else Decimal("0.00")
+    )
+
+
+def order_with_payments(orders, pk):
+    """One order of `orders` (a business's) with its customer, items, payments and refunds, or None."""
+    return (
+        orders.filter(pk=pk)
+        .select_related("customer")
+        .prefetch_related(Prefetch("items", to_attr="listed_items"), order_payments())
+        .first()
+    )
+
+
+def cod_unverified(customer, payments):
+    """Cash on delivery from a customer whose phone nobody verified: the courier may find no one."""
+    return not customer.phone_verified and any(p.method == Payment.Method.CASH_ON_DELIVERY for p in payments)
+
+
+def customer_payment_totals(customer):
+    """Paid, refunded and outstanding over all the customer's orders, and their failed
+    payment attempts, in one query whatever their number (a row per order: the outstanding
+    amount is counted order by order)."""
+    captured = Q(payments__status__in=Payment.CAPTURED_STATUSES)
+    rows = (
+        Order.objects.filter(customer=customer)
+        .order_by()
+        .values("pk")
+        .annotate(
+            paid=Sum("payments__amount", filter=captured),
+            refunded=Sum("payments__refunded_amount"),
+            # A sum rather than COUNT: the profile's pages never count (see its tests).
+            failed=Sum(Case(When(payments__status=Payment.Status.FAILED, then=1), default=0)),
+        )
+        .values_list("amount", "status", "paid", "refunded", "failed")
+    )
+    totals = {
+        "paid": Decimal("0.00"),
+        "refunded": Decimal("0.00"),
+        "outstanding": Decimal("0.00"),
+        "failed": 0,
+    }
+    for amount, status, paid, refunded, failed in rows:
+        totals["paid"] += paid or 0
+        totals["refunded"] += refunded or 0
+        totals["failed"] += failed or 0
+        if status in OWING_STATUSES:
+            totals["outstanding"] += max(amount - (paid or 0), 0)
+    return totals
 
 
 # Duplicates and merges --------------------------------------------------------------

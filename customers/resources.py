@@ -22,7 +22,7 @@ from import_export.results import Error, Result, RowResult
 
 from customers.bulk import exports, tables
 from customers.bulk.rows import Outcome
-from customers.models import Customer, Dropoff, Order
+from customers.models import Customer, Dropoff, Order, Payment
 from customers.normalize import neutralize
 
 # Outcome's statuses
@@ -173,6 +173,10 @@ class CustomerResource(BusinessResource):
         return queryset.prefetch_related("tags", Prefetch("dropoffs", queryset=shipping))
 
 
+def order_payment_cells(order):
+    return exports.payment_cells(list(order.payments.all()))
+
+
 def order_items(order):
     items = [
         {
@@ -203,6 +207,9 @@ class OrderResource(BusinessResource):
         column_name="country", dehydrate_method=address_part("country", lambda order: order.dropoff)
     )
     items = Field(column_name="items", dehydrate_method=order_items)
+    payments = Field(column_name="payments", dehydrate_method=lambda order: order_payment_cells(order)[0])
+    paid = Field(column_name="paid", dehydrate_method=lambda order: order_payment_cells(order)[1])
+    refunded = Field(column_name="refunded", dehydrate_method=lambda order: order_payment_cells(order)[2])
 
     class Meta:
         model = Order
@@ -210,7 +217,8 @@ class OrderResource(BusinessResource):
         export_order = fields
 
     def filter_export(self, queryset, **kwargs):
-        return queryset.select_related("customer", "dropoff").prefetch_related("items")
+        payments = Prefetch("payments", queryset=Payment.objects.order_by("id"))
+        return queryset.select_related("customer", "dropoff").prefetch_related("items", payments)
 
 
 RESOURCES = {"customers": CustomerResource, "orders": OrderResource}

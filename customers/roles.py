@@ -18,6 +18,8 @@ READ_CUSTOMERS = [
         "note",
         "tag",
         "activity",
+        "payment",
+        "refund",
     )
 ]
 
@@ -60,6 +62,7 @@ ROLE_PERMISSIONS = {
         "customers.export_customer",
         "customers.import_order",
         "customers.export_order",
+        "customers.refund_payment",
     ],
     Role.SUPPORT: [
         *READ_CUSTOMERS,
@@ -70,6 +73,7 @@ ROLE_PERMISSIONS = {
         "customers.add_tag",
         "customers.change_tag",
         "customers.change_order",
+        "customers.refund_payment",
         "customers.add_dropoff",
         "loyalty.view_pointsentry",
         "loyalty.adjust_points",

@@ -76,6 +76,8 @@ def alpha(db, make_member):
         Note,
         Order,
         OrderItem,
+        Payment,
+        Refund,
         Tag,
     )
 
@@ -88,8 +90,12 @@ def alpha(db, make_member):
         email=f"{MARKER.lower()}@example.com",
         address={"street": f"1 {MARKER} St", "city": MARKER, "country": "US"},
         items=[{"sku": "P1", "name": f"{MARKER} pizza", "quantity": 1, "price": "12.50"}],
+        payments=[{"transaction_id": f"{MARKER}-tx", "amount": "12.50", "method": "card"}],
     ).order
     customer = order.customer
+    refund = services.refund_payment(
+        payment=order.payments.get(), amount="2.50", reason=f"{MARKER} refund", actor=owner, source="profile"
+    ).refund
     services.link_account(
         business=business, phone=customer.phone, provider="shop", email=f"{MARKER}@shop.example"
     )
@@ -193,6 +199,8 @@ def alpha(db, make_member):
         Customer: customer,
         Order: order,
         OrderItem: order.items.get(),
+        Payment: refund.payment,
+        Refund: refund,
         Dropoff: order.dropoff,
         CustomerAccount: customer.accounts.get(),
         Note: customer.notes.get(),
@@ -210,9 +218,10 @@ def alpha(db, make_member):
 def app_cases(alpha):
     """Cases for the app's own URLs: name -> list of (method, path, data)."""
     business = alpha["business"]
-    from customers.models import Customer, DuplicateCandidate, MergeRecord, Tag
+    from customers.models import Customer, DuplicateCandidate, MergeRecord, Payment, Tag
 
     tag = alpha["objects"][Tag]
+    payment = alpha["objects"][Payment]
     profile = f"/customers/{alpha['objects'][Customer].pk}/"
     candidate = alpha["objects"][DuplicateCandidate]
     merge = f"/customers/merge/?ids={candidate.customer_a_id},{candidate.customer_b_id}"
@@ -247,6 +256,10 @@ def app_cases(alpha):
         "customers:add_note": [("post", f"{profile}notes/", {"body": "leak?"})],
         "customers:add_tag": [("post", f"{profile}tags/", {"name": "leak?"})],
         "customers:remove_tag": [("post", f"{profile}tags/{tag.pk}/remove/", {"confirm": "yes"})],
+        "customers:refund": [
+            ("post", f"{profile}payments/{payment.pk}/refund/", {"amount": "1.00", "reason": "leak?"})
+        ],
+        "customers:verify_phone": [("post", f"{profile}verify-phone/", {"confirm": "yes"})],
         "customers:delete": [("post", f"{profile}delete/", {"confirm": "yes"})],
         "customers:restore": [("post", f"{profile}restore/", {"confirm": "yes"})],
         **import_export_cases(alpha),
@@ -275,6 +288,15 @@ def app_cases(alpha):
         "api:merge": [
             ("post", "/api/v1/customers/merge", {"survivor_id": 1, "merged_ids": [2], "reason": "x"}),
         ],
+        "api:order": [("get", f"/api/v1/orders/{payment.order_id}", None)],
+        "api:order_payments": [
+            (
+                "post",
+                f"/api/v1/orders/{payment.order_id}/payments",
+                {"transaction_id": "leak?", "amount": "1", "method": "card"},
+            ),
+        ],
+        "api:payment_refunds": [("post", f"/api/v1/payments/{payment.pk}/refunds", {"amount": "1.00"})],
     }
 
 
@@ -578,6 +600,13 @@ def test_every_url_hides_another_business(role, alpha, other_business, make_memb
 
     # Nothing of the first business was changed or deleted by those requests.
     assert Business.objects.filter(pk=alpha["business"].pk, name__startswith=MARKER).exists()
+    from customers.models import Payment, Refund
+
+    assert (
+        Payment.objects.filter(business=alpha["business"]).values_list("refunded_amount", flat=True).get()
+        == 2.5
+    )
+    assert Refund.objects.count() == 1
     for model, obj in alpha["objects"].items():
         assert model._default_manager.filter(pk=obj.pk).exists(), (
             f"{model.__name__} of the first business deleted"

@@ -9,10 +9,11 @@ from django.core.validators import RegexValidator
 
 from customers import normalize, services
 from customers.merge_registry import MAX_MERGED_AT_ONCE
-from customers.models import Customer, Dropoff, Order, OrderItem
+from customers.models import Customer, Dropoff, Order, OrderItem, Payment, Refund
 from customers.signals import OPT_IN_FIELDS
 
 MAX_ITEMS = 500
+MAX_PAYMENTS = 50
 COORDINATE_PLACES = Decimal("0.000001")
 
 
@@ -179,6 +180,45 @@ class ItemForm(forms.Form):
     price = number(OrderItem, "price", min_value=0)
 
 
+class PaymentForm(forms.Form):
+    """One payment, in an order's `payments` or on its own (POST orders/{id}/payments)."""
+
+    REPORTED_STATUSES = [(status, Payment.Status(status).label) for status in Payment.REPORTED_STATUSES]
+
+    transaction_id = text(Payment, "transaction_id")
+    amount = number(Payment, "amount", min_value=Decimal("0.01"))
+    currency = text(Payment, "currency", required=False, validators=[currency_code])
+    method = TextChoiceField(choices=Payment.Method.choices)
+    status = TextChoiceField(choices=REPORTED_STATUSES, required=False)
+    provider = text(Payment, "provider", required=False)
+    processed_at = IsoDateTimeField(required=False, validators=[normalize.validate_order_time])
+
+    def clean_status(self):
+        return self.cleaned_data["status"] or Payment.Status.SUCCEEDED
+
+
+class PaymentListField(NestedFormListField):
+    """An order's `payments`: each transaction id once (the batch endpoint's orders too)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(PaymentForm, max_length=MAX_PAYMENTS, **kwargs)
+
+    def to_python(self, value):
+        payments = super().to_python(value)
+        ids = [payment["transaction_id"] for payment in payments]
+        repeated = sorted({transaction_id for transaction_id in ids if ids.count(transaction_id) > 1})
+        if repeated:
+            raise ValidationError(
+                [f"Transaction id “{transaction_id}” is given more than once." for transaction_id in repeated]
+            )
+        return payments
+
+
+class RefundForm(forms.Form):
+    amount = number(Refund, "amount", min_value=Decimal("0.01"))
+    reason = TextField(max_length=1000, required=False)
+
+
 class OrderForm(forms.Form):
     CALLER_STATUSES = [
         (status, label) for status, label in Order.Status.choices if status != Order.Status.BLOCKED
@@ -196,6 +236,7 @@ class OrderForm(forms.Form):
     source = text(Order, "source", required=False)
     address = NestedFormField(AddressForm, required=False)
     items = NestedFormListField(ItemForm, max_length=MAX_ITEMS, required=False)
+    payments = PaymentListField(required=False)
     marketing_opt_in = JsonBooleanField(required=False)
     email_opt_in = JsonBooleanField(required=False)
     sms_opt_in = JsonBooleanField(required=False)

@@ -5,6 +5,9 @@ from customers.api import views
 app_name = "api"
 urlpatterns = [
     path("orders", views.orders, name="orders"),
+    path("orders/<int:pk>", views.order, name="order"),
+    path("orders/<int:pk>/payments", views.order_payments, name="order_payments"),
+    path("payments/<int:pk>/refunds", views.payment_refunds, name="payment_refunds"),
     path("customers/merge", views.merge, name="merge"),
     path("jobs/<int:pk>", views.job, name="job"),
 ]

@@ -50,7 +50,9 @@ def figures(context):
     api_key, secret = services.create_api_key(business=business, name="bench", actor=None)
     # A partner app sends its key, not a staff session cookie.
     api_client = Client(HTTP_HOST=allowed_host())
-    yield ingestion_figure(api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
+    orders = ingestion_figure(api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
+    yield orders
+    yield payment_figure(orders, api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
     services.revoke_api_key(api_key=api_key, actor=None)
 
 
@@ -162,10 +164,11 @@ def profile_figure(client, business):
     return Figure("profile.top_customer", ours, raw, count_queries=True)
 
 
-def ingestion_figure(client, business, sample, secret, runs, rng):
+def ingestion_figure(client, business, sample, secret, runs, rng, with_payment=False):
     """POST /api/v1/orders, one client, sequential: half to known phones, half to new ones.
     The raw baseline does the core of it in one transaction: find or insert the customer,
-    insert the order and its items, bump the customer's stats."""
+    insert the order and its items, bump the customer's stats. `with_payment`: each order
+    carries one card payment of its amount."""
     token = secrets.token_hex(4)
     fresh = random.Random(token)
     counter = itertools.count()
@@ -186,7 +189,7 @@ def ingestion_figure(client, business, sample, secret, runs, rng):
         quantity = rng.randint(1, 3)
         price = Decimal(cents) / 100
         item = {"sku": sku, "name": name, "category": category, "quantity": quantity, "price": str(price)}
-        return {
+        order = {
             "external_id": f"bench-{token}-{number}",
             "phone": phone,
             "first_name": first_name,
@@ -199,6 +202,12 @@ def ingestion_figure(client, business, sample, secret, runs, rng):
             "address": address,
             "items": [item],
         }
+        if with_payment:
+            payment = {"transaction_id": order["external_id"], "amount": order["amount"], "method": "card"}
+            order["payments"] = [
+                {**payment, "status": "succeeded", "provider": "stripe", "processed_at": None}
+            ]
+        return order
 
     def ours(run):
         body = json.dumps(next_order())
@@ -211,6 +220,15 @@ def ingestion_figure(client, business, sample, secret, runs, rng):
         raw_record_order(business, next_order())
 
     return Figure("api.orders", ours, raw, runs=runs, count_queries=True, unit="orders")
+
+
+def payment_figure(orders, client, business, sample, secret, runs, rng):
+    """POST /api/v1/orders with one payment each, against api.orders' same orders without
+    (ratio = with / without: the payment's cost, which should stay under 1.10)."""
+    paid = ingestion_figure(client, business, sample, secret, runs, rng, with_payment=True)
+    return Figure(
+        "api.orders_with_payment", paid.ours, orders.ours, runs=runs, count_queries=True, unit="orders"
+    )
 
 
 FIND_CUSTOMER_SQL = """

@@ -33,6 +33,7 @@ from customers.models import (
     Dropoff,
     Order,
     OrderItem,
+    Payment,
     Tag,
     searchable,
 )
@@ -369,6 +370,7 @@ class OrderRow:
     address: dict | None
     items: list
     opt_ins: dict
+    payment: dict | None  # transaction_id, method, status
 
 
 class OrderChunk(ChunkBase):
@@ -399,6 +401,7 @@ class OrderChunk(ChunkBase):
             address=row.address(),
             items=parse_items(row),
             opt_ins=row.opt_ins(),
+            payment=row.payment(),
         )
 
     def process(self, rows):
@@ -411,7 +414,14 @@ class OrderChunk(ChunkBase):
             ).values("id", "external_id", "customer_id", "dropoff_id", *FIXED_ORDER_FIELDS, "status")
         }
         targets = self.targets_for([order.phone for order in valid])
-        first_row_of = {}
+        # Transaction id -> the order it was recorded for.
+        self.paid_orders = dict(
+            Payment.objects.filter(
+                business=self.business,
+                transaction_id__in=[o.payment["transaction_id"] for o in valid if o.payment],
+            ).values_list("transaction_id", "order_id")
+        )
+        first_row_of, first_payment_row_of = {}, {}
         new_orders, changes, outcomes = [], [], []
         for order in parsed:
             row = order.row
@@ -422,6 +432,14 @@ class OrderChunk(ChunkBase):
                         f"{order.external_id} is also on row {first_row_of[order.external_id]}.",
                     )
                 first_row_of.setdefault(order.external_id, row.number)
+            if not row.errors and order.payment:
+                transaction_id = order.payment["transaction_id"]
+                if transaction_id in first_payment_row_of:
+                    row.error(
+                        "transaction_id",
+                        f"{transaction_id} is also on row {first_payment_row_of[transaction_id]}.",
+                    )
+                first_payment_row_of.setdefault(transaction_id, row.number)
             if row.errors:
                 outcomes.append(Outcome(row.number, Outcome.ERROR, key=order.external_id, errors=row.errors))
                 continue
@@ -449,6 +467,8 @@ class OrderChunk(ChunkBase):
         if values["status"] == Order.Status.BLOCKED:
             order.row.error("status", "Orders are blocked by the blacklist, not by a file.")
         dropoff = self.plan_dropoff(order.row, target, order.address) if order.address else None
+        if order.payment:
+            self.check_payment(order, order_id=None, amount=values["amount"])
         if order.row.errors:
             return Outcome.ERROR
         if dropoff:
@@ -490,12 +510,25 @@ class OrderChunk(ChunkBase):
                 if dropoff:
                     self.add_dropoff(target, dropoff)
                 address = order.address
+        payment = None
+        if order.payment and self.check_payment(order, order_id=existing["id"], amount=existing["amount"]):
+            payment = {**order.payment, "order": existing, "customer_id": existing["customer_id"]}
         if row.errors:
             return Outcome.ERROR
-        if not status and not address:
+        if not status and not address and not payment:
             return Outcome.UNCHANGED
-        changes.append((existing["id"], status, address))
+        changes.append((existing["id"], status, address, payment))
         return Outcome.UPDATED
+
+    def check_payment(self, order, *, order_id, amount):
+        """Whether the row's payment is still to record: its transaction id of this order
+        is recorded already (False), of another order an error."""
+        paid_order = self.paid_orders.get(order.payment["transaction_id"])
+        if paid_order is not None and paid_order != order_id:
+            order.row.error("transaction_id", "This transaction id is recorded already, for another order.")
+        elif amount is not None and amount <= 0:
+            order.row.error("transaction_id", "An order of 0 has no payment to record.")
+        return paid_order is None
 
     @transaction.atomic
     def write(self, targets, new_orders, changes):
@@ -507,9 +540,69 @@ class OrderChunk(ChunkBase):
         # the changes of recorded orders below keep them exact as by hand.
         with summaries.tracked(self.business, [target.customer_id for _, target in new_orders]):
             self.write_new_orders(new_orders, activities)
-        for order_id, status, address in changes:
-            order = Order.objects.select_related("customer").get(pk=order_id)
-            self.change_order(order=order, status=status, address=address, actor=self.actor)
+        payments = [payment for _, _, _, payment in changes if payment]
+        self.write_payments(
+            [
+                self.payment_row(payment, payment["order"]["id"], payment["order"], payment["customer_id"])
+                for payment in payments
+            ],
+            activities=True,
+        )
+        for order_id, status, address, _ in changes:
+            if status or address:
+                order = Order.objects.select_related("customer").get(pk=order_id)
+                self.change_order(order=order, status=status, address=address, actor=self.actor)
+
+    def payment_row(self, payment, order_id, order_values, customer_id):
+        return {
+            "business_id": self.business.pk,
+            "order_id": order_id,
+            "transaction_id": payment["transaction_id"],
+            "amount": order_values["amount"],
+            "currency": order_values["currency"] or self.business.currency.upper(),
+            "method": payment["method"],
+            "status": payment["status"],
+            "processed_at": order_values["placed_at"] or self.now,
+            "created_at": self.now,
+            # Not a Payment column: whose timeline the payment of a recorded order goes on.
+            "customer_id": customer_id,
+        }
+
+    def write_payments(self, rows, *, activities):
+        """Insert the payments; one recorded a moment ago by the API is not written twice.
+        A payment added to a recorded order goes on the timeline, as through the API."""
+        customer_of = {row["transaction_id"]: row.pop("customer_id") for row in rows}
+        inserted = insert_returning(
+            Payment,
+            rows,
+            conflict="ON CONFLICT (business_id, transaction_id) DO NOTHING",
+            returning="transaction_id, id",
+        )
+        if not activities:
+            return
+        by_id = {row["transaction_id"]: row for row in rows}
+        bulk_insert(
+            Activity,
+            [
+                {
+                    "business_id": self.business.pk,
+                    "customer_id": customer_of[transaction_id],
+                    "kind": Activity.Kind.PAYMENT_RECORDED,
+                    "actor_id": self.actor.pk if self.actor else None,
+                    "data": {
+                        "order_id": by_id[transaction_id]["order_id"],
+                        "payment_id": payment_id,
+                        "transaction_id": transaction_id,
+                        "amount": str(by_id[transaction_id]["amount"]),
+                        "currency": by_id[transaction_id]["currency"],
+                        "method": by_id[transaction_id]["method"],
+                        "status": by_id[transaction_id]["status"],
+                    },
+                    "created_at": self.now,
+                }
+                for transaction_id, payment_id in inserted
+            ],
+        )
 
     def write_new_orders(self, new_orders, activities):
         orders, creators = [], set()
@@ -546,12 +639,14 @@ class OrderChunk(ChunkBase):
                 returning="external_id, id",
             )
         )
-        items, written = [], {}
+        items, payments, written = [], [], {}
         for (order, target), values in zip(new_orders, orders, strict=True):
             order_id = inserted.get(order.external_id)
             if order_id is None:
                 continue  # recorded a moment ago by the API: nothing of this row is written twice
             written[target.customer_id] = target
+            if order.payment:
+                payments.append(self.payment_row(order.payment, order_id, values, target.customer_id))
             # As at checkout: the opt-ins that came with an order, recorded once with it.
             target.opt_ins.update(order.opt_ins)
             items += [{"business_id": self.business.pk, "order_id": order_id, **item} for item in order.items]
@@ -567,6 +662,8 @@ class OrderChunk(ChunkBase):
                 )
             )
         bulk_insert(OrderItem, items)
+        # As in the order API: a new order's payments are part of its recording, not entries of their own.
+        self.write_payments(payments, activities=False)
         recompute_stats(set(written))
         bulk_insert(Activity, activities)
         if inserted:

@@ -32,11 +32,13 @@ ORDER_COLUMNS = [
     "postal_code",
     "country",
 ]
+# An order row's payment: one payment of the order's amount, recorded once per transaction id.
+PAYMENT_COLUMNS = ["payment_method", "payment_status", "transaction_id"]
 # Accepted as well: the ids and order fields the exports write, so that an export imports
-# back unchanged, and the customer's opt-ins (yes/no cells, recorded as consents).
+# back unchanged, the order's payment, and the customer's opt-ins (yes/no cells, recorded as consents).
 OPTIONAL_COLUMNS = {
     "customers": ["id", *OPT_IN_FIELDS],
-    "orders": ["id", "first_name", "last_name", "email", "state", "items", *OPT_IN_FIELDS],
+    "orders": ["id", "first_name", "last_name", "email", "state", "items", *PAYMENT_COLUMNS, *OPT_IN_FIELDS],
 }
 TEMPLATE_COLUMNS = {"customers": CUSTOMER_COLUMNS, "orders": ORDER_COLUMNS}
 REQUIRED_COLUMNS = {"customers": ["phone"], "orders": ["external_id", "phone", "amount"]}

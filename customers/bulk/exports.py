@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from customers.bulk import columns
 from customers.filters import CustomerFilter
-from customers.models import Customer, Dropoff, Order, OrderItem, Tag
+from customers.models import Customer, Dropoff, Order, OrderItem, Payment, Tag
 from customers.normalize import neutralize
 
 EXPORT_CHUNK = 2000
@@ -55,6 +55,11 @@ ORDER_COLUMNS = [
     "items",
     "completed_at",
     "created_at",
+    # Export only (an import records a payment from payment_method, payment_status and
+    # transaction_id): every payment of the order as JSON, and what they took and gave back.
+    "payments",
+    "paid",
+    "refunded",
 ]
 COLUMNS = {"customers": CUSTOMER_COLUMNS, "orders": ORDER_COLUMNS}
 NO_ADDRESS = ("",) * len(ADDRESS_PARTS)
@@ -223,6 +228,11 @@ def order_rows(orders):
         ):
             item = {"sku": sku, "name": name, "category": category, "quantity": quantity}
             items[order_id].append({**item, "price": price_text(price)})
+        payments = defaultdict(list)
+        for payment in Payment.objects.filter(order_id__in=[row[0] for row in batch]).order_by(
+            "order_id", "id"
+        ):
+            payments[payment.order_id].append(payment)
         for (
             pk, external_id, phone, first_name, last_name, email, amount, currency, placed_at, status, source,
             street, city, state, postal_code, country, completed_at, created_at,
@@ -233,8 +243,30 @@ def order_rows(orders):
                 text(currency), local(placed_at, zone), text(status), text(source), text(street), text(city),
                 text(state), text(postal_code), text(country),
                 neutralize(json.dumps(order_items, ensure_ascii=False)) if order_items else "",
-                local(completed_at, zone), local(created_at, zone),
+                local(completed_at, zone), local(created_at, zone), *payment_cells(payments.get(pk, ())),
             ]  # fmt: skip
+
+
+def payment_cells(payments):
+    """The payments, paid and refunded cells of an order's payments (the resource's too)."""
+    if not payments:
+        return ["", price_text(0), price_text(0)]
+    described = [
+        {
+            "transaction_id": payment.transaction_id,
+            "amount": price_text(payment.amount),
+            "currency": payment.currency,
+            "method": payment.method,
+            "status": payment.status,
+            "provider": payment.provider,
+            "processed_at": payment.processed_at.isoformat() if payment.processed_at else None,
+            "refunded": price_text(payment.refunded_amount),
+        }
+        for payment in payments
+    ]
+    paid = sum(p.amount for p in payments if p.status in Payment.CAPTURED_STATUSES)
+    refunded = sum(p.refunded_amount for p in payments)
+    return [neutralize(json.dumps(described, ensure_ascii=False)), price_text(paid), price_text(refunded)]
 
 
 class Echo:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from customers import normalize
 from customers.bulk.columns import ADDRESS_COLUMNS
 from customers.bulk.tables import cell_text
-from customers.models import OrderItem
+from customers.models import OrderItem, Payment
 from customers.normalize import normalize_phone
 from customers.signals import OPT_IN_FIELDS
 
@@ -142,6 +142,31 @@ class Row:
             elif text:
                 self.error(column, f"“{text[:20]}” is not yes or no: write true or false.")
         return opt_ins
+
+    def payment(self):
+        """The row's payment (bulk.columns.PAYMENT_COLUMNS) as {transaction_id, method,
+        status}, or None when the row has none; the method defaults to other, the status to
+        succeeded."""
+        transaction_id = self.text("transaction_id", Payment._meta.get_field("transaction_id").max_length)
+        method = self.text("payment_method", 20).lower().replace(" ", "_")
+        status = self.text("payment_status", 20).lower()
+        if not (transaction_id or method or status):
+            return None
+        if not transaction_id:
+            self.error("transaction_id", "A payment needs its transaction id.")
+        if method and method not in Payment.Method.values:
+            self.error("payment_method", f"“{method}” is not one of: {', '.join(Payment.Method.values)}.")
+        if status and status not in Payment.REPORTED_STATUSES:
+            statuses = ", ".join(Payment.REPORTED_STATUSES)
+            self.error(
+                "payment_status",
+                f"“{status}” is not one of: {statuses} (refunds are made on the profile or the API).",
+            )
+        return {
+            "transaction_id": transaction_id,
+            "method": method or Payment.Method.OTHER,
+            "status": status or Payment.Status.SUCCEEDED,
+        }
 
     def record_id(self):
         text = cell_text(self.cells.get("id"))

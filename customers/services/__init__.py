@@ -45,6 +45,11 @@ from customers.services.imports import (
 from customers.services.jobs import UNEXPECTED_JOB_ERROR, cancel_job, fail_stale_jobs, retry_job
 from customers.services.merge import CONFLICT, merge_customers, undo_merge
 from customers.services.orders import change_order_address, change_order_status, record_order
+from customers.services.payments import (
+    add_payment,
+    mark_phone_verified,
+    refund_payment,
+)
 from customers.services.profile import (
     add_note,
     delete_customer,
@@ -68,6 +73,7 @@ __all__ = [
     "MERGE_HANDLING",
     "UNEXPECTED_JOB_ERROR",
     "add_dropoff",
+    "add_payment",
     "add_note",
     "address_key",
     "authenticate_api_key",
@@ -88,12 +94,14 @@ __all__ = [
     "import_rows",
     "link_account",
     "log_activity",
+    "mark_phone_verified",
     "merge_customers",
     "normalize_phone",
     "queue_export",
     "rebuild_dashboard_summaries",
     "reconcile_dashboard_summaries",
     "record_order",
+    "refund_payment",
     "rename_api_key",
     "request_duplicate_scan",
     "request_export",

@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from customers import summaries
 from customers.bulk.writers import recompute_stats
-from customers.models import Activity, Customer, Order, OrderItem
+from customers.models import Activity, Customer, Order, OrderItem, Payment
 from customers.services.activity import log_activity, unsaved_activity
 from customers.services.addresses import dropoff_for
 from customers.services.identity import find_or_insert_customer, lock, update_search_text
@@ -18,6 +18,8 @@ from customers.signals import order_recorded, order_status_changed
 class RecordedOrder:
     order: Order
     created: bool
+    # In the order of the body's `payments` (ids ascending, for an order recorded before).
+    payments: list = field(default_factory=list)
 
     @property
     def customer_created(self):
@@ -35,14 +37,20 @@ def record_order(*, business, external_id, **order):
 
     An external id already recorded (a storefront retrying, now or concurrently) fails at
     the order's insert, which rolls back everything the attempt wrote, and the order
-    recorded first is returned. Asking first would cost every new order a query."""
+    recorded first is returned. Asking first would cost every new order a query.
+
+    `payments` are dicts of unsaved_payment's fields (below); a transaction id
+    recorded already for another order refuses the order (a ValidationError on `payments`)."""
     try:
         return _record_new_order(business=business, external_id=external_id, **order)
     except IntegrityError:
         existing = Order.objects.filter(business=business, external_id=external_id).first()
         if existing is None:
+            taken = taken_transaction_ids(business, [p["transaction_id"] for p in order.get("payments", ())])
+            if taken:
+                raise ValidationError({"payments": taken}) from None
             raise
-        return RecordedOrder(existing, created=False)
+        return RecordedOrder(existing, created=False, payments=list(existing.payments.order_by("pk")))
 
 
 @transaction.atomic
@@ -58,6 +66,7 @@ def _record_new_order(
     source="",
     address=None,
     items=(),
+    payments=(),
     actor=None,
     opt_ins=None,
     **contact,
@@ -88,6 +97,7 @@ def _record_new_order(
         dropoff=dropoff_for(customer, address, new_customer=customer_created) if address else None,
     )
     OrderItem.objects.bulk_create(OrderItem(business=business, order=order, **item) for item in items)
+    payments = Payment.objects.bulk_create(unsaved_payment(order, **payment) for payment in payments)
     if status in Order.COUNTED_STATUSES:
         add_to_stats(customer, order)
     if summary_before is None:
@@ -111,7 +121,33 @@ def _record_new_order(
     # One insert for both: this path runs for every order a storefront sends.
     Activity.objects.bulk_create(activities)
     order_recorded.send(sender=Order, order=order, customer=customer, opt_ins=opt_ins or {})
-    return RecordedOrder(order, created=True)
+    return RecordedOrder(order, created=True, payments=payments)
+
+
+def unsaved_payment(
+    order, *, transaction_id, amount, method, currency="", status="", provider="", processed_at=None
+):
+    """A payment of `order` as a storefront or an import reported it, for a bulk insert."""
+    return Payment(
+        business_id=order.business_id,
+        order=order,
+        transaction_id=transaction_id,
+        amount=Decimal(amount),
+        currency=(currency or order.currency).upper(),
+        method=method,
+        status=status or Payment.Status.SUCCEEDED,
+        provider=provider,
+        processed_at=processed_at,
+    )
+
+
+def taken_transaction_ids(business, transaction_ids):
+    """The errors for transaction ids already recorded, once an insert failed on them."""
+    taken = Payment.objects.filter(business=business, transaction_id__in=transaction_ids)
+    return [
+        f"Transaction id “{transaction_id}” is recorded already, for another order."
+        for transaction_id in taken.values_list("transaction_id", flat=True)
+    ]
 
 
 def fill_blank_contact(customer, contact):

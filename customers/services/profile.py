@@ -39,8 +39,13 @@ def update_contact(*, customer, actor, **changes):
         return customer
     for field in diff:
         setattr(customer, field, changes[field])
+    # A verification was of the old number: cash on delivery to the new one is flagged again.
+    unverified = []
+    if "phone" in diff and customer.phone_verified:
+        customer.phone_verified = False
+        unverified = ["phone_verified"]
     customer.full_clean(exclude=["tags", "referred_by", "merged_into", "business"])
-    customer.save(update_fields=[*diff, "updated_at"])
+    customer.save(update_fields=[*diff, *unverified, "updated_at"])
     update_search_text(customer)
     log_activity(customer, Activity.Kind.CONTACT_UPDATED, actor, changes=diff)
     return customer

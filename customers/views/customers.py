@@ -1,14 +1,15 @@
 """Customers: the list, the profile and what it changes (contact data, blacklist, notes, tags,
-delete and restore)."""
+refunds, phone verification, delete and restore)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from customers import bulk_actions, forms, profile_panels, queries, services
 from customers.filters import list_filter
-from customers.models import Customer, Tag
+from customers.models import Customer, Payment, Tag
 from customers.signals import LIST_VIEWED, PROFILE_VIEWED, send_pii_accessed
 from customers.tenancy import scoped
 from customers.views.permissions import require_perm
@@ -78,6 +79,7 @@ def customer_detail(request, pk):
         blacklist_form=forms.BlacklistForm(unblacklisting=customer.is_blacklisted),
         note_form=forms.NoteForm(),
         tag_form=forms.TagForm(),
+        refund_form=forms.RefundForm(),
         panels=profile_panels.panels_for(customer, request.user),
     )
     return render(request, "customers/detail.html", context)
@@ -157,6 +159,35 @@ def remove_tag(request, pk, tag_pk):
     tag = get_object_or_404(scoped(request, Tag), pk=tag_pk)
     require_perm(request, "customers.add_tag")
     run_service(request, services.untag_customer, f"Tag “{tag}” removed.", customer=customer, tag=tag)
+    return to_profile(customer)
+
+
+@require_POST
+def refund(request, pk, payment_pk):
+    customer = live_customer(request, pk)
+    payment = get_object_or_404(scoped(request, Payment), pk=payment_pk, order__customer=customer)
+    require_perm(request, "customers.refund_payment")
+    form = forms.RefundForm(request.POST)
+    if form.is_valid():
+        amount = form.cleaned_data["amount"]
+        run_service(
+            request,
+            services.refund_payment,
+            f"Refunded {amount} {payment.currency} of payment {payment.transaction_id}.",
+            payment=payment,
+            source="profile",
+            **form.cleaned_data,
+        )
+    else:
+        messages.error(request, form_error_message(form))
+    return redirect(f"{reverse('customers:detail', args=[customer.pk])}#orders")
+
+
+@require_POST
+def verify_phone(request, pk):
+    customer = live_customer(request, pk)
+    require_perm(request, "customers.change_customer")
+    run_service(request, services.mark_phone_verified, f"{customer.phone} is verified.", customer=customer)
     return to_profile(customer)
 
 

@@ -11,7 +11,16 @@ person cannot be left out of their export."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from customers.models import Customer, DuplicateCandidate, DuplicateDismissal, MergeRecord, Order, OrderItem
+from customers.models import (
+    Customer,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    MergeRecord,
+    Order,
+    OrderItem,
+    Payment,
+    Refund,
+)
 from loyalty.models import CustomerLifetimeValue, PointsEntry, RollingFigures, TierChange, TierState
 from segments.models import PendingEvaluation, SegmentMembership, SegmentMembershipEvent
 
@@ -165,6 +174,37 @@ def orders(customer):
     return rows
 
 
+PAYMENT_FIELDS = [
+    "id",
+    "order_id",
+    "order__external_id",
+    "transaction_id",
+    "amount",
+    "currency",
+    "method",
+    "status",
+    "provider",
+    "processed_at",
+    "refunded_amount",
+    "created_at",
+]
+
+
+def payments(customer):
+    """Every payment of the customer's orders with its refunds: two queries."""
+    rows = list(Payment.objects.filter(order__customer=customer).order_by("pk").values(*PAYMENT_FIELDS))
+    refunds = {}
+    for refund in (
+        Refund.objects.filter(payment__order__customer=customer)
+        .order_by("pk")
+        .values("payment_id", "id", "amount", "reason", "source", "actor__username", "created_at")
+    ):
+        refunds.setdefault(refund.pop("payment_id"), []).append(refund)
+    for row in rows:
+        row["refunds"] = refunds.get(row["id"], [])
+    return rows
+
+
 def notes(customer):
     return list(customer.notes.order_by("pk").values("id", "body", "author__username", "created_at"))
 
@@ -220,6 +260,8 @@ def register_customers_sections():
     register("accounts", accounts, covers=["customers.CustomerAccount.customer"])
     register("addresses", addresses, covers=["customers.Dropoff.customer"])
     register("orders", orders, covers=["customers.Order.customer"])
+    # Payments belong to orders (no foreign key to Customer of their own).
+    register("payments", payments)
     register("notes", notes, covers=["customers.Note.customer"])
     register("tags", tags, covers=["customers.Customer_tags.customer"])
     register("blacklist", blacklist, covers=["customers.BlacklistEntry.customer"])

@@ -1,8 +1,8 @@
 """The right to be forgotten: a request, a compliance officer's approval (not the
 requester's: four eyes) or rejection, then the execution by a job. `anonymize_customers`
 does the work for one customer (a request) or a chunk of them (retention), set-based, in one
-transaction; what stays is what the business's analytics need (orders, items, amounts,
-dates, statuses, tier and stats), linked to the anonymized record."""
+transaction; what stays is what the business's analytics need (orders, items, payments and
+refunds with their amounts, dates, statuses, tier and stats), linked to the anonymized record."""
 
 import csv
 import io
@@ -35,6 +35,8 @@ from customers.models import (
     ImportJob,
     MergeRecord,
     Note,
+    Payment,
+    Refund,
 )
 from customers.services import log_activity
 from customers.services.duplicates import forget_duplicate_candidates
@@ -328,6 +330,7 @@ def anonymize_customers(*, business, customer_ids, actor):
         address_key=Concat(Value("anonymized-"), Cast("pk", CharField())),
     )
     Note.objects.filter(customer_id__in=ids).update(body=REMOVED_NOTE)
+    forget_payers(ids)
     BlacklistEntry.objects.filter(customer_id__in=ids).exclude(note="").update(note="")
     TierState.objects.filter(customer_id__in=ids).exclude(override_reason="").update(override_reason=REDACTED)
     scrub_text_rows(TierChange.objects.filter(customer_id__in=ids), ["reason"], needles)
@@ -344,6 +347,16 @@ def anonymize_customers(*, business, customer_ids, actor):
     )
     customer_anonymized.send(sender=Customer, business=business, customer_ids=ids, actor=actor)
     return ids
+
+
+def forget_payers(ids):
+    """Payments and refunds stay with their amounts, methods and statuses; the provider's
+    transaction id (which the provider links to the card or account that paid) and what
+    support wrote about the refund go."""
+    Payment.objects.filter(order__customer_id__in=ids).update(
+        transaction_id=Concat(Value("anonymized-"), Cast("pk", CharField()))
+    )
+    Refund.objects.filter(payment__order__customer_id__in=ids).exclude(reason="").update(reason=REDACTED)
 
 
 def clear_customers(ids, now):
@@ -384,6 +397,14 @@ def scrub_timelines(ids, needles):
         if activity.data.get("note"):
             activity.data["note"] = REDACTED
     Activity.objects.bulk_update(notes, ["data"], batch_size=500)
+    payments = list(
+        own.filter(kind__in=[Activity.Kind.PAYMENT_RECORDED, Activity.Kind.REFUNDED]).only("pk", "data")
+    )
+    for activity in payments:
+        activity.data["transaction_id"] = REDACTED
+        if activity.data.get("reason"):
+            activity.data["reason"] = REDACTED
+    Activity.objects.bulk_update(payments, ["data"], batch_size=500)
     related = set(
         Customer.objects.filter(pk__in=ids).exclude(merged_into=None).values_list("merged_into", flat=True)
     )

@@ -71,6 +71,8 @@ def test_a_new_order_answers_201_and_sending_it_again_answers_200_with_the_same_
         "customer_id": order.customer_id,
         "customer_created": True,
         "blocked": False,
+        "payment_ids": [],
+        "cod_unverified": False,
     }
     assert Order.objects.count() == 1
 

@@ -22,6 +22,7 @@ CUSTOMERS_FIGURES = [
     "list.page_200.query",
     "profile.top_customer",
     "api.orders",
+    "api.orders_with_payment",
     "dashboard.page_30d",
     "dashboard.page_12m",
     "api.orders_summary_upkeep",
@@ -115,5 +116,6 @@ def test_only_runs_the_figures_named_by_prefix():
         "list.page_200",
         "list.page_200.query",
         "api.orders",
+        "api.orders_with_payment",
         "api.orders_summary_upkeep",
     }

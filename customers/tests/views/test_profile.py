@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from customers import services
 from customers.forms import ContactForm
-from customers.models import Activity, BlacklistEntry, Customer, Membership, Note, Tag
+from customers.models import Activity, BlacklistEntry, Customer, Membership, Note, Payment, Tag
 from customers.queries import ORDERS_PER_PAGE, TIMELINE_PER_PAGE
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,10 @@ def ann(business):
         business=business, phone="+14155550101", provider="shopify", email="ann.shop@store.io"
     )
     return order.customer
+
+
+def card(transaction_id, amount, method="card", status="succeeded"):
+    return {"transaction_id": transaction_id, "amount": amount, "method": method, "status": status}
 
 
 def profile(client, customer, **params):
@@ -165,9 +169,23 @@ def test_each_role_sees_only_the_actions_it_may_do(client_for, make_member, busi
 def test_the_query_count_does_not_grow_with_the_history(
     client_for, support, business, ann, django_assert_num_queries
 ):
-    small = record(business, "S-1", phone="+14155550199", first_name="Sam").customer
+    small = record(
+        business, "S-1", phone="+14155550199", first_name="Sam", payments=[card("S-T1", "40.00")]
+    ).customer
+    services.refund_payment(payment=Payment.objects.get(), amount="1.00", actor=support, source="profile")
     for n in range(ORDERS_PER_PAGE + 15):
-        record(business, f"A-{n + 10}", placed_at=timezone.now() - dt.timedelta(hours=n))
+        payments = [card(f"A-T{n}-1", "10.00", status="failed"), card(f"A-T{n}-2", "40.00")]
+        if n % 3 == 0:
+            payments.append(card(f"A-T{n}-3", "5.00", method="cash_on_delivery", status="pending"))
+        recorded = record(
+            business, f"A-{n + 10}", placed_at=timezone.now() - dt.timedelta(hours=n), payments=payments
+        )
+        if n % 2 == 0:
+            paid = recorded.payments.get(transaction_id=f"A-T{n}-2")
+            for _ in range(2):
+                services.refund_payment(
+                    payment=paid, amount="3.00", reason="late", actor=support, source="profile"
+                )
     for n in range(3):
         services.tag_customer(customer=ann, name=f"T{n}", actor=support)
         services.add_note(customer=ann, body=f"note {n}", actor=support)
@@ -182,12 +200,14 @@ def test_the_query_count_does_not_grow_with_the_history(
     # possible duplicates, merges that may be undone; then the panels of the other apps:
     # loyalty (business, tier configuration, tier state, lifetime value, latest points
     # entries), segments (the customer's segments), privacy (the preference record, the last
-    # consent events, the access log's insert, the customer's exports and anonymization request)
-    with django_assert_num_queries(25):
+    # consent events, the access log's insert, the customer's exports and anonymization request);
+    # the orders' payments, their refunds and the payment totals of every order
+    with django_assert_num_queries(28):
         profile(client, small)
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(28):
         response = profile(client, ann)
     assert len(response.context["orders"]) == ORDERS_PER_PAGE
+    assert response.context["payment_totals"]["failed"] == ORDERS_PER_PAGE + 15
     assert len(response.context["timeline"]) == TIMELINE_PER_PAGE
 
 

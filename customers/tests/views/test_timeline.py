@@ -134,6 +134,24 @@ def test_the_timeline_renders_every_kind_of_activity(client_for, support, busine
             {"segment": "VIPs", "cause": "manual"},
             "Left segment “VIPs” · removed by hand",
         ),
+        (
+            Activity.Kind.PAYMENT_RECORDED,
+            {"external_id": "A-1", "transaction_id": "ch_1", "amount": "40.00", "currency": "USD"}
+            | {"method": "card", "status": "succeeded"},
+            "Payment of 40.00 USD recorded for order A-1 (card, ch_1) succeeded",
+        ),
+        (
+            Activity.Kind.REFUNDED,
+            {
+                "external_id": "A-1",
+                "transaction_id": "ch_1",
+                "amount": "15.00",
+                "currency": "USD",
+                "reason": "Cold",
+            },
+            "Refunded 15.00 USD of order A-1 (payment ch_1) · “Cold”",
+        ),
+        (Activity.Kind.PHONE_VERIFIED, {"phone": "+14155550101"}, "Phone +14155550101 verified"),
     ]
     assert {kind for kind, _, _ in kinds} == set(Activity.Kind)
     for kind, data, _ in kinds:
