@@ -19,7 +19,7 @@ from customers.services.audit import log_audit
 from customers.signals import tags_changed
 
 CHUNK_SIZE = 2_000
-# The customers a tag action changes, in the action's transaction.
+# The customers a tag action selects, then those it changed, in the action's transaction.
 TARGETS = "bulk_action_targets"
 UNEXPECTED_BULK_ERROR = (
     "An unexpected error stopped the action. Retry it: customers already done are skipped."
@@ -127,13 +127,19 @@ def tag_many(*, business, customers, actor, name, color=None):
     customers = customers.filter(business=business)
     links = Customer.tags.through._meta.db_table
     with connection.cursor() as cursor:
-        ids = fill_targets(cursor, customers.exclude(tags=tag))
+        selected = fill_targets(cursor, customers)
+        # Each link probes the unique index of (customer, tag), never reading the tag's other
+        # links: the planner cannot know how many a tag created by this action has by now.
+        # (WHERE true: SQLite's way of telling an upsert's ON from a join's.)
         cursor.execute(
-            f"INSERT INTO {links} (customer_id, tag_id) SELECT customer_id, %s FROM {TARGETS}", [tag.pk]
+            f"INSERT INTO {links} (customer_id, tag_id) SELECT customer_id, %s FROM {TARGETS} WHERE true "
+            "ON CONFLICT DO NOTHING RETURNING customer_id",
+            [tag.pk],
         )
+        changed = keep_targets(cursor, [row[0] for row in cursor.fetchall()])
         insert_activities(cursor, business, Activity.Kind.TAGGED, actor, {"tag": tag.name})
         cursor.execute(f"DROP TABLE {TARGETS}")
-    return changed_and_skipped(business, customers, ids, "already tagged")
+    return changed_and_skipped(business, len(selected), changed, "already tagged")
 
 
 def untag_many(*, business, customers, actor, tag_id):
@@ -144,14 +150,16 @@ def untag_many(*, business, customers, actor, tag_id):
     customers = customers.filter(business=business)
     links = Customer.tags.through._meta.db_table
     with connection.cursor() as cursor:
-        ids = fill_targets(cursor, customers.filter(tags=tag))
+        selected = fill_targets(cursor, customers)
         cursor.execute(
-            f"DELETE FROM {links} WHERE tag_id = %s AND customer_id IN (SELECT customer_id FROM {TARGETS})",
+            f"DELETE FROM {links} WHERE tag_id = %s AND customer_id IN (SELECT customer_id FROM {TARGETS}) "
+            "RETURNING customer_id",
             [tag.pk],
         )
+        changed = keep_targets(cursor, [row[0] for row in cursor.fetchall()])
         insert_activities(cursor, business, Activity.Kind.UNTAGGED, actor, {"tag": tag.name})
         cursor.execute(f"DROP TABLE {TARGETS}")
-    return changed_and_skipped(business, customers, ids, "did not have the tag")
+    return changed_and_skipped(business, len(selected), changed, "did not have the tag")
 
 
 def fill_targets(cursor, customers):
@@ -164,6 +172,13 @@ def fill_targets(cursor, customers):
     cursor.execute(f"CREATE TEMPORARY TABLE {TARGETS} AS SELECT c.customer_id FROM ({sql}) c", params)
     cursor.execute(f"SELECT customer_id FROM {TARGETS}")
     return [row[0] for row in cursor.fetchall()]
+
+
+def keep_targets(cursor, ids):
+    """Keep in TARGETS only the customers of `ids` (those the action changed); returns them."""
+    cursor.execute(f"DELETE FROM {TARGETS}")
+    cursor.executemany(f"INSERT INTO {TARGETS} (customer_id) VALUES (%s)", [(pk,) for pk in ids])
+    return ids
 
 
 def insert_activities(cursor, business, kind, actor, data):
@@ -182,9 +197,9 @@ def insert_activities(cursor, business, kind, actor, data):
     )
 
 
-def changed_and_skipped(business, customers, ids, reason):
+def changed_and_skipped(business, selected, ids, reason):
     result = BulkResult(changed=len(ids))
-    result.skip(reason, customers.count() - len(ids))
+    result.skip(reason, selected - len(ids))
     if ids:
         tags_changed.send(sender=Tag, business_id=business.pk, customer_ids=ids)
     return result
