@@ -193,6 +193,7 @@ SOFT_DELETE_RESTORE_DAYS = env.int("SOFT_DELETE_RESTORE_DAYS", default=30)
 # A segment recalculation runs in one transaction, without a heartbeat: on PostgreSQL its
 # statements stop at this timeout, below JOB_STALE_SECONDS, so it fails on its own.
 SEGMENT_RECALCULATION_TIMEOUT_SECONDS = env.int("SEGMENT_RECALCULATION_TIMEOUT_SECONDS", default=240)
+SEGMENT_RECALCULATION_WORK_MEM = env.str("SEGMENT_RECALCULATION_WORK_MEM", default="64MB")
 # Bulk actions on more customers than this run as a job with progress.
 BULK_ACTION_SYNC_MAX = env.int("BULK_ACTION_SYNC_MAX", default=1000)
 # A segment preview's queries stop after this long on PostgreSQL and say so.

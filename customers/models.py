@@ -273,6 +273,23 @@ class Customer(TenantModel):
                 condition=models.Q(is_blacklisted=True, deleted_at__isnull=True),
                 name="customer_live_blacklisted_idx",
             ),
+            # The live customers by their stats, for segment rules counted from the index
+            # alone (last order before or after a day, spend and average, many orders).
+            models.Index(
+                fields=["business", "last_order_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_last_order_idx",
+            ),
+            models.Index(
+                fields=["business", "total_spent", "order_count"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_spent_idx",
+            ),
+            models.Index(
+                fields=["business", "order_count", "last_order_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_orders_idx",
+            ),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),

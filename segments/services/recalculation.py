@@ -55,6 +55,11 @@ def recalculate(segment, *, actor=None, at=None):
                     "SELECT set_config('statement_timeout', %s, true)",
                     [str(max(1, int(settings.SEGMENT_RECALCULATION_TIMEOUT_SECONDS * 1000)))],
                 )
+                # The diff of matching customers and members hashes one side: in memory, not
+                # in batches on disk, for segments of a million members.
+                cursor.execute(
+                    "SELECT set_config('work_mem', %s, true)", [settings.SEGMENT_RECALCULATION_WORK_MEM]
+                )
         matching = segment_rules.members(segment.rules, business=segment.business, at=at)
         joined, left = membership.replace_members(
             segment, matching, cause=SegmentMembershipEvent.Cause.RECALCULATION, actor=actor, at=at
@@ -64,6 +69,7 @@ def recalculate(segment, *, actor=None, at=None):
             # The timeout is local to the outermost transaction: a caller's own one goes on without it.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+                cursor.execute("SET LOCAL work_mem TO DEFAULT")
     return joined, left
 
 
