@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import requires_postgres
@@ -116,11 +117,29 @@ def test_preview_counts_the_members_and_samples_the_newest(business, django_asse
     made = [customer(business, f"+1415555{n:04d}", created_at=NOW - timedelta(days=n)) for n in range(25)]
     customer(business, "+14155559999", is_blacklisted=True)
     rules = {"operator": "AND", "rules": [{"field": "blacklisted", "operator": "equals", "value": False}]}
-    # The count and the sample in a savepoint; on PostgreSQL each after its timeout, then the default again.
-    with django_assert_num_queries(7 if connection.vendor == "postgresql" else 4):
+    # The count and the sample in a savepoint, on PostgreSQL each after its timeout (the
+    # sample in a savepoint of its own), then the default again.
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 4):
         result = preview(rules, business=business, at=NOW)
     assert result == {"count": 25, "sample": [c.pk for c in made[:20]]}
     assert preview(rules, business=business, at=NOW, sample=3)["sample"] == [c.pk for c in made[:3]]
+
+
+@requires_postgres
+def test_a_sample_too_slow_to_walk_comes_from_sorting_the_members(business, monkeypatch):
+    made = [customer(business, f"+1415555{n:04d}", created_at=NOW - timedelta(days=n)) for n in range(25)]
+    monkeypatch.setattr(rules_query, "SAMPLE_WALK_MS", 1)
+
+    def slow_members(rules, *, business, at=None):
+        return Customer.objects.filter(business=business).extra(where=["pg_sleep(0.005) IS NOT NULL"])
+
+    monkeypatch.setattr(rules_query, "members", slow_members)
+    rules = {"operator": "AND", "rules": [{"field": "blacklisted", "operator": "equals", "value": False}]}
+    with CaptureQueriesContext(connection) as queries:
+        result = preview(rules, business=business, at=NOW, sample=3)
+
+    assert result == {"count": 25, "sample": [c.pk for c in made[:3]]}
+    assert any("OFFSET 0) m ORDER BY" in query["sql"] for query in queries)
 
 
 @requires_postgres
