@@ -1,10 +1,14 @@
 from django.urls import path
 
-from customers.api import views
+from customers.api import views, webhooks
 
 app_name = "api"
 urlpatterns = [
     path("orders", views.orders, name="orders"),
     path("customers/merge", views.merge, name="merge"),
     path("jobs/<int:pk>", views.job, name="job"),
+    path("webhooks", webhooks.webhooks, name="webhooks"),
+    path("webhooks/<int:pk>", webhooks.webhook, name="webhook"),
+    path("webhooks/<int:pk>/test", webhooks.test, name="webhook_test"),
+    path("webhooks/<int:pk>/deliveries", webhooks.deliveries, name="webhook_deliveries"),
 ]
