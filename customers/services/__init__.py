@@ -55,6 +55,7 @@ from customers.services.profile import (
 )
 from customers.services.summaries import rebuild_dashboard_summaries, reconcile_dashboard_summaries
 from customers.services.webhooks import (
+    clean_endpoint,
     create_endpoint,
     delete_endpoint,
     deliver_due,
@@ -69,6 +70,7 @@ from customers.services.webhooks import (
 )
 
 __all__ = [
+    "clean_endpoint",
     "create_endpoint",
     "delete_endpoint",
     "deliver_due",

@@ -205,3 +205,35 @@ def test_another_business_endpoint_page_is_404(client_for, owner, other_business
         client.post(f"/settings/webhooks/{theirs.pk}/deliveries/{delivery.pk}/redeliver/").status_code == 404
     )
     assert WebhookDelivery.objects.count() == 1
+
+
+def test_the_admin_manages_endpoints_through_the_services_in_its_business(
+    client_for, owner, business, other_business
+):
+    theirs = services.create_endpoint(
+        business=other_business, url="https://globex.example.com", events=["*"], secret="s", actor=None
+    )
+    their_delivery = services.send_test_event(endpoint=theirs, actor=None)
+    client = client_for(owner)
+    response = client.post(
+        "/admin/customers/webhookendpoint/add/",
+        {
+            "url": "https://acme.example.com/in",
+            "events": '["orders.order.recorded"]',
+            "secret": "x",
+            "active": "on",
+        },
+    )
+    assert response.status_code == 302
+    ours = WebhookEndpoint.objects.get(business=business)
+    assert ours.events == ["orders.order.recorded"]
+    assert AuditEntry.objects.filter(business=business, action="webhook.created").exists()
+    refused = client.post(
+        "/admin/customers/webhookendpoint/add/",
+        {"url": "https://acme.example.com/in", "events": '["nope"]', "secret": "x", "active": "on"},
+    )
+    assert refused.status_code == 200 and "Unknown event types" in refused.content.decode()
+    listing = client.get("/admin/customers/webhookendpoint/").content.decode()
+    assert "acme.example.com" in listing and "globex.example.com" not in listing
+    assert client.get(f"/admin/customers/webhookendpoint/{theirs.pk}/change/").status_code == 404
+    assert client.get(f"/admin/customers/webhookdelivery/{their_delivery.pk}/change/").status_code == 404
