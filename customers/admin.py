@@ -395,6 +395,9 @@ class MergeRecordAdmin(ReadOnlyAdmin):
 
 
 class WebhookEndpointAdminForm(forms.ModelForm):
+    # Checked by services.clean_endpoint, which knows whether http:// is allowed.
+    url = forms.CharField(label="URL", max_length=500)
+
     class Meta:
         model = WebhookEndpoint
         fields = ["url", "events", "secret", "active", "description"]
