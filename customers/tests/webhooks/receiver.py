@@ -18,6 +18,8 @@ class Receiver:
     def __init__(self):
         self.requests: list[Received] = []
         self.answers: list = []  # each an int status or ("sleep", seconds); then 200
+        # Or an answer chosen by the request's body (None: the next of `answers`).
+        self.answer_for = lambda body: None
         self.lock = threading.Lock()
         receiver = self
 
@@ -26,7 +28,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     receiver.requests.append(Received(self.path, dict(self.headers), body))
-                    answer = receiver.answers.pop(0) if receiver.answers else 200
+                    answer = receiver.answer_for(body)
+                    if answer is None:
+                        answer = receiver.answers.pop(0) if receiver.answers else 200
                 if isinstance(answer, tuple):
                     time.sleep(answer[1])
                     answer = 200

@@ -127,12 +127,13 @@ def test_events_of_one_customer_arrive_in_order_even_when_the_first_is_retried(b
     first = order(business, "A-1")
     order(business, "A-2")
     other = order(business, "B-1", phone="+14155550199")
-    receiver.answers = [500]
+    failures = iter([500])
+    receiver.answer_for = lambda body: next(failures, None) if b'"A-1"' in body else None
 
     tasks.deliver_webhooks()
     sent = [body["data"]["orders"][0]["id"] for body in bodies(receiver)]
     # A-1 failed and waits for its retry; A-2 waits behind it; another customer's goes out.
-    assert sent == [first.pk, other.pk]
+    assert sorted(sent) == [first.pk, other.pk]
     waiting = WebhookDelivery.objects.get(event__data__orders__0__id=first.pk)
     assert waiting.status == "pending" and waiting.attempts == 1 and waiting.last_response_code == 500
     assert waiting.next_attempt_at > timezone.now() + timedelta(seconds=10)
@@ -140,7 +141,7 @@ def test_events_of_one_customer_arrive_in_order_even_when_the_first_is_retried(b
     make_due(waiting)
     tasks.deliver_webhooks()
     sent = [body["data"]["orders"][0]["external_id"] for body in bodies(receiver)]
-    assert sent == ["A-1", "B-1", "A-1", "A-2"]
+    assert sent[2:] == ["A-1", "A-2"]
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
 
 
@@ -334,9 +335,9 @@ def test_contact_changes_status_changes_and_merges_send_their_events(business, r
     tasks.deliver_webhooks()
     received = bodies(receiver)
     # The duplicate's creation is its own customer's event; the survivor's arrive in order.
-    assert [body["data"] for body in received if body["type"] == "customers.customer.created"][1] == {
-        "customer_ids": [duplicate.pk]
-    }
+    assert {"customer_ids": [duplicate.pk]} in [
+        body["data"] for body in received if body["type"] == "customers.customer.created"
+    ]
     events = [
         (body["type"], body["data"])
         for body in received
