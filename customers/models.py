@@ -1077,3 +1077,14 @@ class WebhookAttempt(TenantModel):
 
     def __str__(self):
         return f"Attempt #{self.pk}"
+
+
+class WebhookDispatch(models.Model):
+    """A delivery task is queued and has not started: at most this one row. A commit that
+    wrote events queues a task only if it inserts the row, and the task deletes it before it
+    claims, so every commit is seen by a task without each paying for queueing one."""
+
+    requested_at = models.DateTimeField(default=now)
+
+    def __str__(self):
+        return f"Delivery requested at {self.requested_at}"

@@ -50,7 +50,7 @@ def reconcile_dashboard_summaries_everywhere():
 def deliver_webhooks():
     """Deliver the webhook deliveries that are due (queued after each commit that wrote
     events, and every minute for retries and for what a killed worker left)."""
-    return services.deliver_due()
+    return services.start_delivery()
 
 
 def purge_webhook_log():

@@ -66,6 +66,7 @@ from customers.services.webhooks import (
     purge_webhook_log,
     redeliver,
     send_test_event,
+    start_delivery,
     update_endpoint,
 )
 
@@ -81,6 +82,7 @@ __all__ = [
     "purge_webhook_log",
     "redeliver",
     "send_test_event",
+    "start_delivery",
     "update_endpoint",
     "queue_bulk_job",
     "run_bulk_action",

@@ -20,13 +20,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from customers import webhook_events, webhook_http
-from customers.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from customers.models import WebhookAttempt, WebhookDelivery, WebhookDispatch, WebhookEndpoint, WebhookEvent
 from customers.services.audit import log_audit
 
 Status = WebhookDelivery.Status
@@ -128,7 +128,21 @@ def wanted(business_id, type):
 
 
 def deliver_after_commit():
-    transaction.on_commit(lambda: async_task("customers.tasks.deliver_webhooks", group="webhooks"))
+    transaction.on_commit(request_delivery)
+
+
+def request_delivery():
+    """Queue the delivery task unless one is queued and not started yet (which will see this
+    commit): one cheap insert instead of a task per commit, on the order API's path."""
+    table = connection.ops.quote_name(WebhookDispatch._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, requested_at) VALUES (1, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
+            [timezone.now()],
+        )
+        if cursor.fetchone() is None:
+            return
+    async_task("customers.tasks.deliver_webhooks", group="webhooks")
 
 
 # Endpoints ----------------------------------------------------------------------------
@@ -305,6 +319,12 @@ def claim_due(*, limit=CLAIM_BATCH, now=None):
     )
     WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now + CLAIM_LEASE)
     return list(WebhookDelivery.objects.filter(pk__in=ids).select_related("event", "endpoint").order_by("id"))
+
+
+def start_delivery():
+    """The task's start: commits from now on queue the next task."""
+    WebhookDispatch.objects.all().delete()
+    return deliver_due()
 
 
 def deliver_due(*, budget_seconds=RUN_BUDGET_SECONDS):

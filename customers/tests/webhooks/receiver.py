@@ -14,6 +14,10 @@ class Received:
     body: bytes
 
 
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128
+
+
 class Receiver:
     def __init__(self):
         self.requests: list[Received] = []
@@ -42,7 +46,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

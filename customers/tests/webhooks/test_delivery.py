@@ -388,3 +388,18 @@ def test_the_retention_deletes_events_and_their_log_after_30_days(business, rece
     assert tasks.purge_webhook_log() == 1
     assert list(WebhookEvent.objects.values_list("data__orders__0__external_id", flat=True)) == ["A-2"]
     assert WebhookDelivery.objects.count() == 1 and WebhookAttempt.objects.count() == 1
+
+
+def test_commits_queue_a_delivery_task_only_when_none_is_waiting(business, receiver, monkeypatch):
+    queued = []
+    monkeypatch.setattr(webhooks, "async_task", lambda *args, **kwargs: queued.append(args))
+    endpoint_for(business, receiver.url, events=["orders.order.recorded"])
+    webhooks.request_delivery()
+    webhooks.request_delivery()
+    assert len(queued) == 1
+    # The task starts: the commits after it queue the next one, and it sees those before.
+    order(business, "A-1")
+    tasks.deliver_webhooks()
+    assert len(receiver.requests) == 1
+    webhooks.request_delivery()
+    assert len(queued) == 2
