@@ -6,13 +6,15 @@ import hmac
 import io
 import json
 import socket
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from conftest import requires_postgres
 from customers import services, tasks, webhook_http
 from customers.bulk import tables
 from customers.models import Customer, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -403,3 +405,40 @@ def test_commits_queue_a_delivery_task_only_when_none_is_waiting(business, recei
     assert len(receiver.requests) == 1
     webhooks.request_delivery()
     assert len(queued) == 2
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_claim_the_same_delivery(business, monkeypatch):
+    """A worker's claim skips the rows another worker's claim holds (SKIP LOCKED) and is not
+    blocked by them; what it takes is not due again for the other."""
+    monkeypatch.setattr(webhooks, "request_delivery", lambda: None)  # no worker after the commits
+    endpoint_for(business, "https://hooks.example.com/in", events=["orders.order.recorded"])
+    for number in range(6):
+        order(business, f"A-{number}", phone=f"+1415555010{number}")
+    holding, release, seen = threading.Event(), threading.Event(), {}
+
+    def first_worker():
+        try:
+            with transaction.atomic():
+                seen["first"] = list(
+                    webhooks.due_deliveries(timezone.now())
+                    .order_by("id")
+                    .select_for_update(skip_locked=True, of=("self",))
+                    .values_list("id", flat=True)[:3]
+                )
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    assert holding.wait(10)
+    second = [delivery.pk for delivery in webhooks.claim_due()]
+    release.set()
+    worker.join()
+    assert len(seen["first"]) == 3 and len(second) == 3
+    assert not set(seen["first"]) & set(second)
+    # The first worker's transaction ended without taking them: they are due again.
+    assert sorted(delivery.pk for delivery in webhooks.claim_due()) == sorted(seen["first"])
