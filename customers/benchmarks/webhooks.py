@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from customers import services
 from customers.benchmarks.customers import ingestion_figure
 from customers.benchmarks.harness import Figure, allowed_host
-from customers.models import Customer, WebhookEndpoint
+from customers.models import Customer, WebhookDelivery, WebhookEndpoint
 from customers.services import orders as order_services
 from customers.services.webhooks import Event
 
@@ -131,9 +131,11 @@ def delivery_figure(context, receiver):
                 ],
             )
         with LOCAL:
-            delivered = services.deliver_due()
-        if delivered < EVENTS_PER_RUN:
-            raise AssertionError(f"delivered {delivered} of {EVENTS_PER_RUN}")
+            services.deliver_due()
+        # (Where tasks run synchronously, the commit delivered them already.)
+        left = WebhookDelivery.objects.filter(business_id=business_id, status="pending").count()
+        if left:
+            raise AssertionError(f"{left} deliveries left pending")
 
     def bare_posts(run):
         for _ in range(EVENTS_PER_RUN):

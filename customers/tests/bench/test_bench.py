@@ -116,4 +116,5 @@ def test_only_runs_the_figures_named_by_prefix():
         "list.page_200.query",
         "api.orders",
         "api.orders_summary_upkeep",
+        "api.orders_with_webhook",
     }
