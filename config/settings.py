@@ -199,6 +199,13 @@ BULK_ACTION_SYNC_MAX = env.int("BULK_ACTION_SYNC_MAX", default=1000)
 # A segment preview's queries stop after this long on PostgreSQL and say so.
 SEGMENT_PREVIEW_TIMEOUT_MS = env.int("SEGMENT_PREVIEW_TIMEOUT_MS", default=1000)
 
+# Webhooks (customers.services.webhooks). Deliveries to loopback, link-local and private
+# addresses, and plain http://, only when this is on (development: on with DEBUG).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Events and their delivery log are kept this many days.
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
 # set Q_BROKER=redis to use REDIS_URL instead.
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)

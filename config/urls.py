@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from customers.views import webhooks
 from customers.views.settings import business_settings
 
 admin.site.site_header = admin.site.site_title = "Customer Back Office"
@@ -17,6 +18,20 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("switch-business/", views.switch_business, name="switch_business"),
     path("settings/", business_settings, name="business_settings"),
+    path("settings/webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("settings/webhooks/<int:pk>/", webhooks.endpoint_detail, name="webhook"),
+    path("settings/webhooks/<int:pk>/delete/", webhooks.endpoint_delete, name="webhook_delete"),
+    path("settings/webhooks/<int:pk>/test/", webhooks.endpoint_test, name="webhook_test"),
+    path(
+        "settings/webhooks/<int:pk>/deliveries/<int:delivery_pk>/",
+        webhooks.delivery_detail,
+        name="webhook_delivery",
+    ),
+    path(
+        "settings/webhooks/<int:pk>/deliveries/<int:delivery_pk>/redeliver/",
+        webhooks.delivery_redeliver,
+        name="webhook_redeliver",
+    ),
     path("customers/", include("customers.urls")),
     path("segments/", include("segments.urls")),
     path("loyalty/", include("loyalty.urls")),

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -26,6 +27,9 @@ from customers.models import (
     Payment,
     Refund,
     Tag,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from customers.resources import CustomerResource, OrderResource
 from customers.signals import ADMIN_VIEWED, send_pii_accessed
@@ -423,3 +427,83 @@ class MergeRecordAdmin(ReadOnlyAdmin):
     list_select_related = ["survivor", "actor"]
     search_fields = ["=survivor__phone", "reason"]
     exclude = ["snapshot", "moved"]
+
+
+# Webhooks ------------------------------------------------------------------------------
+
+
+class WebhookEndpointAdminForm(forms.ModelForm):
+    # Checked by services.clean_endpoint, which knows whether http:// is allowed.
+    url = forms.CharField(label="URL", max_length=500)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "events", "secret", "active", "description"]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.clean_endpoint(
+                url=cleaned.get("url"), events=cleaned.get("events"), secret=cleaned.get("secret")
+            )
+        except ValidationError as error:
+            for field, messages_ in error.message_dict.items():
+                self.add_error(field, messages_)
+        return cleaned
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(TenantAdminMixin, admin.ModelAdmin):
+    form = WebhookEndpointAdminForm
+    list_display = ["url", "events", "active", "failing_since", "created_at"]
+    list_filter = ["active"]
+    readonly_fields = ["failing_since", "disabled_reason", "created_at"]
+    actions = ["send_test_events"]
+
+    def save_model(self, request, obj, form, change):
+        fields = {
+            name: form.cleaned_data[name] for name in ["url", "events", "secret", "active", "description"]
+        }
+        if change:
+            services.update_endpoint(endpoint=obj, actor=request.user, **fields)
+            return
+        endpoint = services.create_endpoint(business=request.business, actor=request.user, **fields)
+        obj.pk = endpoint.pk
+
+    def delete_model(self, request, obj):
+        services.delete_endpoint(endpoint=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for endpoint in queryset:
+            services.delete_endpoint(endpoint=endpoint, actor=request.user)
+
+    @admin.action(description="Send a test event", permissions=["change"])
+    def send_test_events(self, request, queryset):
+        for endpoint in queryset:
+            try:
+                services.send_test_event(endpoint=endpoint, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{endpoint}: {' '.join(error.messages)}", messages.WARNING)
+
+
+class WebhookAttemptInline(ReadOnlyInline):
+    model = WebhookAttempt
+    fields = ["attempted_at", "succeeded", "response_code", "duration_ms", "error", "response_excerpt"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "endpoint", "event", "status", "attempts", "last_response_code", "last_attempt_at"]
+    list_filter = ["status"]
+    list_select_related = ["endpoint", "event"]
+    inlines = [WebhookAttemptInline]
+    show_full_result_count = False
+    actions = ["redeliver_selected"]
+
+    def has_redeliver_permission(self, request):
+        return request.user.has_perm("customers.change_webhookendpoint")
+
+    @admin.action(description="Redeliver the selected deliveries", permissions=["redeliver"])
+    def redeliver_selected(self, request, queryset):
+        for delivery in queryset.select_related("endpoint"):
+            services.redeliver(delivery=delivery, actor=request.user)

@@ -3,12 +3,14 @@ from datetime import time
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from customers.signals import customer_anonymized, customers_imported, orders_imported
+
 
 class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self):
-        from customers import bulk_actions, jobs, schedules, services
+        from customers import bulk_actions, jobs, receivers, schedules, services
         from customers.forms import BulkTagForm, BulkUntagForm
         from customers.models import BulkActionJob, ExportJob, ImportJob
         from customers.roles import sync_role_groups
@@ -43,6 +45,22 @@ class CustomersConfig(AppConfig):
         )
         # The name of the first release, kept so that upgraded databases do not get a second sweeper.
         schedules.register("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", minutes=5)
+
+        customers_imported.connect(
+            receivers.events_after_customer_import, dispatch_uid="customers.webhooks.customers_imported"
+        )
+        orders_imported.connect(
+            receivers.events_after_order_import, dispatch_uid="customers.webhooks.orders_imported"
+        )
+        customer_anonymized.connect(
+            receivers.events_after_anonymization, dispatch_uid="customers.webhooks.anonymized"
+        )
+        # Deliveries go out right after their commit; this picks up what a killed worker left
+        # and the retries that came due.
+        schedules.register("Deliver webhooks", "customers.tasks.deliver_webhooks", minutes=1)
+        schedules.register(
+            "Delete old webhook events", "customers.tasks.purge_webhook_log", daily_at=time(4, 15)
+        )
 
         post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="customers.sync_role_groups")
         # Every app has registered its schedules in its ready() by the time migrate ends.

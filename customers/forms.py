@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.forms.models import model_to_dict
 
-from customers import choices, normalize
+from customers import choices, normalize, webhook_events
 from customers.bulk.tables import ENCODINGS
 from customers.models import BlacklistEntry, Customer, ImportJob, Tag, validate_tag_color
 from customers.services import CONTACT_FIELDS, MERGE_FIELDS
@@ -209,3 +209,37 @@ class BulkUntagForm(forms.Form):
         self.fields["tag_id"].choices = (
             Tag.objects.filter(business=business).order_by("name").values_list("pk", "name")
         )
+
+
+class WebhookEndpointForm(forms.Form):
+    """An endpoint on the settings page; services.create_endpoint / update_endpoint check it."""
+
+    url = forms.CharField(
+        label="URL", max_length=500, help_text="https://, where your system receives the events."
+    )
+    all_events = forms.BooleanField(label="Every event type", required=False)
+    events = forms.MultipleChoiceField(
+        label="Event types", choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    secret = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="Signs every delivery. Leave it empty to keep the current one.",
+    )
+    active = forms.BooleanField(required=False, initial=True)
+    description = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = webhook_events.choices()
+
+    def endpoint_fields(self):
+        data = self.cleaned_data
+        events = ["*"] if data["all_events"] else list(data["events"])
+        return {
+            "url": data["url"],
+            "events": events,
+            "secret": data["secret"] or None,
+            "active": data["active"],
+            "description": data["description"],
+        }

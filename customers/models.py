@@ -1119,3 +1119,138 @@ class RepeatOrderSummary(TenantModel):
 
     def __str__(self):
         return f"{self.day} ({self.get_ordinal_display()} after {self.previous_day}): {self.orders}"
+
+
+# Webhooks ----------------------------------------------------------------------------------
+
+
+class WebhookEndpoint(TenantModel):
+    """A URL of the business that receives its domain events, signed with `secret`."""
+
+    ALL_EVENTS = "*"
+
+    url = models.URLField(max_length=500)
+    # Event type names (customers.webhook_events), or ["*"] for every type.
+    events = models.JSONField(default=list)
+    # Kept as given: every delivery is signed with it (HMAC), so it cannot be stored hashed.
+    secret = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    # Set at the first failed attempt after a success; an endpoint failing for a day is disabled.
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["business", "active"], name="webhookendpoint_active_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(secret=""), name="webhookendpoint_secret_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.url
+
+    def wants(self, event_type):
+        return self.ALL_EVENTS in self.events or event_type in self.events
+
+
+class WebhookEvent(TenantModel):
+    """The transactional outbox: a domain event, written in the transaction of the change
+    that caused it, with one WebhookDelivery per endpoint that wanted it."""
+
+    uid = models.UUIDField(unique=True, editable=False)
+    type = models.CharField(max_length=80)
+    occurred_at = models.DateTimeField(default=now)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["occurred_at"], name="webhookevent_occurred_idx")]
+
+    def __str__(self):
+        return f"{self.type} {self.uid}"
+
+    def envelope(self):
+        return {
+            "id": str(self.uid),
+            "type": self.type,
+            "occurred_at": self.occurred_at.isoformat(),
+            "business": self.business_id,
+            "data": self.data,
+        }
+
+
+class WebhookDelivery(TenantModel):
+    """One event to one endpoint, attempted until delivered or given up (WebhookAttempt each)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The customer whose events must arrive in order (None: an event of many customers, or none).
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-id"]
+        indexes = [
+            # The worker's claim: due pending deliveries, oldest first.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status="pending"),
+                name="webhookdelivery_due_idx",
+            ),
+            # Whether an earlier delivery of the same customer to the same endpoint still waits.
+            models.Index(
+                fields=["endpoint", "customer_id", "id"],
+                condition=models.Q(status="pending"),
+                name="webhookdelivery_order_idx",
+            ),
+            # The delivery log of an endpoint, newest first.
+            models.Index(fields=["endpoint", "-id"], name="webhookdelivery_log_idx"),
+        ]
+
+    def __str__(self):
+        return f"Delivery #{self.pk}"
+
+
+class WebhookAttempt(TenantModel):
+    """One HTTP attempt of a delivery, for the delivery log."""
+
+    RESPONSE_EXCERPT_BYTES = 1024
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    attempted_at = models.DateTimeField(default=now)
+    succeeded = models.BooleanField(default=False)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    # The first RESPONSE_EXCERPT_BYTES of the answer, or why there was none (timeout, refused address).
+    response_excerpt = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+        indexes = [models.Index(fields=["delivery", "-attempted_at"], name="webhookattempt_delivery_idx")]
+
+    def __str__(self):
+        return f"Attempt #{self.pk}"
+
+
+class WebhookDispatch(models.Model):
+    """A delivery task is queued and has not started: at most this one row. A commit that
+    wrote events queues a task only if it inserts the row, and the task deletes it before it
+    claims, so every commit is seen by a task without each paying for queueing one."""
+
+    requested_at = models.DateTimeField(default=now)
+
+    def __str__(self):
+        return f"Delivery requested at {self.requested_at}"

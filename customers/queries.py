@@ -27,6 +27,8 @@ from customers.models import (
     Payment,
     Refund,
     Tag,
+    WebhookDelivery,
+    WebhookEndpoint,
     searchable,
 )
 
@@ -605,3 +607,49 @@ def find_customer_by_phone(business, phone, for_update=False):
         if merged.deleted_at is None:
             return Customer.objects.select_for_update().get(pk=merged.pk) if for_update else merged
     return None
+
+
+# Webhooks ------------------------------------------------------------------------------
+
+DELIVERIES_PER_PAGE = 50
+
+
+def webhook_endpoints(business):
+    return WebhookEndpoint.objects.filter(business=business).order_by("created_at", "id")
+
+
+def webhook_deliveries(endpoint):
+    """An endpoint's delivery log, newest first, with each delivery's event type and id."""
+    return (
+        WebhookDelivery.objects.filter(endpoint=endpoint)
+        .select_related("event")
+        .defer("event__data")
+        .order_by("-id")
+    )
+
+
+def webhook_deliveries_api_page(endpoint, *, before=None):
+    """A page of `GET webhooks/{id}/deliveries` and the cursor of the next one (or None)."""
+    deliveries = webhook_deliveries(endpoint)
+    if before is not None:
+        deliveries = deliveries.filter(id__lt=before)
+    rows = list(deliveries[: DELIVERIES_PER_PAGE + 1])
+    next_cursor = rows[DELIVERIES_PER_PAGE - 1].pk if len(rows) > DELIVERIES_PER_PAGE else None
+    return rows[:DELIVERIES_PER_PAGE], next_cursor
+
+
+def webhook_delivery_json(delivery):
+    return {
+        "id": delivery.pk,
+        "event_id": str(delivery.event.uid),
+        "type": delivery.event.type,
+        "attempts": delivery.attempts,
+        "status": delivery.status,
+        "last_response_code": delivery.last_response_code,
+        "last_attempt_at": delivery.last_attempt_at.isoformat() if delivery.last_attempt_at else None,
+    }
+
+
+def webhook_endpoint_json(endpoint):
+    """An endpoint as the API shows it: never its secret."""
+    return {"id": endpoint.pk, "url": endpoint.url, "events": endpoint.events, "active": endpoint.active}

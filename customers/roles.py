@@ -58,6 +58,13 @@ ROLE_PERMISSIONS = {
         "customers.add_apikey",
         "customers.change_apikey",
         "customers.view_auditentry",
+        # Webhooks: Settings › Webhooks and the admin.
+        "customers.view_webhookendpoint",
+        "customers.add_webhookendpoint",
+        "customers.change_webhookendpoint",
+        "customers.delete_webhookendpoint",
+        "customers.view_webhookdelivery",
+        "customers.view_webhookattempt",
         "customers.import_customer",
         "customers.export_customer",
         "customers.import_order",

@@ -20,7 +20,8 @@ order_status_changed = Signal()
 # wins), so that listeners can do their work set-based.
 orders_imported = Signal()
 # A customer import sends this once per chunk, inside its transaction, with the same
-# business, created_customer_ids, actor and opt_ins as orders_imported.
+# business, created_customer_ids, actor and opt_ins as orders_imported, and
+# updated_fields={customer id: [names of the contact fields the chunk changed]}.
 customers_imported = Signal()
 # Sent inside the merge transaction with record=<MergeRecord>, survivor=<Customer> and
 # merged=[<Customer> as they were before the merge]. Apps with their own data about a

@@ -45,3 +45,14 @@ def reconcile_dashboard_summaries_everywhere():
     """The schedule that checks every business's recent dashboard figures against its orders."""
     for business in Business.objects.order_by("pk"):
         services.reconcile_dashboard_summaries(business=business)
+
+
+def deliver_webhooks():
+    """Deliver the webhook deliveries that are due (queued after each commit that wrote
+    events, and every minute for retries and for what a killed worker left)."""
+    return services.start_delivery()
+
+
+def purge_webhook_log():
+    """The daily schedule that deletes webhook events and their log after 30 days."""
+    return services.purge_webhook_log()

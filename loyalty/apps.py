@@ -17,7 +17,7 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import bulk_actions, jobs, merge_registry, profile_panels, schedules
+        from customers import bulk_actions, jobs, merge_registry, profile_panels, schedules, webhook_events
         from loyalty import receivers, services, views
         from loyalty.models import TierRecalculation
 
@@ -61,6 +61,10 @@ class LoyaltyConfig(AppConfig):
             url="loyalty:bulk_override",
             order=30,
         )
+        example = {"changes": [{"customer_id": 7, "from": "BRONZE", "to": "SILVER"}]}
+        webhook_events.register("customers.tier.upgraded", "Customers moved up a tier", example=example)
+        example = {"changes": [{"customer_id": 7, "from": "SILVER", "to": "BRONZE"}]}
+        webhook_events.register("customers.tier.downgraded", "Customers moved down a tier", example=example)
         jobs.register("tier_recalculation", model=TierRecalculation, start=services.queue_recalculation)
         schedules.register(
             "Nightly tier recalculation", "loyalty.tasks.recalculate_tiers_everywhere", daily_at=time(3, 15)

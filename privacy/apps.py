@@ -19,7 +19,7 @@ class PrivacyConfig(AppConfig):
 
     def ready(self):
         # Imported here: these use the models, which are not loaded when this module is.
-        from customers import jobs, merge_registry, profile_panels, schedules
+        from customers import jobs, merge_registry, profile_panels, schedules, webhook_events
         from privacy import preference_views, queries, receivers, segment_fields, services, views
         from privacy.models import AnonymizationJob, DataExportJob
         from privacy.queries import export_sections
@@ -44,6 +44,13 @@ class PrivacyConfig(AppConfig):
         merge_registry.register("privacy.CommunicationPreference.customer", merge_registry.KEEP)
         merge_registry.register("privacy.DataExport.customer", merge_registry.KEEP)
         merge_registry.register("privacy.AnonymizationRequest.customer", merge_registry.KEEP)
+        example = {"export_id": 4, "customer_id": 7, "type": "GDPR_FULL", "regulation": "GDPR"}
+        for what, description in [
+            ("requested", "A data export of a customer was requested"),
+            ("completed", "A data export's file is ready"),
+            ("failed", "A data export failed"),
+        ]:
+            webhook_events.register(f"customers.data_export.{what}", description, example=example)
         jobs.register("data_export", model=DataExportJob, start=services.queue_build)
         jobs.register("anonymization", model=AnonymizationJob, start=services.queue_anonymization)
         for field in segment_fields.FIELDS:

@@ -19,7 +19,15 @@ class SegmentsConfig(AppConfig):
 
     def ready(self):
         # Imported here: the receivers use the models, which are not loaded when this module is.
-        from customers import bulk_actions, jobs, list_filters, merge_registry, profile_panels, schedules
+        from customers import (
+            bulk_actions,
+            jobs,
+            list_filters,
+            merge_registry,
+            profile_panels,
+            schedules,
+            webhook_events,
+        )
         from loyalty.signals import tiers_changed
         from segments import queries, receivers, services, views
         from segments.forms import StaticSegmentForm
@@ -40,6 +48,12 @@ class SegmentsConfig(AppConfig):
         merge_registry.register("segments.SegmentMembership.customer", merge_registry.RECEIVER)
         merge_registry.register("segments.SegmentMembershipEvent.customer", merge_registry.MOVE)
         merge_registry.register("segments.PendingEvaluation.customer", merge_registry.KEEP)
+        for name, description in [
+            ("customers.segment.assigned", "Customers joined a segment"),
+            ("customers.segment.unassigned", "Customers left a segment"),
+        ]:
+            example = {"customer_ids": [7, 8], "segment_id": 2, "cause": "event"}
+            webhook_events.register(name, description, example=example)
         jobs.register("segment_recalculation", model=SegmentRecalculation, start=services.queue_recalculation)
         profile_panels.register("segments/profile_panel.html", views.profile_panel, order=20)
         list_filters.register(

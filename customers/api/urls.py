@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers.api import views
+from customers.api import views, webhooks
 
 app_name = "api"
 urlpatterns = [
@@ -10,4 +10,8 @@ urlpatterns = [
     path("payments/<int:pk>/refunds", views.payment_refunds, name="payment_refunds"),
     path("customers/merge", views.merge, name="merge"),
     path("jobs/<int:pk>", views.job, name="job"),
+    path("webhooks", webhooks.webhooks, name="webhooks"),
+    path("webhooks/<int:pk>", webhooks.webhook, name="webhook"),
+    path("webhooks/<int:pk>/test", webhooks.test, name="webhook_test"),
+    path("webhooks/<int:pk>/deliveries", webhooks.deliveries, name="webhook_deliveries"),
 ]

@@ -1,12 +1,13 @@
 """The figures of the customers app for `manage.py bench`, one module per area; harness.py
 measures and prints them."""
 
-from customers.benchmarks import customers, dashboard, imports, merge
+from customers.benchmarks import customers, dashboard, imports, merge, webhooks
 
 
 def figures(context):
     yield from customers.figures(context)
     yield from dashboard.figures(context)
+    yield from webhooks.figures(context)
     # Both groups prepare a lot of data before their first figure.
     if context.wants("merge", "duplicates"):
         yield from merge.figures(context)

@@ -323,7 +323,15 @@ class CustomerChunk(ChunkBase):
         self.save_tags(targets, activities)
         self.save_dropoffs(targets)
         bulk_insert(Activity, activities)
-        customers_imported.send(sender=Customer, **self.consent_payload(targets))
+        customers_imported.send(
+            sender=Customer,
+            **self.consent_payload(targets),
+            updated_fields={
+                target.customer_id: sorted(target.changes)
+                for target in targets
+                if not target.created and target.changes
+            },
+        )
 
     def save_tags(self, targets, activities):
         names = {name for target in targets for name in target.new_tags}

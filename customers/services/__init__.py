@@ -59,8 +59,36 @@ from customers.services.profile import (
     update_contact,
 )
 from customers.services.summaries import rebuild_dashboard_summaries, reconcile_dashboard_summaries
+from customers.services.webhooks import (
+    clean_endpoint,
+    create_endpoint,
+    delete_endpoint,
+    deliver_due,
+    emit_event,
+    emit_events,
+    emit_for_customers,
+    new_secret,
+    purge_webhook_log,
+    redeliver,
+    send_test_event,
+    start_delivery,
+    update_endpoint,
+)
 
 __all__ = [
+    "clean_endpoint",
+    "create_endpoint",
+    "delete_endpoint",
+    "deliver_due",
+    "emit_event",
+    "emit_events",
+    "emit_for_customers",
+    "new_secret",
+    "purge_webhook_log",
+    "redeliver",
+    "send_test_event",
+    "start_delivery",
+    "update_endpoint",
     "queue_bulk_job",
     "run_bulk_action",
     "run_bulk_action_job",

@@ -4,6 +4,7 @@ from customers.models import Activity, Customer, CustomerAccount, searchable
 from customers.normalize import normalize_phone
 from customers.queries import find_customer_by_phone
 from customers.services.activity import log_activity
+from customers.services.webhooks import emit_event
 
 
 def update_search_text(customer):
@@ -21,6 +22,12 @@ def get_or_create_customer(*, business, phone, actor=None, for_update=False, **c
     customer, created = find_or_insert_customer(business, phone, for_update, contact)
     if created:
         log_activity(customer, Activity.Kind.CREATED, actor, phone=customer.phone)
+        emit_event(
+            business_id=business.pk,
+            type="customers.customer.created",
+            data={"customer_ids": [customer.pk]},
+            customer_id=customer.pk,
+        )
     return customer, created
 
 

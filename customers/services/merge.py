@@ -15,6 +15,7 @@ from customers.queries import default_field_choices, undo_blockers
 from customers.services.activity import log_activity
 from customers.services.duplicates import forget_duplicate_candidates
 from customers.services.identity import update_search_text
+from customers.services.webhooks import emit_event
 from customers.signals import customers_merged, merge_undone
 
 CONFLICT = "conflict"
@@ -124,6 +125,12 @@ def merge_customers(*, survivor, merged, field_choices=None, reason, actor):
     for customer in merged:
         log_activity(customer, Activity.Kind.MERGED_INTO, actor, record_id=record.pk, survivor_id=survivor.pk)
     customers_merged.send(sender=MergeRecord, record=record, survivor=survivor, merged=merged)
+    emit_event(
+        business_id=survivor.business_id,
+        type="customers.customer.merged",
+        data={"merge_id": record.pk, "survivor_id": survivor.pk, "merged_ids": merged_ids},
+        customer_id=survivor.pk,
+    )
     return record
 
 

@@ -11,6 +11,7 @@ from customers.models import Activity, Customer, Order, OrderItem, Payment
 from customers.services.activity import log_activity, unsaved_activity
 from customers.services.addresses import dropoff_for
 from customers.services.identity import find_or_insert_customer, lock, update_search_text
+from customers.services.webhooks import Event, customer_updated, emit_event, emit_events
 from customers.signals import order_recorded, order_status_changed
 
 
@@ -72,8 +73,7 @@ def _record_new_order(
     **contact,
 ):
     customer, customer_created = find_or_insert_customer(business, phone, True, contact)
-    if not customer_created:
-        fill_blank_contact(customer, contact)
+    filled = [] if customer_created else fill_blank_contact(customer, contact)
     if customer.is_blacklisted:
         status = Order.Status.BLOCKED
     placed_at = placed_at or timezone.now()
@@ -121,6 +121,12 @@ def _record_new_order(
     # One insert for both: this path runs for every order a storefront sends.
     Activity.objects.bulk_create(activities)
     order_recorded.send(sender=Order, order=order, customer=customer, opt_ins=opt_ins or {})
+    events = [Event("orders.order.recorded", {"orders": [order_json(order)]}, customer.pk)]
+    if customer_created:
+        events.insert(0, Event("customers.customer.created", {"customer_ids": [customer.pk]}, customer.pk))
+    elif filled:
+        events.insert(0, customer_updated(customer.pk, filled))
+    emit_events(business_id=business.pk, events=events)
     return RecordedOrder(order, created=True, payments=payments)
 
 
@@ -150,13 +156,28 @@ def taken_transaction_ids(business, transaction_ids):
     ]
 
 
+def order_json(order):
+    """An order in the `orders` list of the order events: ids and facts, no personal data."""
+    return {
+        "id": order.pk,
+        "external_id": order.external_id,
+        "customer_id": order.customer_id,
+        "status": order.status,
+        "amount": str(order.amount),
+        "currency": order.currency,
+        "placed_at": order.placed_at.isoformat(),
+    }
+
+
 def fill_blank_contact(customer, contact):
+    """Fill the customer's blank contact fields from the order; returns the names filled."""
     blanks = {key: value for key, value in contact.items() if value and not getattr(customer, key)}
     if blanks:
         for key, value in blanks.items():
             setattr(customer, key, value)
         customer.save(update_fields=[*blanks, "updated_at"])
         update_search_text(customer)
+    return sorted(blanks)
 
 
 def add_to_stats(customer, order):
@@ -196,6 +217,12 @@ def change_order_status(*, order, status, actor):
         new=status,
     )
     order_status_changed.send(sender=Order, order=order, old_status=old_status)
+    emit_event(
+        business_id=order.business_id,
+        type="orders.order.status_changed",
+        data={"orders": [{**order_json(order), "old_status": old_status}]},
+        customer_id=customer.pk,
+    )
     return order
 
 

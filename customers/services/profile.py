@@ -8,6 +8,7 @@ from customers.normalize import check_no_extension, normalize_phone, plain
 from customers.services.activity import log_activity
 from customers.services.duplicates import forget_duplicate_candidates
 from customers.services.identity import lock, update_search_text
+from customers.services.webhooks import customer_updated, emit_events
 from customers.signals import tags_changed
 
 
@@ -48,6 +49,7 @@ def update_contact(*, customer, actor, **changes):
     customer.save(update_fields=[*diff, *unverified, "updated_at"])
     update_search_text(customer)
     log_activity(customer, Activity.Kind.CONTACT_UPDATED, actor, changes=diff)
+    emit_events(business_id=customer.business_id, events=[customer_updated(customer.pk, diff)])
     return customer
 
 

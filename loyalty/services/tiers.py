@@ -14,6 +14,7 @@ from customers import jobs
 from customers.models import Activity, Business, Customer, Job, MergeRecord
 from customers.services.activity import unsaved_activity
 from customers.services.audit import log_audit
+from customers.services.webhooks import EVENT_CHUNK, Event, emit_events
 from loyalty import tiers
 from loyalty.models import (
     TIER_ORDER,
@@ -241,8 +242,9 @@ def apply_evaluation(configuration, *, at, cause, reason, actor, customer_ids=No
         cursor.execute(f"CREATE TEMPORARY TABLE {EVALUATION_TABLE} AS {select}", params)
         cursor.execute(f"SELECT COUNT(*) FROM {EVALUATION_TABLE}")
         evaluated = cursor.fetchone()[0]
-        cursor.execute(f"SELECT id {moved}")
-        moved_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT id, old_tier, new_tier {moved}")
+        changes = cursor.fetchall()
+        moved_ids = [row[0] for row in changes]
         if moved_ids:
             cursor.execute(
                 "INSERT INTO loyalty_tierchange "
@@ -283,6 +285,7 @@ def apply_evaluation(configuration, *, at, cause, reason, actor, customer_ids=No
         cursor.execute(f"DROP TABLE {EVALUATION_TABLE}")
     if moved_ids:
         tiers_changed.send(sender=TierChange, business_id=business_id, customer_ids=moved_ids)
+        emit_tier_events(business_id, changes)
     return evaluated, moved_ids
 
 
@@ -368,6 +371,30 @@ def record_changes(customers, tier, *, cause, reason, actor, at):
     Customer.objects.filter(pk__in=moved).update(tier=tier, updated_at=at)
     if moved:
         tiers_changed.send(sender=TierChange, business_id=customers[0].business_id, customer_ids=moved)
+        emit_tier_events(
+            customers[0].business_id,
+            [(customer.pk, customer.tier, tier) for customer in customers if customer.tier != tier],
+        )
+
+
+def emit_tier_events(business_id, changes):
+    """customers.tier.upgraded / downgraded for (customer id, from, to) changes: one event
+    per chunk of customers, as a recalculation moves many at once."""
+    rank = {name: position for position, name in enumerate(TIER_ORDER)}
+    events = []
+    for name, went_up in (("customers.tier.upgraded", True), ("customers.tier.downgraded", False)):
+        entries = [
+            {"customer_id": pk, "from": old, "to": new}
+            for pk, old, new in changes
+            if (rank[new] > rank[old]) is went_up
+        ]
+        for start in range(0, len(entries), EVENT_CHUNK):
+            chunk = entries[start : start + EVENT_CHUNK]
+            events.append(
+                Event(name, {"changes": chunk}, chunk[0]["customer_id"] if len(chunk) == 1 else None)
+            )
+    if events:
+        emit_events(business_id=business_id, events=events)
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 from customers.jobs import claim_job, finish_job
 from customers.models import Activity, Membership
 from customers.roles import ROLE_PERMISSIONS
-from customers.services import log_activity
+from customers.services import emit_event, log_activity
 from customers.services.jobs import UNEXPECTED_JOB_ERROR
 from privacy import report
 from privacy.models import AccessLog, DataExport, DataExportJob, Regulation, legal_due_date
@@ -79,6 +79,7 @@ def request_data_export(
         needs_approval=needs_approval,
     )
     log_activity(customer, Activity.Kind.DATA_EXPORTED, actor, export_id=export.pk, type=type)
+    emit_export_event(export, "requested")
     if not needs_approval:
         start_build(export, actor)
     return export
@@ -120,7 +121,9 @@ def run_data_export(job_id):
         content = build_zip(export)
     except Exception:
         logger.exception("Data export %s failed", export.pk)
-        DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.FAILED)
+        with transaction.atomic():
+            DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.FAILED)
+            emit_export_event(export, "failed")
         return finish_job(job, failure=UNEXPECTED_JOB_ERROR)
     completed = timezone.now()
     with transaction.atomic():
@@ -128,8 +131,24 @@ def run_data_export(job_id):
         export.status, export.completed_at = DataExport.Status.COMPLETED, completed
         export.expires_at = completed + timedelta(days=DataExport.FILE_DAYS)
         export.save(update_fields=["file", "status", "completed_at", "expires_at"])
+        emit_export_event(export, "completed")
         job.total_rows = job.rows_done = 1
         return finish_job(job)
+
+
+def emit_export_event(export, what):
+    """customers.data_export.requested / completed / failed: ids and the kind, never the file."""
+    emit_event(
+        business_id=export.business_id,
+        type=f"customers.data_export.{what}",
+        data={
+            "export_id": export.pk,
+            "customer_id": export.customer_id,
+            "type": export.type,
+            "regulation": export.regulation,
+        },
+        customer_id=export.customer_id,
+    )
 
 
 def export_data(export):

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import F
 
 from customers.models import Activity
+from customers.services.webhooks import emit_for_customers, wanted
 from segments.models import Segment, SegmentMembershipEvent
 
 CHANGES_TABLE = "segments_changes"
@@ -99,6 +100,24 @@ def start_changes(cursor):
     )
 
 
+def emit_membership_events(cursor, segment, cause):
+    """customers.segment.assigned / unassigned, one event per chunk of customers; the changes
+    are read back only when an endpoint of the business wants them."""
+    for kind, name in ((JOINED, "customers.segment.assigned"), (LEFT, "customers.segment.unassigned")):
+        if not wanted(segment.business_id, name):
+            continue
+        cursor.execute(
+            f"SELECT customer_id FROM {CHANGES_TABLE} WHERE kind = %s ORDER BY customer_id", [kind]
+        )
+        emit_for_customers(
+            business_id=segment.business_id,
+            type=name,
+            customer_ids=[row[0] for row in cursor.fetchall()],
+            segment_id=segment.pk,
+            cause=cause,
+        )
+
+
 def write_changes(cursor, segment, *, cause, actor, at):
     """Apply the changes table: memberships, history, timeline, member count."""
     time = connection.ops.adapt_datetimefield_value(at)
@@ -140,5 +159,6 @@ def write_changes(cursor, segment, *, cause, actor, at):
             "UPDATE segments_segment SET member_count = member_count + %s - %s WHERE id = %s",
             [joined, left, segment.pk],
         )
+        emit_membership_events(cursor, segment, cause)
     cursor.execute(f"DROP TABLE {CHANGES_TABLE}")
     return joined, left

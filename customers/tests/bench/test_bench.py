@@ -118,4 +118,5 @@ def test_only_runs_the_figures_named_by_prefix():
         "api.orders",
         "api.orders_with_payment",
         "api.orders_summary_upkeep",
+        "api.orders_with_webhook",
     }
