@@ -79,6 +79,8 @@ def alpha(db, make_member):
         Payment,
         Refund,
         Tag,
+        WebhookDelivery,
+        WebhookEndpoint,
     )
 
     order = services.record_order(
@@ -99,6 +101,14 @@ def alpha(db, make_member):
     services.link_account(
         business=business, phone=customer.phone, provider="shop", email=f"{MARKER}@shop.example"
     )
+    endpoint = services.create_endpoint(
+        business=business,
+        url=f"https://{MARKER.lower()}.example.com/hook",
+        events=["*"],
+        secret=f"{MARKER}-secret",
+        actor=owner,
+    )
+    delivery = services.send_test_event(endpoint=endpoint, actor=owner)
     services.add_note(customer=customer, body=f"{MARKER} note", actor=owner)
     services.tag_customer(customer=customer, name=MARKER, actor=owner)
     services.blacklist_customer(customer=customer, reason="fraud", note=f"{MARKER} fraud", actor=owner)
@@ -211,6 +221,8 @@ def alpha(db, make_member):
         AuditEntry: AuditEntry.objects.get(business=business, action="api_key.created"),
         MergeRecord: merge,
         DuplicateCandidate: candidate,
+        WebhookEndpoint: endpoint,
+        WebhookDelivery: delivery,
     }
     return {"business": business, "owner": owner, "objects": objects}
 
@@ -297,6 +309,31 @@ def app_cases(alpha):
             ),
         ],
         "api:payment_refunds": [("post", f"/api/v1/payments/{payment.pk}/refunds", {"amount": "1.00"})],
+        **webhook_cases(alpha),
+    }
+
+
+def webhook_cases(alpha):
+    from customers.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = alpha["objects"][WebhookEndpoint]
+    delivery = alpha["objects"][WebhookDelivery]
+    page = f"/settings/webhooks/{endpoint.pk}/"
+    api = f"/api/v1/webhooks/{endpoint.pk}"
+    return {
+        "webhooks": [("get", "/settings/webhooks/", None)],
+        "webhook": [
+            ("get", page, None),
+            ("post", page, {"url": "https://leak.example.com/", "events": ["*"], "secret": "x"}),
+        ],
+        "webhook_delete": [("post", f"{page}delete/", {"confirm": "yes"})],
+        "webhook_test": [("post", f"{page}test/", {"confirm": "yes"})],
+        "webhook_delivery": [("get", f"{page}deliveries/{delivery.pk}/", None)],
+        "webhook_redeliver": [("post", f"{page}deliveries/{delivery.pk}/redeliver/", {"confirm": "yes"})],
+        "api:webhooks": [("get", "/api/v1/webhooks", None)],
+        "api:webhook": [("get", api, None), ("delete", api, None)],
+        "api:webhook_test": [("post", f"{api}/test", {"confirm": "yes"})],
+        "api:webhook_deliveries": [("get", f"{api}/deliveries", None)],
     }
 
 
