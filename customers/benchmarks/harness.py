@@ -11,6 +11,9 @@ The ratio is our p50 over the raw p50: what the framework and the page cost on t
 the data access itself. Search and list figures come twice: the page, and `.query`, the
 list's own queryset (built by the view's filter code, evaluated with its tags) against
 the same SQL: what the ORM costs on the data access alone.
+
+A `LoadFigure` is measured by a load generator against a running server instead
+(benchmarks/http.py): it drives the load itself and returns its line.
 """
 
 import time
@@ -21,6 +24,8 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+
+from customers import services
 
 NAME_WIDTH = 32
 
@@ -39,6 +44,12 @@ class Figure:
 
 
 @dataclass
+class LoadFigure:
+    name: str
+    run: Callable[[], str]  # drives the load and returns the line to print
+
+
+@dataclass
 class Result:
     figure: Figure
     ours: list = field(default_factory=list)  # seconds per run
@@ -54,6 +65,9 @@ class BenchContext:
     repeat: int
     rng: object
     only: tuple = ()  # name prefixes given with --only; empty: every figure
+    duration: int = 10  # seconds of load per LoadFigure run
+    workers: tuple = (2, 4)  # server worker processes of the LoadFigures
+    clients: tuple = (8, 32)  # concurrent connections of the LoadFigures
 
     def wants(self, *names):
         return not self.only or any(name.startswith(prefix) for name in names for prefix in self.only)
@@ -62,6 +76,11 @@ class BenchContext:
         client = Client(HTTP_HOST=allowed_host())
         client.force_login(user, backend="customers.tenancy.MembershipRoleBackend")
         return client
+
+
+def create_api_key(business, name="bench"):
+    """The API key the figures call the API with; returns (api_key, secret)."""
+    return services.create_api_key(business=business, name=name, actor=None)
 
 
 def allowed_host():
@@ -148,7 +167,7 @@ def run_figures(figures, repeat, write, wanted=lambda name: True):
         if not wanted(figure.name):
             continue
         try:
-            write(format_result(measure(figure, repeat)))
+            write(figure.run() if isinstance(figure, LoadFigure) else format_result(measure(figure, repeat)))
         except Exception as error:
             write(format_error(figure.name, error))
             failures += 1

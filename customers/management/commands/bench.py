@@ -60,12 +60,31 @@ class Command(BaseCommand):
             default="",
             help="Comma-separated name prefixes of the figures to run, e.g. search,list,api (default: all).",
         )
+        parser.add_argument(
+            "--duration",
+            type=int,
+            default=10,
+            help="Seconds of load per run of the http figures (default 10).",
+        )
+        parser.add_argument(
+            "--workers",
+            default="2,4",
+            help="gunicorn workers of the http figures, comma-separated (default 2,4).",
+        )
+        parser.add_argument(
+            "--clients",
+            default="8,32",
+            help="Concurrent clients of the http figures, comma-separated (default 8,32).",
+        )
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench needs PostgreSQL: set DATABASE_URL=postgres://...")
         if options["repeat"] < 1:
             raise CommandError("--repeat must be at least 1.")
+        if options["duration"] < 1:
+            raise CommandError("--duration must be at least 1 (second).")
+        workers, clients = counts(options, "workers"), counts(options, "clients")
         rng = random.Random(options["seed"])
         business = demo.get_or_create_business(BUSINESS_SLUG)
         users = demo.ensure_staff(business, password=None)
@@ -82,6 +101,9 @@ class Command(BaseCommand):
             repeat=options["repeat"],
             rng=rng,
             only=tuple(prefix.strip() for prefix in options["only"].split(",") if prefix.strip()),
+            duration=options["duration"],
+            workers=workers,
+            clients=clients,
         )
         customers = Customer.objects.filter(business=business).count()
         self.stdout.write(
@@ -124,6 +146,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"seed: {summary.customers} customers, {summary.orders} orders in {summary.seconds:.1f} s"
         )
+
+
+def counts(options, name):
+    try:
+        values = tuple(int(value) for value in options[name].split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise CommandError(f"--{name} takes whole numbers of at least 1, separated by commas.")
+    return values
 
 
 def benchmark_modules():
