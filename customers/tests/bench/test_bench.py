@@ -27,6 +27,8 @@ CUSTOMERS_FIGURES = [
     "dashboard.page_12m",
     "api.orders_summary_upkeep",
 ]
+# The server figures (with wrk installed) in seconds: test_bench_server.py checks them.
+QUICK_HTTP_FIGURES = ["--workers", "1", "--clients", "2", "--duration", "1"]
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="checks the refusal on other databases")
@@ -75,7 +77,7 @@ def test_bench_seeds_its_business_and_prints_a_line_per_figure(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     out = StringIO()
 
-    call_command("bench", "--customers", "300", "--repeat", "3", stdout=out)
+    call_command("bench", "--customers", "300", "--repeat", "3", *QUICK_HTTP_FIGURES, stdout=out)
 
     output = out.getvalue()
     assert "seed: 300 customers, 1500 orders" in output
@@ -97,7 +99,7 @@ def test_bench_extends_its_business_only_up_to_the_number_asked_for():
     demo.generate(business, customers=40, orders=100, rng=random.Random(1))
     out = StringIO()
 
-    call_command("bench", "--customers", "30", "--repeat", "1", stdout=out)
+    call_command("bench", "--customers", "30", "--repeat", "1", *QUICK_HTTP_FIGURES, stdout=out)
 
     assert "seed:" not in out.getvalue()
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from conftest import requires_postgres
-from customers.benchmarks import server
+from customers.benchmarks import harness, server
 from customers.models import Order
 
 requires_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install -y wrk)")
@@ -18,6 +18,16 @@ def test_the_load_data_is_written_as_lua_literals():
     value = {"secret": 'a"b\\c', "ids": [1, 2], "people": ['"phone": "+1"']}
 
     assert server.lua(value) == r'{secret = "a\"b\\c", ids = {1, 2}, people = {"\"phone\": \"+1\""}}'
+
+
+def test_without_wrk_the_http_figures_say_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    context = harness.BenchContext(business=None, users={}, customers=0, repeat=1, rng=None)
+
+    [figure] = server.figures(context)
+
+    assert figure.run() == f"{'http':<{harness.NAME_WIDTH}}skipped: {server.WRK_MISSING}"
+    assert "apt-get install -y wrk" in server.WRK_MISSING
 
 
 @requires_postgres
