@@ -124,13 +124,11 @@ def load_run(name, load, ours, raw, warmed):
                 wrk(port, load, WARMUP_SECONDS)
             warmed.add(load.endpoint)
         mine, baseline = wrk(ours, load, load.seconds), wrk(raw, load, load.seconds)
-        return " | ".join(
-            [
-                f"{name:<{NAME_WIDTH}}{mine.describe(load.endpoint)}",
-                f"raw {baseline.describe(load.endpoint)}",
-                f"ratio {mine.p50_ms / baseline.p50_ms:4.1f}x",
-            ]
-        )
+        parts = [f"{name:<{NAME_WIDTH}}{mine.describe(load.endpoint)}"]
+        parts.append(f"raw {baseline.describe(load.endpoint)}")
+        if mine.requests and baseline.requests:
+            parts.append(f"ratio {mine.p50_ms / baseline.p50_ms:4.1f}x")
+        return " | ".join(parts)
 
     return run
 
@@ -225,6 +223,8 @@ class Run:
         return int(self.failures + self.socket_errors + self.order_failures)
 
     def describe(self, endpoint):
+        if not self.requests:
+            return f"no answer in {self.seconds:.0f} s, errors {self.errors}"
         rate = f"{self.requests / self.seconds:5.0f} req/s"
         if endpoint == "batch":
             rate += f" {self.orders / self.seconds:6.0f} orders/s"
