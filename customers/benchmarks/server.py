@@ -1,7 +1,7 @@
 """Figures of the API as production serves it: gunicorn with sync workers against
 PostgreSQL, driven by wrk, a load process of its own, with concurrent clients.
 
-    http.orders.w2.c8   412 req/s p50=  18.2ms p95=  40.1ms errors 0 | raw 1500 req/s ... | ratio  3.6x
+    http.orders.w2.c8    <n> req/s p50=<ms> p95=<ms> errors <n> | raw <the same for raw_wsgi> | ratio <x>
 
 `http.<endpoint>.w<workers>.c<clients>`, for each of bench's --workers and --clients, over
 --duration seconds: `orders` POSTs one order a request to /api/v1/orders, `batch` BATCH_SIZE
@@ -81,11 +81,10 @@ def figures(context):
                     gunicorn("customers.benchmarks.raw_wsgi", workers, raw_env, folder) as raw,
                 ):
                     warmed = set()
-                    for endpoint in ENDPOINTS:
-                        for clients in context.clients:
-                            name = figure_name(endpoint, workers, clients)
-                            load = Load(endpoint, data, data_files[endpoint], clients, context.duration)
-                            yield LoadFigure(name, load_run(name, load, ours, raw, warmed))
+                    for endpoint, clients in endpoints:
+                        name = figure_name(endpoint, workers, clients)
+                        load = Load(endpoint, data, data_files[endpoint], clients, context.duration)
+                        yield LoadFigure(name, load_run(name, load, ours, raw, warmed))
     finally:
         services.revoke_api_key(api_key=api_key, actor=None)
 
