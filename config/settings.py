@@ -206,6 +206,18 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # Events and their delivery log are kept this many days.
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
+# The API's rate limit counts calls per key in the "ratelimit" cache. Several web nodes
+# must share it: set CACHE_REDIS_URL (the counters are a few bytes per key and minute).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("CACHE_REDIS_URL")}
+        if env.str("CACHE_REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
 # set Q_BROKER=redis to use REDIS_URL instead.
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)

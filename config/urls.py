@@ -8,6 +8,8 @@ from customers.views.settings import business_settings
 admin.site.site_header = admin.site.site_title = "Customer Back Office"
 admin.site.index_title = "Administration"
 
+handler404 = views.not_found
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("dashboard.csv", views.dashboard_csv, name="dashboard_csv"),

@@ -9,14 +9,17 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 from django_q.brokers import get_broker
 
 from config import dashboard as page
 from customers import dashboard as customer_dashboard
 from customers import tenancy
-from customers.api.auth import ApiError, authenticate, json_response
+from customers.api.auth import ApiError
+from customers.api.endpoints import endpoint, json_404
+from customers.api.schemas import DATE
 from customers.models import Business
 
 
@@ -58,21 +61,33 @@ def dashboard_csv(request):
     return response
 
 
-@login_not_required
-@require_GET
-def dashboard_api(request):
-    """`GET /api/v1/dashboard?start=&end=`: the CSV's figures as JSON, for the key's business."""
+@endpoint(
+    "GET",
+    "admin",
+    summary="The dashboard's figures",
+    description="The figures of /dashboard.csv for a date range (inclusive, in the business's "
+    "timezone; default the last 30 days).",
+    query={
+        "start": (DATE, "First day, YYYY-MM-DD"),
+        "end": (DATE, "Last day, YYYY-MM-DD"),
+    },
+    responses={200: page.EXPORT_JSON_SCHEMA, 400: None},
+)
+def dashboard_api(call):
     try:
-        api_key = authenticate(request)
-        try:
-            period = customer_dashboard.parse_period(
-                api_key.business, request.GET.get("start"), request.GET.get("end")
-            )
-        except ValidationError as error:
-            raise ApiError(400, error.message_dict) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(200, page.export_json(api_key.business, period))
+        period = customer_dashboard.parse_period(
+            call.business, call.request.GET.get("start"), call.request.GET.get("end")
+        )
+    except ValidationError as error:
+        raise ApiError(400, error.message_dict) from None
+    return 200, page.export_json(call.business, period)
+
+
+def not_found(request, exception):
+    """Paths under /api/ answer the API's JSON 404; pages the 404 page."""
+    if request.path.startswith("/api/"):
+        return json_404(request)
+    return defaults.page_not_found(request, exception)
 
 
 @require_POST

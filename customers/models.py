@@ -30,6 +30,9 @@ class Business(models.Model):
     )
     currency = models.CharField(max_length=3, default="USD")
     timezone = models.CharField(max_length=64, default="UTC")
+    api_requests_per_minute = models.PositiveIntegerField(
+        default=1000, help_text="How many API calls each of the business's keys may make a minute."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = BusinessQuerySet.as_manager()
@@ -696,6 +699,7 @@ class ApiKey(TenantModel):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, unique=True, editable=False)
     hashed_secret = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, help_text="What the key may do: names from choices.API_SCOPES.")
     created_at = models.DateTimeField(default=now)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -1,9 +1,11 @@
 from django.urls import path
 
-from customers.api import views, webhooks
+from customers.api import docs, views, webhooks
 
 app_name = "api"
 urlpatterns = [
+    path("openapi.json", docs.openapi_json, name="openapi"),
+    path("docs", docs.docs, name="docs"),
     path("orders", views.orders, name="orders"),
     path("orders/<int:pk>", views.order, name="order"),
     path("orders/<int:pk>/payments", views.order_payments, name="order_payments"),

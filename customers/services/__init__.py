@@ -11,7 +11,13 @@ from customers.normalize import address_key, normalize_phone
 from customers.queries import find_customer_by_phone
 from customers.services.activity import log_activity
 from customers.services.addresses import add_dropoff
-from customers.services.api_keys import authenticate_api_key, create_api_key, rename_api_key, revoke_api_key
+from customers.services.api_keys import (
+    authenticate_api_key,
+    change_api_key_scopes,
+    create_api_key,
+    rename_api_key,
+    revoke_api_key,
+)
 from customers.services.blacklist import (
     blacklist_customer,
     blacklist_many,
@@ -112,6 +118,7 @@ __all__ = [
     "change_order_status",
     "check_import_file",
     "confirm_import",
+    "change_api_key_scopes",
     "create_api_key",
     "delete_customer",
     "detect_duplicates",

@@ -1,0 +1,106 @@
+"""The JSON Schemas of what the customers app's endpoints answer, as the OpenAPI document
+publishes them (and the Schemathesis run in CI holds the answers to)."""
+
+from customers.api.schemas import (
+    BOOLEAN,
+    DATETIME,
+    ID,
+    INTEGER,
+    MONEY,
+    STRING,
+    array,
+    enum,
+    nullable,
+    obj,
+)
+from customers.models import Job, Order, Payment
+
+ORDER_RECORDED = obj(
+    {
+        "order_id": ID,
+        "customer_id": ID,
+        "customer_created": BOOLEAN,
+        "blocked": BOOLEAN,
+        "payment_ids": array(ID),
+        "cod_unverified": BOOLEAN,
+    }
+)
+
+PAYMENT = {
+    "id": ID,
+    "transaction_id": STRING,
+    "amount": MONEY,
+    "currency": STRING,
+    "method": enum(Payment.Method.values),
+    "status": enum(Payment.Status.values),
+    "provider": STRING,
+    "processed_at": nullable(DATETIME),
+    "refunded": MONEY,
+}
+
+ORDER_MONEY = {
+    "id": ID,
+    "status": enum(Order.Status.values),
+    "paid": MONEY,
+    "refunded": MONEY,
+    "outstanding": MONEY,
+}
+
+ORDER = obj(
+    {
+        **ORDER_MONEY,
+        "external_id": STRING,
+        "customer_id": ID,
+        "amount": MONEY,
+        "currency": STRING,
+        "placed_at": DATETIME,
+        "completed_at": nullable(DATETIME),
+        "created_at": DATETIME,
+        "source": STRING,
+        "cod_unverified": BOOLEAN,
+        "items": array(
+            obj({"sku": STRING, "name": STRING, "category": STRING, "quantity": INTEGER, "price": MONEY})
+        ),
+        "payments": array(
+            obj(
+                {
+                    **PAYMENT,
+                    "refunds": array(
+                        obj(
+                            {
+                                "id": ID,
+                                "amount": MONEY,
+                                "reason": STRING,
+                                "source": STRING,
+                                "created_at": DATETIME,
+                            }
+                        )
+                    ),
+                }
+            )
+        ),
+    }
+)
+
+PAYMENT_ADDED = obj({"payment_id": ID, "order_id": ID, **PAYMENT, "cod_unverified": BOOLEAN})
+
+REFUNDED = obj(
+    {
+        "refund_id": ID,
+        "payment": obj({"id": ID, "status": enum(Payment.Status.values), "amount": MONEY, "refunded": MONEY}),
+        "order": obj(ORDER_MONEY),
+    }
+)
+
+MERGED = obj({"merge_id": ID, "survivor_id": ID, "merged_ids": array(ID)})
+
+JOB = obj(
+    {
+        "id": ID,
+        "kind": STRING,
+        "status": enum([Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.DONE, Job.Status.FAILED]),
+        "rows_done": INTEGER,
+        "total_rows": nullable(INTEGER),
+        "failure": nullable(STRING),
+    }
+)
