@@ -7,7 +7,7 @@ from functools import cache
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from customers.api.schemas import ERRORS
+from customers.api.schemas import ERRORS, ID, STRING
 from customers.choices import ADMIN_SCOPE, API_SCOPES
 
 API_PREFIX = "api/v1/"
@@ -54,9 +54,7 @@ def path_parameters(route):
             "name": match["name"],
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1}
-            if match["converter"] == "int"
-            else {"type": "string"},
+            "schema": ID if match["converter"] == "int" else STRING,
         }
         for match in PATH_PARAMETER.finditer(route)
     ]
