@@ -171,7 +171,7 @@ def rate_limited(request, api_key):
 def check_schema(validator, payload):
     errors = {}
     for error in validator.iter_errors(payload):
-        errors.setdefault(schemas.error_field(error), []).append(error.message)
+        errors.setdefault(schemas.error_field(error), []).append(schemas.error_message(error))
     if errors:
         raise ApiError(400, errors)
 

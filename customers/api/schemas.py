@@ -128,3 +128,27 @@ def error_field(error):
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Required):
         path.append(error.kind.property)
     return ".".join(path) or "body"
+
+
+TYPE_NAMES = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def error_message(error):
+    """The schema's refusal in the words of the forms' messages."""
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+        return "This field is required."
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
+        types = kind.as_dict()["types"]
+        return "Enter " + " or ".join(TYPE_NAMES.get(name, name) for name in types) + "."
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
+        return "Choose one of: " + ", ".join(str(option) for option in kind.as_dict()["options"]) + "."
+    return error.message
