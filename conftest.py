@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django_q.conf import Conf
 
@@ -31,6 +32,12 @@ requires_postgres = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def tasks_run_synchronously(monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limit_counters():
+    """Each test starts with every API key's calls of the minute at zero."""
+    caches["ratelimit"].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from customers import dashboard as customer_dashboard
 from customers import tenancy
 from customers.api.auth import ApiError
 from customers.api.endpoints import endpoint, json_404
-from customers.api.schemas import DATE
+from customers.api.schemas import DAY_PARAMETER
 from customers.models import Business
 
 
@@ -68,8 +68,8 @@ def dashboard_csv(request):
     description="The figures of /dashboard.csv for a date range (inclusive, in the business's "
     "timezone; default the last 30 days).",
     query={
-        "start": (DATE, "First day, YYYY-MM-DD"),
-        "end": (DATE, "Last day, YYYY-MM-DD"),
+        "start": (DAY_PARAMETER, "First day, YYYY-MM-DD"),
+        "end": (DAY_PARAMETER, "Last day, YYYY-MM-DD"),
     },
     responses={200: page.EXPORT_JSON_SCHEMA, 400: None},
 )

@@ -70,7 +70,7 @@ class ApiCall:
 def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, query=None, description=""):
     """`body` is a form that checks the JSON object (its schema is derived from the form);
     `body_schema` a JSON Schema for bodies checked in the view; `query` maps query
-    parameter names to (schema, description)."""
+    parameter names to (schema of the string, description)."""
     if scope not in API_SCOPES:
         raise ValueError(f"Unknown scope {scope}")
     declaration = Endpoint(
@@ -83,6 +83,14 @@ def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, 
         query=query or {},
         description=description,
     )
+    query_validator = None
+    if declaration.query:
+        query_validator = jsonschema_rs.Draft202012Validator(
+            {
+                "type": "object",
+                "properties": {name: schema for name, (schema, _) in declaration.query.items()},
+            }
+        )
     validator = None
     if declaration.request_schema() is not None:
         validator = jsonschema_rs.Draft202012Validator(declaration.request_schema())
@@ -102,6 +110,11 @@ def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, 
                 limited = rate_limited(request, call.api_key)
                 if limited:
                     return limited
+                if query_validator is not None:
+                    check_schema(
+                        query_validator,
+                        {name: request.GET[name] for name in declaration.query if name in request.GET},
+                    )
                 if validator is not None:
                     call.payload = read_json_object(request)
                     if body is not None:

@@ -12,6 +12,8 @@ STRING = {"type": "string"}
 MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "Money, two decimals"}
 DATETIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
+# A query parameter's day; empty is the same as left out.
+DAY_PARAMETER = {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"}
 BOOLEAN = {"type": "boolean"}
 INTEGER = {"type": "integer"}
 NUMBER = {"type": "number"}
