@@ -35,3 +35,4 @@ API_SCOPES = {
     "admin": "Everything above, plus webhooks and the dashboard figures",
 }
 ADMIN_SCOPE = "admin"
+MAX_API_REQUESTS_PER_MINUTE = 1_000_000
