@@ -20,6 +20,8 @@ FRAGMENT = MARKER[:-3]
 NOT_TENANT_DATA = {
     "healthz": "health check",
     "favicon": "static file",
+    "api:openapi": "the API's description, the same for everyone",
+    "api:docs": "the API's browsable docs, the same for everyone",
     "login": "login page",
     "logout": "logout",
     "password_change": "own password",
