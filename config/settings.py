@@ -185,7 +185,8 @@ IMPORT_SYNC_MAX_ROWS = env.int("IMPORT_SYNC_MAX_ROWS", default=1000)
 EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=10_000)
 EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
 IMPORT_FILE_DAYS = env.int("IMPORT_FILE_DAYS", default=7)
-# A running job reports after every chunk; one silent this long lost its worker.
+# A running job reports after every chunk; one silent this long lost its worker (the sweeper
+# fails it), and one queued this long without a worker taking it has its task queued again.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
 # A soft-deleted customer may be restored for this many days; then the nightly retention
 # task anonymizes them (privacy.services.retention).

@@ -1,7 +1,9 @@
 """The one way any app runs long work (imports, exports, recalculations, anonymization): a
 `Job` row with its status, progress, heartbeat, attempts, failure in words, retry and
 cancel, failed by a sweeper on a schedule when its worker dies, shown by one progress
-component, and followed by partners at `GET /api/v1/jobs/{id}`.
+component, and followed by partners at `GET /api/v1/jobs/{id}`. The same sweeper queues
+again the task of a job that waited a lease in the queue, which a broker without
+acknowledgements (Redis) may have lost with a killed worker.
 
 How an app runs its work as a job:
 
@@ -23,17 +25,20 @@ How an app runs its work as a job:
    business's audit entry).
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.db.models.sql import UpdateQuery
 from django.db.models.sql.constants import ROW_COUNT
 from django.utils import timezone
 
-from customers.models import Job
+from customers.models import Job, lost_before
+
+logger = logging.getLogger(__name__)
 
 STALE_JOB_MESSAGE = (
     "The worker running this job stopped (it was restarted or killed). Retry it: what it had "
@@ -130,15 +135,34 @@ def finish_cancelled(job, outcome=""):
 
 
 def fail_stale_jobs():
-    """Fail the jobs of every business whose worker died (no heartbeat) or that no worker
-    picked up. Runs on its schedule only (customers.tasks.ensure_job_sweeper): a page reads a
-    job that lost its worker as such without sweeping."""
-    now = timezone.now()
-    running_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    queued_before = running_before - timedelta(seconds=settings.Q_CLUSTER["retry"])
-    return Job.objects.stale(running_before=running_before, queued_before=queued_before).update(
-        status=Job.Status.FAILED, failure=STALE_JOB_MESSAGE, finished_at=now
+    """Fail the running jobs of every business whose worker died (no heartbeat for
+    JOB_STALE_SECONDS). Runs on its schedule only (customers.tasks.fail_stale_jobs): a page
+    reads a job that lost its worker as such without sweeping."""
+    return Job.objects.stale(before=lost_before()).update(
+        status=Job.Status.FAILED, failure=STALE_JOB_MESSAGE, finished_at=timezone.now()
     )
+
+
+def requeue_waiting_jobs():
+    """Queue again the task of every job still waiting JOB_STALE_SECONDS after it was queued,
+    once in that time. A broker that does not acknowledge (Redis) loses the tasks a killed
+    cluster had taken and not started; a task that was only waiting in line runs as a no-op
+    when its second delivery comes (claim_job). Runs on the sweeper's schedule."""
+    now = timezone.now()
+    requeued = 0
+    for job in with_kinds(Job.objects.filter(status=Job.Status.QUEUED, heartbeat_at__lt=lost_before())):
+        with transaction.atomic():
+            # A worker's claim, a cancel or another cluster's sweeper may have come first.
+            mine = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, heartbeat_at=job.heartbeat_at)
+            if not mine.update(heartbeat_at=now):
+                continue
+            kind = kind_of(job)
+            kind.start(getattr(job, kind.model._meta.model_name))
+        logger.warning(
+            "Job %s was still queued after %s s: its task is queued again", job.pk, settings.JOB_STALE_SECONDS
+        )
+        requeued += 1
+    return requeued
 
 
 def failure_text(job):
