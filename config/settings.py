@@ -208,7 +208,9 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
-# set Q_BROKER=redis to use REDIS_URL instead.
+# set Q_BROKER=redis to use REDIS_URL instead, for several qcluster machines on one queue.
+# Redis does not acknowledge deliveries: the tasks a killed cluster had taken are lost, and
+# the job sweeper queues them again after JOB_STALE_SECONDS (customers.jobs).
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
 Q_CLUSTER = {
     "name": "backoffice",

@@ -15,9 +15,11 @@ How an app runs its work as a job:
    `start(job)` queues the work (`transaction.on_commit(lambda: async_task(path, job.pk))`);
    Retry calls it again.
 3. Its task takes the job's id: `if not jobs.claim_job(job_id): return` (a task delivered
-   twice runs once), then works chunk by chunk, calling `jobs.report_progress(job, rows)`
-   after each chunk, outside any long transaction. That call raises `jobs.JobCancelled` once
-   the user cancelled: catch it and end with `jobs.finish_cancelled(job)`. End with
+   twice runs once), loads the job (its `attempts` now names this run), then works chunk by
+   chunk, calling `jobs.report_progress(job, rows)` after each chunk, outside any long
+   transaction. That call raises `jobs.JobCancelled` once the user cancelled, or the sweeper
+   failed the job for a heartbeat late past JOB_STALE_SECONDS: catch it and end with
+   `jobs.finish_cancelled(job)` (which saves nothing in the second case). End with
    `jobs.finish_job(job)`, or `jobs.finish_job(job, failure="what went wrong, in words")`.
 4. Its page includes `components/job_progress.html` with the job and the URLs of its JSON
    status (a view answering `JsonResponse(jobs.progress_json(job))`), retry and cancel (views
@@ -82,7 +84,8 @@ def with_kinds(queryset):
 
 
 class JobCancelled(Exception):
-    """The user cancelled the job; the worker stops at the chunk it has reached."""
+    """The user cancelled the job, or the sweeper failed it because its heartbeat came too
+    late (its retry may run elsewhere): the worker stops at the chunk it has reached."""
 
 
 def claim_job(job_id):
@@ -98,12 +101,15 @@ def claim_job(job_id):
 
 def report_progress(job, rows_done, *, connection=None):
     """Record the rows done and the heartbeat in a statement of its own; raise JobCancelled
-    when the user asked to cancel. Call it between chunks, outside any long transaction: a
+    when the user asked to cancel or the job is no longer this worker's (see
+    `save_if_claimed`). Call it between chunks, outside any long transaction: a
     write inside one shows only when it commits and locks the job's row until then (on
     SQLite, the whole database). Work that must hold one transaction (an all-or-nothing
     import on PostgreSQL) passes a `connection` of its own, in autocommit."""
     job.rows_done = rows_done
-    pending = Job.objects.filter(pk=job.pk, cancel_requested_at=None)
+    pending = Job.objects.filter(
+        pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts, cancel_requested_at=None
+    )
     values = {"rows_done": rows_done, "heartbeat_at": timezone.now()}
     if connection is None:
         updated = pending.update(**values)
@@ -119,7 +125,22 @@ def finish_job(job, failure=""):
     job.status = job.Status.FAILED if failure else job.Status.DONE
     job.failure = failure
     job.finished_at = timezone.now()
-    job.save()
+    return save_if_claimed(job)
+
+
+def save_if_claimed(job):
+    """Save the outcome of the run that claimed the job, unless the job is no longer its
+    own: the sweeper failed it (a heartbeat late past the lease) and a retry may be running
+    it elsewhere; that run's outcome is the one that counts."""
+    with transaction.atomic():
+        # The row locked, so that the sweeper cannot fail it between this look and the save.
+        claimed = Job.objects.select_for_update().filter(
+            pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts
+        )
+        if claimed.exists():
+            job.save()
+        else:
+            logger.warning("Job %s was taken from this worker: its outcome is not saved", job.pk)
     return job
 
 
@@ -130,8 +151,7 @@ def finish_cancelled(job, outcome=""):
     job.status = job.Status.CANCELLED
     job.failure = " ".join(filter(None, [f"Cancelled after {job.rows_done:,}{total} rows.", outcome]))
     job.finished_at = timezone.now()
-    job.save()
-    return job
+    return save_if_claimed(job)
 
 
 def fail_stale_jobs():

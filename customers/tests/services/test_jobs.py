@@ -270,6 +270,42 @@ def test_the_sweeper_leaves_a_job_claimed_or_cancelled_since_it_looked_alone(
     ]
 
 
+def test_a_worker_whose_heartbeat_came_too_late_stops_and_leaves_the_job_to_its_retry(
+    people, business, owner, settings, monkeypatch
+):
+    monkeypatch.setattr(exports, "EXPORT_CHUNK", 2)
+    job = export_job(business, owner)
+    report = jobs.report_progress
+
+    def stall_past_the_lease_then_report(job, rows_done, **kwargs):
+        # The worker stalled (a long pause, a slow database): the sweeper failed the job
+        # and the user retried it before this heartbeat.
+        Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago(settings))
+        tasks.fail_stale_jobs()
+        Job.objects.filter(pk=job.pk).update(status="running", attempts=job.attempts + 1)  # the retry's claim
+        report(job, rows_done, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.exports, "report_progress", stall_past_the_lease_then_report)
+        services.run_export_job(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.rows_done, job.file.name) == ("running", 2, 0, "")
+
+
+def test_a_worker_whose_job_was_failed_by_the_sweeper_saves_no_outcome(people, business, owner, settings):
+    job = export_job(business, owner)
+    jobs.claim_job(job.pk)
+    job.refresh_from_db()
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago(settings))
+    tasks.fail_stale_jobs()
+
+    jobs.finish_job(job)
+
+    job.refresh_from_db()
+    assert (job.status, job.failure) == ("failed", jobs.STALE_JOB_MESSAGE)
+
+
 def test_the_jobs_api_answers_any_kind_of_job_of_the_business_in_one_shape(
     business, owner, api_key, client, django_assert_num_queries
 ):
