@@ -185,7 +185,8 @@ IMPORT_SYNC_MAX_ROWS = env.int("IMPORT_SYNC_MAX_ROWS", default=1000)
 EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=10_000)
 EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
 IMPORT_FILE_DAYS = env.int("IMPORT_FILE_DAYS", default=7)
-# A running job reports after every chunk; one silent this long lost its worker.
+# A running job reports after every chunk; one silent this long lost its worker (the sweeper
+# fails it), and one queued this long without a worker taking it has its task queued again.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
 # A soft-deleted customer may be restored for this many days; then the nightly retention
 # task anonymizes them (privacy.services.retention).
@@ -219,7 +220,9 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
-# set Q_BROKER=redis to use REDIS_URL instead.
+# set Q_BROKER=redis to use REDIS_URL instead, for several qcluster machines on one queue.
+# Redis does not acknowledge deliveries: the tasks a killed cluster had taken are lost, and
+# the job sweeper queues them again after JOB_STALE_SECONDS (customers.jobs).
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
 Q_CLUSTER = {
     "name": "backoffice",

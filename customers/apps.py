@@ -43,8 +43,10 @@ class CustomersConfig(AppConfig):
             "customers.tasks.reconcile_dashboard_summaries_everywhere",
             minutes=15,
         )
-        # The name of the first release, kept so that upgraded databases do not get a second sweeper.
-        schedules.register("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", minutes=5)
+        # The name of the first release, kept so that upgraded databases do not get a second
+        # sweeper. A job that lost its worker is failed or queued again within
+        # JOB_STALE_SECONDS and a minute.
+        schedules.register("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", minutes=1)
 
         customers_imported.connect(
             receivers.events_after_customer_import, dispatch_uid="customers.webhooks.customers_imported"

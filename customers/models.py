@@ -869,13 +869,9 @@ class MergeRecord(TenantModel):
 
 
 class JobQuerySet(TenantQuerySet):
-    def stale(self, *, running_before, queued_before):
-        """Running jobs whose worker has not reported since `running_before`, and jobs
-        queued before `queued_before` that no worker has picked up."""
-        return self.filter(
-            models.Q(status=Job.Status.RUNNING, heartbeat_at__lt=running_before)
-            | models.Q(status=Job.Status.QUEUED, heartbeat_at__lt=queued_before)
-        )
+    def stale(self, *, before):
+        """Running jobs whose worker has not reported since `before`."""
+        return self.filter(status=Job.Status.RUNNING, heartbeat_at__lt=before)
 
 
 def lost_before():
