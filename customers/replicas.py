@@ -64,7 +64,8 @@ class Health:
 
 @dataclass
 class Unit:
-    """One request or task: whether it wrote, and so must read on the primary."""
+    """One request or task. Pinned: it reads on the primary (it wrote, or the browser's pin
+    cookie says it did just before). In degraded mode, the replica all its reads go to."""
 
     pinned: bool = False
     wrote: bool = False

@@ -4,6 +4,8 @@ there, a request or task that wrote reads its writes from the primary while the 
 the pages show the replica's data, and when the primary refuses writes the pages still read
 with a banner, writes get 503 with Retry-After and /healthz names the part that is down."""
 
+import csv
+import io
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from config import dashboard as page
 from customers import dashboard, replicas, services
-from customers.models import Business, Customer
+from customers.models import Business, Customer, ExportJob
 from privacy.models import AccessLog
 from segments.models import Segment
 
@@ -237,6 +239,17 @@ def test_after_a_write_the_browser_reads_from_the_primary_on_the_next_page(custo
         listed = client.get("/customers/").context["page_obj"]
         assert "Annabel" in {customer.first_name for customer in listed}
         assert Customer.objects.using("replica_1").get(pk=ann.pk).first_name == "Ann"
+
+
+def test_an_export_job_reads_its_rows_from_a_replica_that_has_caught_up(customers_of, owner):
+    job = ExportJob.objects.create(business=customers_of, actor=owner, kind="customers", format="csv")
+    with CaptureQueriesContext(connections["replica_1"]) as on_replica:
+        services.run_export_job(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.total_rows) == ("done", 3)
+    rows = list(csv.DictReader(io.StringIO(job.file.read().decode("utf-8-sig"))))
+    assert sorted(row["first_name"] for row in rows) == ["Ann", "Bob", "Cleo"]
+    assert any('FROM "customers_customer"' in query["sql"] for query in on_replica.captured_queries)
 
 
 def test_healthz_reports_the_primary_and_the_replicas_lag(client):
