@@ -75,7 +75,7 @@ class Unit:
 _unit = ContextVar("replicas_unit", default=None)
 _replica = ContextVar("replicas_replica", default=None)
 _last_health = {"health": None, "at": float("-inf")}
-# The units of the tasks running in this process, innermost last (a task run synchronously
+# The context of the tasks running in this process, innermost last (a task run synchronously
 # inside a request gets a unit of its own, and the request's comes back after it).
 _task_units = []
 
@@ -203,14 +203,17 @@ class ReplicaRouter:
 
 
 def task_started(sender, **kwargs):
-    """django-q2's pre_execute: each task starts unpinned, however the last one in this worker ended."""
+    """django-q2's pre_execute: each task starts unpinned and outside any use_replica() block,
+    however the last one in this worker ended (or the request that ran it synchronously)."""
     if settings.DATABASE_REPLICAS:
-        _task_units.append(_unit.set(Unit()))
+        _task_units.append((_unit.set(Unit()), _replica.set(None)))
 
 
 def task_finished(sender, **kwargs):
     if settings.DATABASE_REPLICAS and _task_units:
-        _unit.reset(_task_units.pop())
+        unit_token, replica_token = _task_units.pop()
+        _replica.reset(replica_token)
+        _unit.reset(unit_token)
 
 
 def refuses_writes(error):
