@@ -199,6 +199,26 @@ def test_the_customer_list_reads_from_the_replica_and_shows_its_customers(custom
     assert AccessLog.objects.filter(business=customers_of, actor=owner).count() == 1
 
 
+@pytest.mark.parametrize(
+    "role, url",
+    [
+        ("owner", "/"),
+        ("owner", "/dashboard.csv"),
+        ("support", "/customers/?q=Ann"),
+        ("owner", "/loyalty/clv/"),
+        ("compliance", "/privacy/access-log/"),
+        ("compliance", "/privacy/consents/"),
+    ],
+)
+def test_the_heavy_read_pages_answer_from_the_replica(customers_of, request, client_for, role, url):
+    client = client_for(request.getfixturevalue(role))
+    caught_up()
+    with CaptureQueriesContext(connections["replica_1"]) as on_replica:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert on_replica.captured_queries
+
+
 def test_the_dashboard_api_answers_the_primarys_figures_from_the_replica(customers_of, api_key):
     period = dashboard.parse_period(customers_of, "2026-11-01", "2026-11-30")
     expected = page.export_json(customers_of, period)
