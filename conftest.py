@@ -46,6 +46,14 @@ def media_in_a_temporary_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
+@pytest.fixture(autouse=True)
+def replicas_only_where_asked(request, settings):
+    """With DATABASE_REPLICA_URLS set, only the tests marked `replica` read from one: the
+    others may use no database alias but the primary."""
+    if request.node.get_closest_marker("replica") is None:
+        settings.DATABASE_REPLICAS = []
+
+
 @pytest.fixture
 def business(db):
     return Business.objects.create(name="Acme Foods", slug="acme", default_country="US")

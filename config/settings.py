@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the sessions: in degraded mode even they are read from a replica.
+    "customers.replicas.ReplicaMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,6 +89,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env.int("SQLITE_TIMEOUT", default=20),
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# A database that is down fails the request at once, so that degraded mode can take over.
+CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
+# Read replicas (customers/replicas.py): streaming replicas of the primary, named replica_1,
+# replica_2... Only the reads that opt in go there. The test suite reads their aliases from
+# the primary's test database, as a replica has no database of its own to create.
+DATABASE_REPLICAS = []
+for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    replica = env.db_url_config(url)
+    replica.update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=True,
+        OPTIONS={"connect_timeout": CONNECT_TIMEOUT, **replica.get("OPTIONS", {})},
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES[f"replica_{number}"] = replica
+    DATABASE_REPLICAS.append(f"replica_{number}")
+DATABASE_ROUTERS = ["customers.replicas.ReplicaRouter"]
+# A replica further behind than this serves no reads (unless the primary is down).
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30)
+# How long a process trusts its last look at the primary and the replicas.
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5)
+# After a browser's write, its next requests read from the primary for this long, so the
+# page it is sent to shows what it just changed however far the replicas lag.
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -16,13 +15,15 @@ from django_q.brokers import get_broker
 
 from config import dashboard as page
 from customers import dashboard as customer_dashboard
-from customers import tenancy
+from customers import replicas, tenancy
 from customers.api.auth import ApiError
 from customers.api.endpoints import endpoint, json_404
 from customers.api.schemas import DAY_PARAMETER
 from customers.models import Business
+from customers.replicas import reads_from_replica
 
 
+@reads_from_replica
 def dashboard(request):
     """`/`: the owner's dashboard of a date range (`?start=&end=`, local dates, inclusive)."""
     if not request.user.has_perm("customers.view_dashboard"):
@@ -39,6 +40,7 @@ def dashboard(request):
     return render(request, "dashboard.html", context, status=400 if errors else 200)
 
 
+@reads_from_replica
 def dashboard_csv(request):
     """`GET /dashboard.csv?start=YYYY-MM-DD&end=YYYY-MM-DD`: the figures as `metric,value` rows."""
     if not request.user.has_perm("customers.view_dashboard"):
@@ -61,6 +63,7 @@ def dashboard_csv(request):
     return response
 
 
+@reads_from_replica
 @endpoint(
     "GET",
     "admin",
@@ -118,24 +121,23 @@ def favicon(request):
 @login_not_required
 @never_cache
 def healthz(request):
-    checks = {"database": _database_ok(), "task_queue": _task_queue_ok()}
-    healthy = all(checks.values())
-    return JsonResponse(
-        {
-            "status": "ok" if healthy else "unavailable",
-            **{k: "ok" if v else "down" for k, v in checks.items()},
-        },
-        status=200 if healthy else 503,
-    )
-
-
-def _database_ok():
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
+    """Each part's state: the primary database ("ok", "read_only" or "down"), each replica
+    with its lag, the task queue. 503 while the primary or the queue cannot do its work
+    ("degraded" when replicas still serve the pages)."""
+    health = replicas.check_health()
+    task_queue = "ok" if _task_queue_ok() else "down"
+    healthy = health.primary == "ok" and task_queue == "ok"
+    body = {
+        "status": "ok" if healthy else "degraded" if health.degraded else "unavailable",
+        "database": health.primary,
+        "task_queue": task_queue,
+    }
+    if health.replica_lags:
+        body["replicas"] = {
+            alias: {"status": "down"} if lag is None else {"status": "ok", "lag_seconds": round(lag, 3)}
+            for alias, lag in health.replica_lags.items()
+        }
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def _task_queue_ok():

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from customers.api.auth import ApiError, authenticate, json_response, read_json_object
 from customers.models import Customer
+from customers.replicas import reads_from_replica
 from segments import queries, rules, services
 from segments.models import Segment
 
@@ -169,6 +170,7 @@ def customer_ids(payload):
 @csrf_exempt
 @login_not_required
 @require_POST
+@reads_from_replica
 def preview(request):
     """`POST segments/preview` {"rules"} -> 200 {"count", "sample": [at most 20 customer ids]}."""
     try:
