@@ -122,8 +122,9 @@ def favicon(request):
 @never_cache
 def healthz(request):
     """Each part's state: the primary database ("ok", "read_only" or "down"), each replica
-    with its lag, the task queue. 503 while the primary or the queue cannot do its work
-    ("degraded" when replicas still serve the pages)."""
+    with its lag, the task queue. "degraded" (still 200, so load balancers keep the node
+    serving the read-only pages) while replicas stand in for the primary; 503 when the
+    pages cannot be served or the queue is down."""
     health = replicas.check_health()
     task_queue = "ok" if _task_queue_ok() else "down"
     healthy = health.primary == "ok" and task_queue == "ok"
@@ -137,7 +138,8 @@ def healthz(request):
             alias: {"status": "down"} if lag is None else {"status": "ok", "lag_seconds": round(lag, 3)}
             for alias, lag in health.replica_lags.items()
         }
-    return JsonResponse(body, status=200 if healthy else 503)
+    serving = healthy or (health.degraded and task_queue == "ok")
+    return JsonResponse(body, status=200 if serving else 503)
 
 
 def _task_queue_ok():
