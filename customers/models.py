@@ -675,6 +675,9 @@ class Activity(TenantModel):
         PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
         REFUNDED = "refunded", "Refund"
         PHONE_VERIFIED = "phone_verified", "Phone verified"
+        ADDRESS_ADDED = "address_added", "Address added"
+        ADDRESS_CHANGED = "address_changed", "Address changed"
+        ADDRESS_REMOVED = "address_removed", "Address removed"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)
