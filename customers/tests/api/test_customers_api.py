@@ -8,10 +8,6 @@ import pytest
 
 from customers import services
 from customers.models import Activity, Customer, Dropoff
-from customers.signals import LIST_VIEWED, PROFILE_VIEWED
-from privacy import services as privacy_services
-from privacy.models import AccessLog
-from segments import services as segment_services
 
 URL = "/api/v1/customers"
 
@@ -223,17 +219,12 @@ def test_the_list_filters_as_the_customer_list_does(api, key, business, owner, a
     services.update_contact(customer=cat, actor=owner, status="suspended")
     vip = services.tag_customer(customer=bob, name="VIP", actor=owner)
     Customer.objects.filter(pk=ann.pk).update(tier="GOLD")
-    segment, _ = segment_services.create_segment(business=business, actor=owner, name="Panel", kind="static")
-    segment_services.add_to_segment(
-        segment=segment, customers=Customer.objects.filter(pk=cat.pk), actor=owner
-    )
 
     assert ids_of(api("get", f"{URL}?q=bob", key)) == [bob.pk]
     assert ids_of(api("get", f"{URL}?q=0101", key)) == [ann.pk]
     assert ids_of(api("get", f"{URL}?tier=GOLD", key)) == [ann.pk]
     assert ids_of(api("get", f"{URL}?status=suspended", key)) == [cat.pk]
     assert ids_of(api("get", f"{URL}?tag={vip.pk}", key)) == [bob.pk]
-    assert ids_of(api("get", f"{URL}?segment={segment.pk}", key)) == [cat.pk]
 
 
 def test_updated_since_lists_the_customers_changed_from_then(api, key, business, owner, ann):
@@ -255,6 +246,8 @@ def test_updated_since_lists_the_customers_changed_from_then(api, key, business,
         ("updated_since=yesterday", "updated_since"),
         ("limit=0", "limit"),
         ("limit=201", "limit"),
+        ("tier=", "tier"),
+        ("updated_since=", "updated_since"),
     ],
 )
 def test_bad_filters_answer_400_naming_them(api, key, query, field):
@@ -264,12 +257,10 @@ def test_bad_filters_answer_400_naming_them(api, key, query, field):
     assert field in response.json()["errors"]
 
 
-def test_another_business_s_tag_and_segment_are_not_filters_here(api, other_key, business, owner, ann):
+def test_another_business_s_tag_is_no_filter_here(api, other_key, owner, ann):
     vip = services.tag_customer(customer=ann, name="VIP", actor=owner)
-    segment, _ = segment_services.create_segment(business=business, actor=owner, name="Panel", kind="static")
 
     assert api("get", f"{URL}?tag={vip.pk}", other_key).status_code == 400
-    assert api("get", f"{URL}?segment={segment.pk}", other_key).status_code == 400
     assert ids_of(api("get", URL, other_key)) == []
 
 
@@ -289,54 +280,38 @@ def test_the_list_costs_the_same_queries_whatever_the_page_size(
         assert len(ids_of(api("get", f"{URL}?limit=30", key))) == 30
 
 
-def test_reading_the_list_is_logged_as_the_key_s(api, key, business, ann):
-    api("get", f"{URL}?q=ann", key)
-
-    entry = AccessLog.objects.get(what=LIST_VIEWED)
-    assert (entry.api_key.business, entry.actor, entry.customer_ids, entry.query) == (
-        business,
-        None,
-        AccessLog.ids_text([ann.pk]),
-        "q=ann",
-    )
-
-
 # GET/PUT customers/{id} --------------------------------------------------------------------
 
 
-def test_the_profile_has_stats_tier_points_segments_and_preferences(api, key, business, owner, ann):
-    segment, _ = segment_services.create_segment(business=business, actor=owner, name="Panel", kind="static")
-    segment_services.add_to_segment(
-        segment=segment, customers=Customer.objects.filter(pk=ann.pk), actor=owner
-    )
-    privacy_services.update_preferences(
-        customer=ann, changes={"sms_marketing": True}, source="staff", evidence="Asked", actor=owner
-    )
-
+def test_the_profile_has_the_stats_tier_and_points(api, key, ann):
     response = api("get", f"{URL}/{ann.pk}", key)
 
     assert response.status_code == 200
     body = response.json()
-    assert (body["id"], body["phone"], body["first_name"]) == (ann.pk, "+14155550101", "Ann")
+    ann.refresh_from_db()
+    assert (body["id"], body["phone"], body["first_name"], body["last_name"]) == (
+        ann.pk,
+        ann.phone,
+        "Ann",
+        "Lee",
+    )
     assert (body["order_count"], body["total_spent"], body["average_order_value"]) == (1, "30.00", "30.00")
     assert body["days_since_last_order"] == 0
-    ann.refresh_from_db()
+    assert body["last_order_at"] == ann.last_order_at.isoformat()
     assert (body["tier"], body["points_balance"]) == ("BRONZE", ann.points_balance)
     assert ann.points_balance > 0
-    assert [(row["id"], row["name"]) for row in body["segments"]] == [(segment.pk, "Panel")]
-    assert body["preferences"]["sms_marketing"] is True
-    assert body["preferences"]["email_marketing"] is False
-    assert AccessLog.objects.get(what=PROFILE_VIEWED).customer_ids == AccessLog.ids_text([ann.pk])
+    # The keys the other apps add (their tests check the values).
+    assert {"segments", "preferences"} <= set(body)
 
 
-def test_a_customer_without_preferences_shows_the_defaults(api, key, business):
-    zoe = customer_named(business, "+14155550199", "Zoe")
+def test_a_customer_without_orders_has_no_average_nor_days_since(api, key, business):
+    body = api("get", f"{URL}/{customer_named(business, '+14155550199', 'Zoe').pk}", key).json()
 
-    body = api("get", f"{URL}/{zoe.pk}", key).json()
-
-    assert body["segments"] == []
-    assert body["preferences"]["transaction_receipts"] is True
-    assert (body["average_order_value"], body["days_since_last_order"]) == (None, None)
+    assert (body["order_count"], body["average_order_value"], body["days_since_last_order"]) == (
+        0,
+        None,
+        None,
+    )
 
 
 def test_the_profile_costs_a_fixed_number_of_queries(api, key, ann, django_assert_num_queries):
