@@ -294,6 +294,12 @@ class Customer(TenantModel):
                 name="customer_live_orders_idx",
             ),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
+            # The API's list: the live customers by id, the cursor's order.
+            models.Index(
+                fields=["business", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_id_idx",
+            ),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),
             # The owners' list of deleted customers, a few among many live ones.

@@ -4,6 +4,7 @@ personal data are logged as the key's (signals.pii_accessed)."""
 
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.utils import timezone
@@ -138,9 +139,12 @@ def customers(call):
     responses={201: responses.CUSTOMER, 200: responses.CUSTOMER, 400: None},
 )
 def create_customer(call):
-    customer, created = call_service(
-        services.get_or_create_customer, business=call.business, actor=None, **call.data
-    )
+    # The customer and its "created" timeline entry together (the service runs in its
+    # callers' transactions elsewhere).
+    with transaction.atomic():
+        customer, created = call_service(
+            services.get_or_create_customer, business=call.business, actor=None, **call.data
+        )
     return (201 if created else 200), fresh_customer_json(customer)
 
 
