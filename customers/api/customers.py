@@ -113,6 +113,7 @@ def customers(call):
         queryset=Customer.objects.filter(business=call.business).live(),
         business=call.business,
     )
+    # Both checked, so that every bad parameter is reported at once.
     valid = [options.is_valid(), listed.is_valid()]
     if not all(valid):
         raise ApiError(400, {**messages_by_field(options.errors), **messages_by_field(listed.errors)})
