@@ -294,6 +294,12 @@ class Customer(TenantModel):
                 name="customer_live_orders_idx",
             ),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
+            # The API's list: the live customers by id, the cursor's order.
+            models.Index(
+                fields=["business", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_id_idx",
+            ),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),
             # The owners' list of deleted customers, a few among many live ones.
@@ -675,6 +681,9 @@ class Activity(TenantModel):
         PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
         REFUNDED = "refunded", "Refund"
         PHONE_VERIFIED = "phone_verified", "Phone verified"
+        ADDRESS_ADDED = "address_added", "Address added"
+        ADDRESS_CHANGED = "address_changed", "Address changed"
+        ADDRESS_REMOVED = "address_removed", "Address removed"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -20,7 +20,9 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         # Imported here: these use the models, which are not loaded when this module is.
         from customers import jobs, merge_registry, profile_panels, schedules, webhook_events
+        from customers.api import profile_sections
         from privacy import preference_views, queries, receivers, segment_fields, services, views
+        from privacy.api.responses import PREFERENCES
         from privacy.models import AnonymizationJob, DataExportJob
         from privacy.queries import export_sections
         from segments.rules import register_field
@@ -71,6 +73,7 @@ class PrivacyConfig(AppConfig):
             queries.privacy_requests_of,
             covers=["privacy.DataExport.customer", "privacy.AnonymizationRequest.customer"],
         )
+        profile_sections.register("preferences", schema=PREFERENCES, load=queries.preferences_by_customer)
         profile_panels.register("privacy/preferences_panel.html", preference_views.profile_panel, order=20)
         profile_panels.register("privacy/profile_panel.html", views.profile_panel, order=30)
         schedules.register(

@@ -28,6 +28,7 @@ class SegmentsConfig(AppConfig):
             schedules,
             webhook_events,
         )
+        from customers.api import profile_sections, schemas
         from loyalty.signals import tiers_changed
         from segments import queries, receivers, services, views
         from segments.forms import StaticSegmentForm
@@ -56,6 +57,13 @@ class SegmentsConfig(AppConfig):
             webhook_events.register(name, description, example=example)
         jobs.register("segment_recalculation", model=SegmentRecalculation, start=services.queue_recalculation)
         profile_panels.register("segments/profile_panel.html", views.profile_panel, order=20)
+        profile_sections.register(
+            "segments",
+            schema=schemas.array(
+                schemas.obj({"id": schemas.ID, "name": schemas.STRING, "since": schemas.DATETIME})
+            ),
+            load=queries.segments_by_customer,
+        )
         list_filters.register(
             "segment", label="Segment", choices=queries.segment_choices, apply=queries.filter_by_segment
         )

@@ -35,6 +35,8 @@ NOT_TENANT_DATA = {
     "admin:password_change": "own password",
     "admin:password_change_done": "own password",
     "admin:jsi18n": "translations",
+    "api:openapi": "the API's description",
+    "api:docs": "the API's documentation page",
 }
 
 ADMIN_MODEL_VIEWS = ["changelist", "add", "change", "delete", "history"]
@@ -311,7 +313,33 @@ def app_cases(alpha):
             ),
         ],
         "api:payment_refunds": [("post", f"/api/v1/payments/{payment.pk}/refunds", {"amount": "1.00"})],
+        **customer_api_cases(alpha),
         **webhook_cases(alpha),
+    }
+
+
+def customer_api_cases(alpha):
+    """A staff session is no API key: 401, and nothing of the first business changed."""
+    from customers.models import Customer, Dropoff
+
+    api = f"/api/v1/customers/{alpha['objects'][Customer].pk}"
+    address = {"street": "1 Leak St"}
+    return {
+        "api:customers": [
+            ("get", "/api/v1/customers?q=Zanzibar", None),
+            ("post", "/api/v1/customers", address),
+        ],
+        "api_customer": [
+            ("get", api, None),
+            ("put", api, {"first_name": "leak?"}),
+            ("delete", api, {"reason": "leak?"}),
+        ],
+        "api:customer_orders": [("get", f"{api}/orders", None)],
+        "api:addresses": [("get", f"{api}/addresses", None), ("post", f"{api}/addresses", address)],
+        "api:address": [
+            ("put", f"{api}/addresses/{alpha['objects'][Dropoff].pk}", address),
+            ("delete", f"{api}/addresses/{alpha['objects'][Dropoff].pk}", None),
+        ],
     }
 
 
@@ -367,7 +395,6 @@ def privacy_cases(alpha):
             ("post", f"/privacy/anonymizations/{anonymization}/reject/", {"reason": "leak?"})
         ],
         # A staff session is no API key: 401 and nothing changed.
-        "privacy_api:customer": [("delete", f"/api/v1/customers/{customer}", None)],
         "privacy_api:request_export": [("post", f"/api/v1/customers/{customer}/export", request)],
         "privacy_api:export": [("get", f"/api/v1/exports/{export}", None)],
         "privacy_api:download": [("get", f"/api/v1/exports/{export}/download", None)],

@@ -7,9 +7,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
-from customers import normalize, services
+from customers import choices, normalize, services
+from customers.forms import IsoDateField
 from customers.merge_registry import MAX_MERGED_AT_ONCE
-from customers.models import Customer, Dropoff, Order, OrderItem, Payment, Refund
+from customers.models import Customer, Dropoff, Order, OrderItem, Payment, Refund, validate_date_of_birth
 from customers.signals import OPT_IN_FIELDS
 
 MAX_ITEMS = 500
@@ -43,6 +44,10 @@ class EmailTextField(TextField, forms.EmailField):
 
 class TextChoiceField(JsonStringMixin, forms.ChoiceField):
     pass
+
+
+class DateTextField(JsonStringMixin, IsoDateField):
+    """A JSON string YYYY-MM-DD (or null)."""
 
 
 class JsonBooleanField(forms.Field):
@@ -251,6 +256,51 @@ class OrderForm(forms.Form):
             name: self.cleaned_data[name] for name in OPT_IN_FIELDS if self.cleaned_data[name] is not None
         }
         return order
+
+
+# Customers ----------------------------------------------------------------------------
+
+
+class CustomerForm(forms.Form):
+    """A customer as POST customers creates one (found by phone when known)."""
+
+    phone = TextField(max_length=50, help_text="Any format; without +country, the business's country.")
+    first_name = text(Customer, "first_name", required=False)
+    last_name = text(Customer, "last_name", required=False)
+    preferred_name = text(Customer, "preferred_name", required=False)
+    email = EmailTextField(max_length=Customer._meta.get_field("email").max_length, required=False)
+    date_of_birth = DateTextField(required=False, validators=[validate_date_of_birth])
+    language = TextChoiceField(choices=choices.LANGUAGES, required=False)
+    timezone = TextChoiceField(choices=[(name, name) for name in choices.TIME_ZONES], required=False)
+
+
+class ContactForm(CustomerForm):
+    """The contact fields PUT customers/{id} changes: those given (null clears one);
+    services.update_contact checks them as it does for the profile page."""
+
+    phone = TextField(max_length=50, required=False)
+    status = TextChoiceField(choices=Customer.Status.choices, required=False)
+
+    def changes(self, payload):
+        return {name: self.cleaned_data[name] for name in self.fields if name in payload}
+
+
+class AddressBookForm(AddressForm):
+    """An address of the customer's address book (POST and PUT customers/{id}/addresses)."""
+
+    kind = TextChoiceField(choices=Dropoff.Kind.choices, required=False)
+    is_default = JsonBooleanField(required=False)
+
+    def clean_kind(self):
+        return self.cleaned_data["kind"] or Dropoff.Kind.SHIPPING
+
+
+class CustomerListForm(forms.Form):
+    """The query parameters of GET customers beside the customer list's filters."""
+
+    updated_since = IsoDateTimeField(required=False)
+    cursor = TextField(required=False)
+    limit = WholeNumberField(min_value=1, max_value=200, required=False)
 
 
 # Merge --------------------------------------------------------------------------------

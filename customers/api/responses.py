@@ -3,17 +3,20 @@ publishes them (and the Schemathesis run in CI holds the answers to)."""
 
 from customers.api.schemas import (
     BOOLEAN,
+    DATE,
     DATETIME,
     ID,
     INTEGER,
     MONEY,
+    NUMBER,
     STRING,
     array,
     enum,
     nullable,
     obj,
+    page,
 )
-from customers.models import Job, Order, Payment
+from customers.models import Customer, Dropoff, Job, Order, Payment
 
 ORDER_RECORDED = obj(
     {
@@ -104,3 +107,68 @@ JOB = obj(
         "failure": nullable(STRING),
     }
 )
+
+CUSTOMER_FIELDS = {
+    "id": ID,
+    "phone": STRING,
+    "first_name": STRING,
+    "last_name": STRING,
+    "preferred_name": STRING,
+    "email": STRING,
+    "date_of_birth": nullable(DATE),
+    "language": STRING,
+    "timezone": STRING,
+    "status": enum(Customer.Status.values),
+    "phone_verified": BOOLEAN,
+    "is_blacklisted": BOOLEAN,
+    "tier": enum(Customer.Tier.values),
+    "points_balance": INTEGER,
+    "tags": array(obj({"id": ID, "name": STRING})),
+    "order_count": INTEGER,
+    "total_spent": MONEY,
+    "first_order_at": nullable(DATETIME),
+    "last_order_at": nullable(DATETIME),
+    "created_at": DATETIME,
+    "updated_at": DATETIME,
+}
+CUSTOMER = obj(CUSTOMER_FIELDS)
+CUSTOMERS = page(CUSTOMER)
+# The profile: the customer with its stats, and the keys other apps add
+# (customers/api/profile_sections.py adds them to this schema as they register).
+CUSTOMER_PROFILE = obj(
+    {**CUSTOMER_FIELDS, "average_order_value": nullable(MONEY), "days_since_last_order": nullable(INTEGER)}
+)
+
+CUSTOMER_ORDERS = page(
+    obj(
+        {
+            "id": ID,
+            "external_id": STRING,
+            "status": enum(Order.Status.values),
+            "amount": MONEY,
+            "currency": STRING,
+            "placed_at": DATETIME,
+            "completed_at": nullable(DATETIME),
+            "source": STRING,
+            "created_at": DATETIME,
+        }
+    )
+)
+
+ADDRESS = obj(
+    {
+        "id": ID,
+        "kind": enum(Dropoff.Kind.values),
+        "street": STRING,
+        "street2": STRING,
+        "city": STRING,
+        "state": STRING,
+        "postal_code": STRING,
+        "country": STRING,
+        "lat": nullable(NUMBER),
+        "lng": nullable(NUMBER),
+        "is_default": BOOLEAN,
+        "created_at": DATETIME,
+    }
+)
+ADDRESSES = page(ADDRESS)

@@ -10,7 +10,7 @@ from customers.models import ADDRESS_LIMIT_EXCEEDED, CONTACT_FIELDS
 from customers.normalize import address_key, normalize_phone
 from customers.queries import find_customer_by_phone
 from customers.services.activity import log_activity
-from customers.services.addresses import add_dropoff
+from customers.services.addresses import add_address, change_address, remove_address
 from customers.services.api_keys import (
     authenticate_api_key,
     change_api_key_scopes,
@@ -106,7 +106,9 @@ __all__ = [
     "MERGE_FIELDS",
     "MERGE_HANDLING",
     "UNEXPECTED_JOB_ERROR",
-    "add_dropoff",
+    "add_address",
+    "change_address",
+    "remove_address",
     "add_payment",
     "add_note",
     "address_key",

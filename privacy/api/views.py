@@ -2,16 +2,20 @@
 with the business's key need no approval; an anonymization is approved by a person on
 /privacy/, never through the API."""
 
+from django import forms
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from customers.api import schemas
 from customers.api.auth import ApiError, authenticate, json_response, read_json_object
+from customers.api.endpoints import endpoint
+from customers.api.forms import TextField
 from customers.models import Customer
 from privacy import services
-from privacy.models import DataExport
+from privacy.models import AnonymizationRequest, DataExport
 
 NOT_FOUND = {"id": ["No such customer."]}
 
@@ -104,25 +108,35 @@ def download(request, pk):
     return response
 
 
-@csrf_exempt
-@login_not_required
-@require_http_methods(["DELETE"])
-def customer(request, pk):
-    """`DELETE customers/{id}` {"reason"} -> 202 {"request_id", "status": "requested"}: an
-    anonymization request that a compliance officer approves on /privacy/."""
+class AnonymizationForm(forms.Form):
+    reason = TextField(max_length=2000, help_text="Why, e.g. the person's request by email of 2026-11-02")
+
+
+@endpoint(
+    "DELETE",
+    "privacy",
+    summary="Ask for a customer's anonymization",
+    description="202 with the request, which a compliance officer approves on /privacy/ (the same "
+    "open request again for a customer who has one); 409 for a customer anonymized already.",
+    body=AnonymizationForm,
+    responses={
+        202: schemas.obj(
+            {"request_id": schemas.ID, "status": schemas.enum(AnonymizationRequest.Status.values)}
+        ),
+        400: None,
+        404: None,
+        409: None,
+    },
+)
+def delete_customer(call, pk):
+    customer = customer_of(call.api_key, pk)
     try:
-        api_key = authenticate(request)
-        customer = customer_of(api_key, pk)
-        payload = read_json_object(request)
-        try:
-            anonymization = services.request_anonymization(
-                customer=customer, reason=text_field(payload, "reason"), actor=None
-            )
-        except ValidationError as error:
-            raise ApiError(400 if hasattr(error, "error_dict") else 409, messages_of(error)) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(202, {"request_id": anonymization.pk, "status": anonymization.status})
+        anonymization = services.request_anonymization(
+            customer=customer, reason=call.data["reason"], actor=None
+        )
+    except ValidationError as error:
+        raise ApiError(400 if hasattr(error, "error_dict") else 409, messages_of(error)) from None
+    return 202, {"request_id": anonymization.pk, "status": anonymization.status}
 
 
 def messages_of(error):
