@@ -123,8 +123,8 @@ def favicon(request):
 def healthz(request):
     """Each part's state: the primary database ("ok", "read_only" or "down"), each replica
     with its lag, the task queue. "degraded" (still 200, so load balancers keep the node
-    serving the read-only pages) while replicas stand in for the primary; 503 when the
-    pages cannot be served or the queue is down."""
+    serving the read-only pages) while replicas stand in for the primary (the ORM broker's
+    queue is then down with it); otherwise 503 when the primary or the queue is down."""
     health = replicas.check_health()
     task_queue = "ok" if _task_queue_ok() else "down"
     healthy = health.primary == "ok" and task_queue == "ok"
@@ -138,8 +138,7 @@ def healthz(request):
             alias: {"status": "down"} if lag is None else {"status": "ok", "lag_seconds": round(lag, 3)}
             for alias, lag in health.replica_lags.items()
         }
-    serving = healthy or (health.degraded and task_queue == "ok")
-    return JsonResponse(body, status=200 if serving else 503)
+    return JsonResponse(body, status=200 if healthy or health.degraded else 503)
 
 
 def _task_queue_ok():
