@@ -4,6 +4,7 @@ publishes them (and the Schemathesis run in CI holds the answers to)."""
 from customers.api.schemas import (
     BOOLEAN,
     DATETIME,
+    ERRORS,
     ID,
     INTEGER,
     MONEY,
@@ -102,5 +103,32 @@ JOB = obj(
         "rows_done": INTEGER,
         "total_rows": nullable(INTEGER),
         "failure": nullable(STRING),
+    }
+)
+
+BATCH_RESULTS = obj(
+    {
+        "results": array(
+            {
+                "anyOf": [
+                    obj(
+                        {
+                            "status": {"type": "integer", "enum": [201, 200]},
+                            "order_id": ID,
+                            "customer_id": ID,
+                            "customer_created": BOOLEAN,
+                            "blocked": BOOLEAN,
+                        }
+                    ),
+                    obj(
+                        {
+                            "status": {"type": "integer", "const": 400},
+                            "errors": ERRORS["properties"]["errors"],
+                        }
+                    ),
+                ]
+            },
+            description="One result per order, in the order of `orders`",
+        )
     }
 )

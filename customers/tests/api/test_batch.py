@@ -1,0 +1,322 @@
+"""POST /api/v1/orders/batch: up to 1,000 orders of the single-order format in one request,
+recorded set-based with the rules of POST /api/v1/orders, one result per order."""
+
+import json
+
+import pytest
+
+from customers import services
+from customers.models import (
+    Activity,
+    Business,
+    CohortActivity,
+    Customer,
+    DailyOrderSummary,
+    Dropoff,
+    Order,
+    OrderItem,
+    Payment,
+    RepeatOrderSummary,
+    WebhookEvent,
+)
+from customers.tests.api.test_api import valid_order
+from loyalty.models import PointsEntry
+from privacy.models import ConsentEvent
+
+URL = "/api/v1/orders/batch"
+
+
+@pytest.fixture
+def api_key(business):
+    _, secret = services.create_api_key(business=business, name="Partner app", actor=None)
+    return secret
+
+
+@pytest.fixture
+def post(client):
+    def send(payload, key, url=URL):
+        body = payload if isinstance(payload, (str, bytes)) else json.dumps(payload)
+        return client.post(
+            url, body, content_type="application/json", headers={"Authorization": f"Bearer {key}"}
+        )
+
+    return send
+
+
+def order(number, **changes):
+    return valid_order(
+        **{"external_id": f"B-{number}", "phone": f"+1 415 555 {1000 + number:04d}", **changes}
+    )
+
+
+def test_each_order_gets_its_result_in_order_and_a_bad_one_never_rejects_the_good_ones(
+    post, api_key, business
+):
+    post(order(2), api_key, url="/api/v1/orders")
+    response = post({"orders": [order(1), order(2), order(3, amount="lots"), order(4, phone="12")]}, api_key)
+
+    assert response.status_code == 200
+    first, second, third, fourth = response.json()["results"]
+    one, two = (Order.objects.get(business=business, external_id=f"B-{n}") for n in (1, 2))
+    assert first == {
+        "status": 201,
+        "order_id": one.pk,
+        "customer_id": one.customer_id,
+        "customer_created": True,
+        "blocked": False,
+    }
+    assert second == {
+        "status": 200,
+        "order_id": two.pk,
+        "customer_id": two.customer_id,
+        "customer_created": True,
+        "blocked": False,
+    }
+    assert third == {"status": 400, "errors": {"amount": ["Enter a number written with the digits 0-9, e.g. 42.50."]}}
+    assert fourth["status"] == 400 and list(fourth["errors"]) == ["phone"]
+    assert Order.objects.filter(business=business).count() == 2
+
+
+def test_an_external_id_twice_in_a_batch_is_recorded_once_and_answered_as_if_sent_after(
+    post, api_key, business
+):
+    response = post({"orders": [order(1), order(1, amount="99.00"), order(2)]}, api_key)
+
+    first, again, other = response.json()["results"]
+    assert (first["status"], again["status"], other["status"]) == (201, 200, 201)
+    assert {**first, "status": 200} == again
+    recorded = Order.objects.get(business=business, external_id="B-1")
+    assert str(recorded.amount) == "42.50" and recorded.customer.order_count == 1
+
+
+def test_the_first_valid_order_of_an_external_id_is_the_one_recorded(post, api_key, business):
+    response = post({"orders": [order(1, amount="-1"), order(1, amount="7.00")]}, api_key)
+
+    assert [result["status"] for result in response.json()["results"]] == [400, 201]
+    assert str(Order.objects.get(business=business, external_id="B-1").amount) == "7.00"
+
+
+def test_orders_refused_when_written_get_their_400_and_the_others_land(post, api_key, business):
+    post(
+        order(9, payments=[{"transaction_id": "tx-9", "amount": "42.50", "method": "card"}]),
+        api_key,
+        "/api/v1/orders",
+    )
+    customer = Customer.objects.create(business=business, phone="+14155551001")
+    for number in range(10):
+        Dropoff.objects.create(
+            business=business, customer=customer, street=f"{number} Elm St", address_key=f"{number}|elm"
+        )
+    payment = {"amount": "42.50", "method": "card"}
+    response = post(
+        {
+            "orders": [
+                order(1),  # the 11th address of that customer
+                order(2, payments=[{**payment, "transaction_id": "tx-9"}]),  # another order's
+                order(3, payments=[{**payment, "transaction_id": "tx-3"}]),
+                order(4, payments=[{**payment, "transaction_id": "tx-3"}]),  # taken just before
+                order(5),
+            ]
+        },
+        api_key,
+    )
+
+    results = response.json()["results"]
+    assert [result["status"] for result in results] == [400, 400, 201, 400, 201]
+    assert results[0]["errors"] == {"address": ["ADDRESS_LIMIT_EXCEEDED: Too many addresses (max 10)."]}
+    assert results[1]["errors"] == {
+        "payments": ["Transaction id “tx-9” is recorded already, for another order."]
+    }
+    assert results[3]["errors"] == {
+        "payments": ["Transaction id “tx-3” is recorded already, for another order."]
+    }
+    assert sorted(Order.objects.filter(business=business).values_list("external_id", flat=True)) == [
+        "B-3",
+        "B-5",
+        "B-9",
+    ]
+    assert Payment.objects.get(transaction_id="tx-3").order.external_id == "B-3"
+    assert not Customer.objects.filter(business=business, phone__in=["+14155551002", "+14155551004"]).exists()
+
+
+def test_a_blacklisted_customers_order_is_recorded_blocked(post, api_key, business, owner):
+    customer = Customer.objects.create(business=business, phone="+14155551001")
+    services.blacklist_customer(customer=customer, reason="fraud", note="", actor=owner)
+
+    [result] = post({"orders": [order(1)]}, api_key).json()["results"]
+
+    assert result["status"] == 201 and result["blocked"] and not result["customer_created"]
+    assert Order.objects.get(pk=result["order_id"]).status == Order.Status.BLOCKED
+    customer.refresh_from_db()
+    assert customer.order_count == 0
+
+
+def batch_orders():
+    """Orders that exercise every rule: known and new customers, blanks filled, a customer
+    with several orders, a blocked one, a backdated one, payments, opt-ins, a repeat."""
+    payment = {"transaction_id": "tx-1", "amount": "20.00", "method": "card", "provider": "stripe"}
+    return [
+        order(1, email=..., payments=[payment, {**payment, "transaction_id": "tx-2", "amount": "22.50"}]),
+        order(2, status="pending", email_opt_in=True),
+        order(1, external_id="B-1b", email="ann@later.example", placed_at="2026-10-01T09:00:00Z"),
+        order(3, first_name=..., last_name=..., email=..., address=..., items=..., marketing_opt_in=False),
+        order(4),  # the blacklisted customer's
+        order(5, phone="+1 415 555 0101", amount="5"),  # the customer known beforehand
+        order(2, external_id="B-2b", sms_opt_in=False, address={"street": "9 Oak Ave", "country": "us"}),
+        order(6, currency="eur", items=[{"name": "Tea", "quantity": 3, "price": "1.5"}], source=""),
+        order(1),  # a repeat of the first
+    ]
+
+
+def prepare(business, owner):
+    services.create_endpoint(
+        business=business, url="https://hooks.example/x", events=["*"], secret="s", actor=None
+    )
+    known = Customer.objects.create(business=business, phone="+14155550101", first_name="Kim")
+    blocked = Customer.objects.create(business=business, phone="+14155551004")
+    services.blacklist_customer(customer=blocked, reason="fraud", note="", actor=owner)
+    return known
+
+
+def state(business):
+    """What the orders left in a business, without its ids and times of writing."""
+    customers = {c.pk: c.phone for c in Customer.objects.filter(business=business)}
+    orders = {o.pk: o.external_id for o in Order.objects.filter(business=business)}
+
+    def plain(data):
+        ids = {"order_id": orders, "customer_id": customers}
+        return {
+            key: ids[key].get(value) if key in ids else value
+            for key, value in data.items()
+            if key not in ("id", "payment_id", "entry_id")
+        }
+
+    return {
+        "customers": sorted(
+            Customer.objects.filter(business=business).values_list(
+                "phone",
+                "first_name",
+                "last_name",
+                "email",
+                "search_text",
+                "order_count",
+                "total_spent",
+                "first_order_at",
+                "last_order_at",
+                "tier",
+                "points_balance",
+                "is_blacklisted",
+            )
+        ),
+        "orders": sorted(
+            Order.objects.filter(business=business).values_list(
+                "external_id",
+                "customer__phone",
+                "amount",
+                "currency",
+                "status",
+                "placed_at",
+                "completed_at",
+                "source",
+                "created_customer",
+                "dropoff__street",
+                "dropoff__country",
+                "dropoff__lat",
+                "dropoff__is_default",
+            )
+        ),
+        "dropoffs": sorted(
+            Dropoff.objects.filter(business=business).values_list(
+                "customer__phone",
+                "kind",
+                "address_key",
+                "street",
+                "city",
+                "country",
+                "lat",
+                "lng",
+                "is_default",
+            )
+        ),
+        "items": sorted(
+            OrderItem.objects.filter(business=business).values_list(
+                "order__external_id", "sku", "name", "category", "quantity", "price"
+            )
+        ),
+        "payments": sorted(
+            Payment.objects.filter(business=business).values_list(
+                "order__external_id",
+                "transaction_id",
+                "amount",
+                "currency",
+                "method",
+                "status",
+                "provider",
+                "processed_at",
+            )
+        ),
+        "activities": sorted(
+            (customers[a.customer_id], a.kind, json.dumps(plain(a.data), sort_keys=True))
+            for a in Activity.objects.filter(business=business)
+        ),
+        "points": sorted(
+            PointsEntry.objects.filter(business=business).values_list(
+                "customer__phone", "kind", "points", "order__external_id"
+            )
+        ),
+        "consents": sorted(
+            ConsentEvent.objects.filter(business=business).values_list(
+                "customer__phone", "purpose", "channel", "action", "source", "evidence", "reference"
+            )
+        ),
+        "days": sorted(
+            DailyOrderSummary.objects.filter(business=business).values_list(
+                "day",
+                "orders",
+                "revenue",
+                "blocked_orders",
+                "new_customers",
+                "activity_starts",
+                "activity_ends",
+            )
+        ),
+        "cohorts": sorted(
+            CohortActivity.objects.filter(business=business).values_list("cohort", "month", "customers")
+        ),
+        "repeats": sorted(
+            RepeatOrderSummary.objects.filter(business=business).values_list(
+                "day", "ordinal", "previous_day", "orders"
+            )
+        ),
+        "events": sorted(
+            (
+                event.type,
+                json.dumps(
+                    {**event.data, "orders": [plain(o) for o in event.data.get("orders", [])]}
+                    if "orders" in event.data
+                    else {**event.data, "customer_ids": [customers[pk] for pk in event.data["customer_ids"]]},
+                    sort_keys=True,
+                ),
+            )
+            for event in WebhookEvent.objects.filter(business=business)
+        ),
+    }
+
+
+def test_a_batch_leaves_exactly_what_its_orders_sent_one_by_one_leave(post, api_key, business, owner):
+    other = Business.objects.create(name="Acme Twin", slug="acme-twin", default_country="US")
+    _, other_key = services.create_api_key(business=other, name="Partner app", actor=None)
+    for each in (business, other):
+        prepare(each, owner)
+
+    one_by_one = [post(body, api_key, "/api/v1/orders") for body in batch_orders()]
+    batch = post({"orders": batch_orders()}, other_key).json()["results"]
+
+    assert [result["status"] for result in batch] == [response.status_code for response in one_by_one]
+    assert [
+        {k: v for k, v in r.items() if k not in ("order_id", "customer_id", "status")} for r in batch
+    ] == [{k: v for k, v in r.json().items() if k in ("customer_created", "blocked")} for r in one_by_one]
+    alone, together = state(business), state(other)
+    assert all(alone.values())
+    for part in alone:
+        assert alone[part] == together[part], part
