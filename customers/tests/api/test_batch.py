@@ -4,6 +4,8 @@ recorded set-based with the rules of POST /api/v1/orders, one result per order."
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from customers import services
 from customers.models import (
@@ -72,7 +74,10 @@ def test_each_order_gets_its_result_in_order_and_a_bad_one_never_rejects_the_goo
         "customer_created": True,
         "blocked": False,
     }
-    assert third == {"status": 400, "errors": {"amount": ["Enter a number written with the digits 0-9, e.g. 42.50."]}}
+    assert third == {
+        "status": 400,
+        "errors": {"amount": ["Enter a number written with the digits 0-9, e.g. 42.50."]},
+    }
     assert fourth["status"] == 400 and list(fourth["errors"]) == ["phone"]
     assert Order.objects.filter(business=business).count() == 2
 
@@ -320,3 +325,103 @@ def test_a_batch_leaves_exactly_what_its_orders_sent_one_by_one_leave(post, api_
     assert all(alone.values())
     for part in alone:
         assert alone[part] == together[part], part
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"orders": []}, {"orders": [order(1)] * 1001}, {"orders": [order(1), "B-2"]}, {"orders": order(1)}, {}],
+)
+def test_a_body_that_is_not_a_list_of_1_to_1000_orders_is_refused_as_a_whole(
+    post, api_key, business, payload
+):
+    response = post(payload, api_key)
+
+    assert response.status_code == 400 and "errors" in response.json()
+    assert not Order.objects.exists()
+
+
+def test_a_batch_of_1000_orders_is_recorded(post, api_key, business):
+    response = post({"orders": [order(number) for number in range(1000)]}, api_key)
+
+    assert response.status_code == 200
+    assert [result["status"] for result in response.json()["results"]] == [201] * 1000
+    assert (
+        Order.objects.filter(business=business).count()
+        == Customer.objects.filter(business=business).count()
+        == 1000
+    )
+
+
+def test_a_body_over_8_mb_answers_413_and_one_over_the_single_orders_1_mb_is_read(post, api_key, business):
+    padded = [order(number, note="x" * 1000) for number in range(1000)]
+    body = json.dumps({"orders": padded})
+    assert 1024 * 1024 < len(body) < 8 * 1024 * 1024
+
+    assert post(body, api_key).status_code == 200
+    over = json.dumps({"orders": [order(1)], "padding": " " * (8 * 1024 * 1024)})
+    response = post(over, api_key)
+    assert response.status_code == 413
+    assert response.json() == {"errors": {"body": ["The request body is over 8 MB."]}}
+
+
+def test_a_key_without_the_orders_write_scope_answers_403_and_no_key_401(post, client, business):
+    _, reader = services.create_api_key(
+        business=business, name="Reader", actor=None, scopes=["customers:read"]
+    )
+
+    forbidden = post({"orders": [order(1)]}, reader)
+    anonymous = client.post(URL, json.dumps({"orders": [order(1)]}), content_type="application/json")
+
+    assert forbidden.status_code == 403
+    assert forbidden.json() == {"errors": {"scope": ["This API key lacks the scope “orders:write”."]}}
+    assert anonymous.status_code == 401
+    assert not Order.objects.exists()
+
+
+def test_orders_of_one_business_never_touch_another_businesss_customer_of_the_same_phone(
+    post, api_key, business, other_business
+):
+    theirs = Customer.objects.create(business=other_business, phone="+14155551001", first_name="Theirs")
+    _, their_key = services.create_api_key(business=other_business, name="Theirs", actor=None)
+    post({"orders": [order(1, phone="+1 415 555 1001")]}, their_key)
+    theirs.refresh_from_db()
+    before = (theirs.order_count, theirs.total_spent, theirs.first_name, theirs.email)
+
+    [result] = post({"orders": [order(1, phone="+1 415 555 1001")]}, api_key).json()["results"]
+
+    ours = Customer.objects.get(pk=result["customer_id"])
+    assert result["status"] == 201 and result["customer_created"]
+    assert ours.business == business and ours.pk != theirs.pk
+    theirs.refresh_from_db()
+    assert (theirs.order_count, theirs.total_spent, theirs.first_name, theirs.email) == before
+    assert Order.objects.get(pk=result["order_id"]).business == business
+
+
+def batch_of(first, count):
+    """Orders with a payment and an opt-in each; every other one of a phone known before."""
+    return [
+        order(
+            first + index,
+            phone=f"+1 415 555 {2000 + index:04d}" if index % 2 else f"+1 415 555 {5000 + first + index:04d}",
+            payments=[{"transaction_id": f"tx-{first + index}", "amount": "42.50", "method": "card"}],
+            email_opt_in=True,
+        )
+        for index in range(count)
+    ]
+
+
+def test_the_queries_of_a_batch_do_not_grow_with_its_orders(post, api_key, business):
+    services.create_endpoint(
+        business=business, url="https://hooks.example/x", events=["*"], secret="s", actor=None
+    )
+    known = [order(number, phone=f"+1 415 555 {2000 + number:04d}") for number in range(100)]
+    post({"orders": known}, api_key)
+    counts = []
+    for first, count in [(1000, 10), (3000, 100)]:
+        with CaptureQueriesContext(connection) as queries:
+            response = post({"orders": batch_of(first, count)}, api_key)
+        assert [result["status"] for result in response.json()["results"]] == [201] * count
+        counts.append(len(queries))
+
+    # A fixed number per kind of row written; a tier move adds loyalty's fixed ~18.
+    assert max(counts) <= 75, counts
