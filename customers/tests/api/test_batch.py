@@ -3,11 +3,13 @@ recorded set-based with the rules of POST /api/v1/orders, one result per order."
 
 import json
 
+import jsonschema_rs
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers import services
+from customers.api import responses
 from customers.models import (
     Customer,
     Dropoff,
@@ -71,6 +73,7 @@ def test_each_order_gets_its_result_in_order_and_a_bad_one_never_rejects_the_goo
     }
     assert fourth["status"] == 400 and list(fourth["errors"]) == ["phone"]
     assert Order.objects.filter(business=business).count() == 2
+    assert jsonschema_rs.Draft202012Validator(responses.BATCH_RESULTS).is_valid(response.json())
 
 
 def test_an_external_id_twice_in_a_batch_is_recorded_once_and_answered_as_if_sent_after(
