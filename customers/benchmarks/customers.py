@@ -56,7 +56,11 @@ def figures(context):
     if context.wants("api.orders_batch"):
         # A partner's batch brings orders of many customers, not of a few.
         many = list(customers.order_by("?")[:1000])
-        for name, size, runs in [("api.orders_batch_100", 100, 10), ("api.orders_batch", 1000, 3)]:
+        sizes = [
+            ("api.orders_batch_100", 100, max(2, context.repeat // 5)),
+            ("api.orders_batch", 1000, max(1, context.repeat // 15)),
+        ]
+        for name, size, runs in sizes:
             yield batch_figure(name, api_client, business, many, secret, rng, size, runs)
     services.revoke_api_key(api_key=api_key, actor=None)
 
