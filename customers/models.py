@@ -409,6 +409,8 @@ class Dropoff(TenantModel):
 
 
 ADDRESS_LIMIT_EXCEEDED = f"ADDRESS_LIMIT_EXCEEDED: Too many addresses (max {Dropoff.MAX_PER_CUSTOMER})."
+# An order's payment whose transaction id another order of the business has: format(transaction_id).
+TRANSACTION_ID_TAKEN = "Transaction id “{}” is recorded already, for another order."
 
 
 class Order(TenantModel):

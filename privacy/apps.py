@@ -10,6 +10,7 @@ from customers.signals import (
     merge_undone,
     order_recorded,
     orders_imported,
+    orders_recorded,
     pii_accessed,
 )
 
@@ -29,6 +30,7 @@ class PrivacyConfig(AppConfig):
 
         order_recorded.connect(receivers.record_checkout_consents, dispatch_uid="privacy.order_recorded")
         orders_imported.connect(receivers.record_imported_consents, dispatch_uid="privacy.orders_imported")
+        orders_recorded.connect(receivers.record_batch_consents, dispatch_uid="privacy.orders_recorded")
         customers_imported.connect(
             receivers.record_imported_consents, dispatch_uid="privacy.customers_imported"
         )

@@ -10,6 +10,7 @@ from customers.signals import (
     order_recorded,
     order_status_changed,
     orders_imported,
+    orders_recorded,
     tags_changed,
 )
 
@@ -37,6 +38,7 @@ class SegmentsConfig(AppConfig):
         order_recorded.connect(receivers.note_order, dispatch_uid="segments.order_recorded")
         order_status_changed.connect(receivers.note_order, dispatch_uid="segments.order_status")
         orders_imported.connect(receivers.note_imported_orders, dispatch_uid="segments.orders_imported")
+        orders_recorded.connect(receivers.note_imported_orders, dispatch_uid="segments.orders_recorded")
         tiers_changed.connect(receivers.note_customers, dispatch_uid="segments.tiers_changed")
         tags_changed.connect(receivers.note_customers, dispatch_uid="segments.tags_changed")
         customer_anonymized.connect(receivers.note_anonymized, dispatch_uid="segments.anonymized")

@@ -52,17 +52,17 @@ def authenticate(request):
     return api_key
 
 
-def read_json_object(request):
-    """The body as a dict, reading no more than MAX_BODY_BYTES whatever the client declares."""
-    too_large = ApiError(413, {"body": ["The request body is over 1 MB."]})
+def read_json_object(request, max_bytes=MAX_BODY_BYTES):
+    """The body as a dict, reading no more than `max_bytes` whatever the client declares."""
+    too_large = ApiError(413, {"body": [f"The request body is over {max_bytes // (1024 * 1024)} MB."]})
     try:
         declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared_length = 0
-    if declared_length > MAX_BODY_BYTES:
+    if declared_length > max_bytes:
         raise too_large
-    body = request.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
+    body = request.read(max_bytes + 1)
+    if len(body) > max_bytes:
         raise too_large
     try:
         payload = json.loads(body)

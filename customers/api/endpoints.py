@@ -27,7 +27,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import get_usage
 
 from customers.api import schemas
-from customers.api.auth import ApiError, authenticate, json_response, messages_by_field, read_json_object
+from customers.api.auth import (
+    MAX_BODY_BYTES,
+    ApiError,
+    authenticate,
+    json_response,
+    messages_by_field,
+    read_json_object,
+)
 from customers.choices import ADMIN_SCOPE, API_SCOPES
 
 # URL ids past a bigint are no object of ours: a 404, not a database error.
@@ -44,6 +51,7 @@ class Endpoint:
     body_schema: dict | None = None
     query: dict = field(default_factory=dict)
     description: str = ""
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def request_schema(self):
         if self.body_schema is not None:
@@ -67,10 +75,22 @@ class ApiCall:
         return self.form.cleaned_data
 
 
-def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, query=None, description=""):
+def endpoint(
+    method,
+    scope,
+    *,
+    summary,
+    responses,
+    body=None,
+    body_schema=None,
+    query=None,
+    description="",
+    max_body_bytes=MAX_BODY_BYTES,
+):
     """`body` is a form that checks the JSON object (its schema is derived from the form);
     `body_schema` a JSON Schema for bodies checked in the view; `query` maps query
-    parameter names to (schema of the string, description)."""
+    parameter names to (schema of the string, description); a body over `max_body_bytes`
+    is a 413."""
     if scope not in API_SCOPES:
         raise ValueError(f"Unknown scope {scope}")
     declaration = Endpoint(
@@ -82,6 +102,7 @@ def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, 
         body_schema=body_schema,
         query=query or {},
         description=description,
+        max_body_bytes=max_body_bytes,
     )
     query_validator = None
     if declaration.query:
@@ -116,7 +137,7 @@ def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, 
                         {name: request.GET[name] for name in declaration.query if name in request.GET},
                     )
                 if validator is not None:
-                    call.payload = read_json_object(request)
+                    call.payload = read_json_object(request, max_body_bytes)
                     if body is not None:
                         call.form = body(call.payload)
                         if not call.form.is_valid():
@@ -182,11 +203,16 @@ def rate_limited(request, api_key):
 
 
 def check_schema(validator, payload):
+    errors = schema_errors(validator, payload)
+    if errors:
+        raise ApiError(400, errors)
+
+
+def schema_errors(validator, payload):
     errors = {}
     for error in validator.iter_errors(payload):
         errors.setdefault(schemas.error_field(error), []).append(schemas.error_message(error))
-    if errors:
-        raise ApiError(400, errors)
+    return errors
 
 
 def json_404(request, exception=None):

@@ -140,6 +140,25 @@ def clean_nested(form_class, value):
 
 # Forms --------------------------------------------------------------------------------
 
+
+class SharedFields(dict):
+    def __deepcopy__(self, memo):
+        return self
+
+
+class SharedFieldsMetaclass(forms.forms.DeclarativeFieldsMetaclass):
+    def __new__(mcs, name, bases, attrs):
+        form_class = super().__new__(mcs, name, bases, attrs)
+        form_class.base_fields = SharedFields(form_class.base_fields)
+        return form_class
+
+
+class SharedFieldsForm(forms.Form, metaclass=SharedFieldsMetaclass):
+    """A form whose instances share the class's fields. Django deep-copies them for each
+    instance, in case one changes its fields: these forms never do, and the copy was most of
+    the cost of checking an order (a batch checks up to 1,000, each with its address and items)."""
+
+
 country_code = RegexValidator(r"^[A-Za-z]{2}$", "Enter a two-letter ISO 3166 country code.")
 currency_code = RegexValidator(r"^[A-Za-z]{3}$", "Enter a three-letter ISO 4217 currency code.")
 
@@ -155,7 +174,7 @@ def number(model, name, **kwargs):
     return NumberField(max_digits=column.max_digits, decimal_places=column.decimal_places, **kwargs)
 
 
-class AddressForm(forms.Form):
+class AddressForm(SharedFieldsForm):
     street = text(Dropoff, "street")
     street2 = text(Dropoff, "street2", required=False)
     city = text(Dropoff, "city", required=False)
@@ -177,7 +196,7 @@ class AddressForm(forms.Form):
         return None if value is None else value.quantize(COORDINATE_PLACES)
 
 
-class ItemForm(forms.Form):
+class ItemForm(SharedFieldsForm):
     sku = text(OrderItem, "sku", required=False)
     name = text(OrderItem, "name")
     category = text(OrderItem, "category", required=False)
@@ -185,7 +204,7 @@ class ItemForm(forms.Form):
     price = number(OrderItem, "price", min_value=0)
 
 
-class PaymentForm(forms.Form):
+class PaymentForm(SharedFieldsForm):
     """One payment, in an order's `payments` or on its own (POST orders/{id}/payments)."""
 
     REPORTED_STATUSES = [(status, Payment.Status(status).label) for status in Payment.REPORTED_STATUSES]
@@ -224,7 +243,7 @@ class RefundForm(forms.Form):
     reason = TextField(max_length=1000, required=False)
 
 
-class OrderForm(forms.Form):
+class OrderForm(SharedFieldsForm):
     CALLER_STATUSES = [
         (status, label) for status, label in Order.Status.choices if status != Order.Status.BLOCKED
     ]

@@ -18,7 +18,7 @@ ERROR_TEXTS = {
     404: "No such object in this business",
     405: "Method not allowed on this path",
     409: "The request conflicts with the object's current state",
-    413: "The request body is over 1 MB",
+    413: "The request body is over {max_body_megabytes} MB",
     429: "Over the key's requests per minute; see Retry-After",
 }
 SUCCESS_TEXTS = {200: "OK", 201: "Created", 202: "Accepted: follow the job", 204: "Done, no content"}
@@ -65,10 +65,14 @@ def json_content(schema):
 
 
 def operation(route, declaration):
+    error_texts = {
+        status: text.format(max_body_megabytes=declaration.max_body_bytes // (1024 * 1024))
+        for status, text in ERROR_TEXTS.items()
+    }
     responses = {}
     for status, schema in sorted(declaration.responses.items()):
-        if status in ERROR_TEXTS:
-            responses[str(status)] = {"description": ERROR_TEXTS[status], "content": json_content(ERRORS)}
+        if status in error_texts:
+            responses[str(status)] = {"description": error_texts[status], "content": json_content(ERRORS)}
         elif schema is None:
             responses[str(status)] = {"description": SUCCESS_TEXTS.get(status, "OK")}
         else:
@@ -78,12 +82,12 @@ def operation(route, declaration):
             }
     for status in COMMON_ERRORS:
         responses.setdefault(
-            str(status), {"description": ERROR_TEXTS[status], "content": json_content(ERRORS)}
+            str(status), {"description": error_texts[status], "content": json_content(ERRORS)}
         )
     if declaration.request_schema() is not None:
         for status in (400, 413):
             responses.setdefault(
-                str(status), {"description": ERROR_TEXTS[status], "content": json_content(ERRORS)}
+                str(status), {"description": error_texts[status], "content": json_content(ERRORS)}
             )
     responses["429"]["headers"] = {
         "Retry-After": {"description": "Seconds until the key may call again", "schema": {"type": "integer"}}

@@ -5,6 +5,7 @@ from customers.api.schemas import (
     BOOLEAN,
     DATE,
     DATETIME,
+    ERRORS,
     ID,
     INTEGER,
     MONEY,
@@ -172,3 +173,30 @@ ADDRESS = obj(
     }
 )
 ADDRESSES = page(ADDRESS)
+
+BATCH_RESULTS = obj(
+    {
+        "results": array(
+            {
+                "anyOf": [
+                    obj(
+                        {
+                            "status": {"type": "integer", "enum": [201, 200]},
+                            "order_id": ID,
+                            "customer_id": ID,
+                            "customer_created": BOOLEAN,
+                            "blocked": BOOLEAN,
+                        }
+                    ),
+                    obj(
+                        {
+                            "status": {"type": "integer", "const": 400},
+                            "errors": ERRORS["properties"]["errors"],
+                        }
+                    ),
+                ]
+            },
+            description="One result per order, in the order of `orders`",
+        )
+    }
+)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers.api import customers, docs, views, webhooks
+from customers.api import batch, customers, docs, views, webhooks
 from customers.api.endpoints import route
 
 app_name = "api"
@@ -8,6 +8,7 @@ urlpatterns = [
     path("openapi.json", docs.openapi_json, name="openapi"),
     path("docs", docs.docs, name="docs"),
     path("orders", views.orders, name="orders"),
+    path("orders/batch", batch.orders_batch, name="orders_batch"),
     path("orders/<int:pk>", views.order, name="order"),
     path("orders/<int:pk>/payments", views.order_payments, name="order_payments"),
     path("payments/<int:pk>/refunds", views.payment_refunds, name="payment_refunds"),

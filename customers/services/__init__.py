@@ -50,7 +50,7 @@ from customers.services.imports import (
 )
 from customers.services.jobs import UNEXPECTED_JOB_ERROR, cancel_job, fail_stale_jobs, retry_job
 from customers.services.merge import CONFLICT, merge_customers, undo_merge
-from customers.services.orders import change_order_address, change_order_status, record_order
+from customers.services.orders import change_order_address, change_order_status, record_order, record_orders
 from customers.services.payments import (
     add_payment,
     mark_phone_verified,
@@ -138,6 +138,7 @@ __all__ = [
     "rebuild_dashboard_summaries",
     "reconcile_dashboard_summaries",
     "record_order",
+    "record_orders",
     "refund_payment",
     "rename_api_key",
     "request_duplicate_scan",
