@@ -22,7 +22,7 @@ from functools import wraps
 import jsonschema_rs
 from django import forms
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import get_usage
 
@@ -125,7 +125,7 @@ def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, 
                 answer = view(call, **kwargs)
             except ApiError as error:
                 return error.response()
-            if isinstance(answer, HttpResponse):
+            if isinstance(answer, HttpResponseBase):
                 return answer
             status, data = answer
             return json_response(status, data)
@@ -181,10 +181,26 @@ def rate_limited(request, api_key):
     return response
 
 
+def page_cursor(request):
+    """The `cursor` query parameter (the `next` of a previous page, an id), or None for the
+    first page."""
+    cursor = request.GET.get("cursor")
+    if cursor is None:
+        return None
+    # isdigit() alone takes "²", which int() does not.
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
+        raise ApiError(400, {"cursor": ["Pass the “next” value of the previous page."]})
+    return int(cursor)
+
+
+CURSOR = {"cursor": (schemas.STRING, "The `next` of the previous page")}
+
+
 def check_schema(validator, payload):
     errors = {}
     for error in validator.iter_errors(payload):
-        errors.setdefault(schemas.error_field(error), []).append(schemas.error_message(error))
+        for name, message in schemas.refusals(error):
+            errors.setdefault(name, []).append(message)
     if errors:
         raise ApiError(400, errors)
 

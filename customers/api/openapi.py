@@ -64,6 +64,11 @@ def json_content(schema):
     return {"application/json": {"schema": schema}}
 
 
+def response_content(schema):
+    """JSON, or the file a schemas.binary() schema stands for."""
+    return {schema.get("contentMediaType", "application/json"): {"schema": schema}}
+
+
 def operation(route, declaration):
     responses = {}
     for status, schema in sorted(declaration.responses.items()):
@@ -74,7 +79,7 @@ def operation(route, declaration):
         else:
             responses[str(status)] = {
                 "description": SUCCESS_TEXTS.get(status, "OK"),
-                "content": json_content(schema),
+                "content": response_content(schema),
             }
     for status in COMMON_ERRORS:
         responses.setdefault(
