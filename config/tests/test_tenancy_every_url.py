@@ -35,8 +35,6 @@ NOT_TENANT_DATA = {
     "admin:password_change": "own password",
     "admin:password_change_done": "own password",
     "admin:jsi18n": "translations",
-    "api:openapi": "the API's document, the same for every business",
-    "api:docs": "the API's docs page",
 }
 
 ADMIN_MODEL_VIEWS = ["changelist", "add", "change", "delete", "history"]

@@ -30,6 +30,8 @@ from customers.api import schemas
 from customers.api.auth import ApiError, authenticate, json_response, messages_by_field, read_json_object
 from customers.choices import ADMIN_SCOPE, API_SCOPES
 
+# A query parameter the view refuses to do without.
+REQUIRED = True
 # URL ids past a bigint are no object of ours: a 404, not a database error.
 MAX_ID = 2**63 - 1
 
@@ -70,7 +72,7 @@ class ApiCall:
 def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, query=None, description=""):
     """`body` is a form that checks the JSON object (its schema is derived from the form);
     `body_schema` a JSON Schema for bodies checked in the view; `query` maps query
-    parameter names to (schema of the string, description)."""
+    parameter names to (schema of the string, description), or (schema, description, REQUIRED)."""
     if scope not in API_SCOPES:
         raise ValueError(f"Unknown scope {scope}")
     declaration = Endpoint(
@@ -88,7 +90,8 @@ def endpoint(method, scope, *, summary, responses, body=None, body_schema=None, 
         query_validator = jsonschema_rs.Draft202012Validator(
             {
                 "type": "object",
-                "properties": {name: schema for name, (schema, _) in declaration.query.items()},
+                "properties": {name: schema for name, (schema, *_) in declaration.query.items()},
+                "required": [name for name, (_, _, *required) in declaration.query.items() if required],
             }
         )
     validator = None
@@ -181,19 +184,14 @@ def rate_limited(request, api_key):
     return response
 
 
+# The `next` of a page (an id) as the following page's `cursor`.
+CURSOR = {"cursor": ({"type": "string", "pattern": r"^[0-9]{1,18}$"}, "The `next` of the previous page")}
+
+
 def page_cursor(request):
-    """The `cursor` query parameter (the `next` of a previous page, an id), or None for the
-    first page."""
+    """The `cursor` (checked against CURSOR before the view) as an id, or None on the first page."""
     cursor = request.GET.get("cursor")
-    if cursor is None:
-        return None
-    # isdigit() alone takes "²", which int() does not.
-    if not (cursor.isascii() and cursor.isdigit() and len(cursor) < 19):
-        raise ApiError(400, {"cursor": ["Pass the “next” value of the previous page."]})
-    return int(cursor)
-
-
-CURSOR = {"cursor": (schemas.STRING, "The `next` of the previous page")}
+    return None if cursor is None else int(cursor)
 
 
 def check_schema(validator, payload):

@@ -94,8 +94,8 @@ def operation(route, declaration):
         "Retry-After": {"description": "Seconds until the key may call again", "schema": {"type": "integer"}}
     }
     parameters = path_parameters(route) + [
-        {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
-        for name, (schema, text) in declaration.query.items()
+        {"name": name, "in": "query", "required": bool(required), "schema": schema, "description": text}
+        for name, (schema, text, *required) in declaration.query.items()
     ]
     scope_text = f"Scope: `{declaration.scope}` (or `{ADMIN_SCOPE}`)."
     result = {

@@ -168,8 +168,14 @@ def error_message(error):
         return "Enter " + " or ".join(TYPE_NAMES.get(name, name) for name in types) + "."
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
         return "Choose one of: " + ", ".join(str(option) for option in kind.as_dict()["options"]) + "."
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Pattern):
+        return "Enter a valid value."
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.MinItems):
-        return f"Send at least {kind.as_dict()['limit']:,}."
+        return f"Send at least {items(kind.as_dict()['limit'])}."
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.MaxItems):
-        return f"At most {kind.as_dict()['limit']:,} at a time."
+        return f"Send at most {items(kind.as_dict()['limit'])} at a time."
     return error.message
+
+
+def items(count):
+    return f"{count:,} item" + ("" if count == 1 else "s")

@@ -1,11 +1,10 @@
 """`GET /api/v1/segments/{id}/audience`: who of a segment may be contacted on a channel for a
 purpose, and from when (privacy reads the segment's members through segments' queries)."""
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.api.auth import ApiError
-from customers.api.endpoints import CURSOR, endpoint, page_cursor
+from customers.api.endpoints import CURSOR, REQUIRED, endpoint, page_cursor
 from customers.api.schemas import DATETIME, ID, STRING, enum, obj, page
 from customers.signals import LIST_EXPORTED
 from privacy import queries, services
@@ -17,11 +16,11 @@ from segments import queries as segment_queries
     "GET",
     "privacy",
     summary="Who of a segment may be contacted on a channel for a purpose, and from when",
-    description="`channel` and `purpose` are required. Each customer's `send_after` is the first "
-    "moment past their quiet hours; the page is in the access log as the key's.",
+    description="Each customer's `send_after` is the first moment past their quiet hours; the page "
+    "is in the access log as the key's.",
     query={
-        "channel": (enum(CHANNEL_FIELDS), "The channel of the campaign (required)"),
-        "purpose": (enum(PURPOSE_FIELDS), "What the messages are for (required)"),
+        "channel": (enum(CHANNEL_FIELDS), "The channel of the campaign", REQUIRED),
+        "purpose": (enum(PURPOSE_FIELDS), "What the messages are for", REQUIRED),
         **CURSOR,
     },
     responses={
@@ -34,11 +33,7 @@ def segment_audience(call, pk):
     segment = segment_queries.segment_of(call.business, pk)
     if segment is None:
         raise ApiError(404, {"segment": [f"No segment {pk} in this business."]})
-    channel, purpose = call.request.GET.get("channel"), call.request.GET.get("purpose")
-    try:
-        queries.clean_audience_request(channel, purpose)
-    except ValidationError as error:
-        raise ApiError(400, error.message_dict) from None
+    channel, purpose = call.request.GET["channel"], call.request.GET["purpose"]
     audience = queries.audience_page(
         segment_queries.member_customers(segment),
         channel=channel,
