@@ -22,7 +22,7 @@ from functools import wraps
 import jsonschema_rs
 from django import forms
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django_ratelimit.core import get_usage
 
@@ -37,6 +37,8 @@ from customers.api.auth import (
 )
 from customers.choices import ADMIN_SCOPE, API_SCOPES
 
+# A query parameter the view refuses to do without.
+REQUIRED = True
 # URL ids past a bigint are no object of ours: a 404, not a database error.
 MAX_ID = 2**63 - 1
 
@@ -89,8 +91,8 @@ def endpoint(
 ):
     """`body` is a form that checks the JSON object (its schema is derived from the form);
     `body_schema` a JSON Schema for bodies checked in the view; `query` maps query
-    parameter names to (schema of the string, description); a body over `max_body_bytes`
-    is a 413."""
+    parameter names to (schema of the string, description), or (schema, description,
+    REQUIRED); a body over `max_body_bytes` is a 413."""
     if scope not in API_SCOPES:
         raise ValueError(f"Unknown scope {scope}")
     declaration = Endpoint(
@@ -109,7 +111,8 @@ def endpoint(
         query_validator = jsonschema_rs.Draft202012Validator(
             {
                 "type": "object",
-                "properties": {name: schema for name, (schema, _) in declaration.query.items()},
+                "properties": {name: schema for name, (schema, *_) in declaration.query.items()},
+                "required": [name for name, (_, _, *required) in declaration.query.items() if required],
             }
         )
     validator = None
@@ -146,7 +149,7 @@ def endpoint(
                 answer = view(call, **kwargs)
             except ApiError as error:
                 return error.response()
-            if isinstance(answer, HttpResponse):
+            if isinstance(answer, HttpResponseBase):
                 return answer
             status, data = answer
             return json_response(status, data)
@@ -202,6 +205,16 @@ def rate_limited(request, api_key):
     return response
 
 
+# The `next` of a page (an id) as the following page's `cursor`.
+CURSOR = {"cursor": ({"type": "string", "pattern": r"^[0-9]{1,18}$"}, "The `next` of the previous page")}
+
+
+def page_cursor(request):
+    """The `cursor` (checked against CURSOR before the view) as an id, or None on the first page."""
+    cursor = request.GET.get("cursor")
+    return None if cursor is None else int(cursor)
+
+
 def check_schema(validator, payload):
     errors = schema_errors(validator, payload)
     if errors:
@@ -211,7 +224,8 @@ def check_schema(validator, payload):
 def schema_errors(validator, payload):
     errors = {}
     for error in validator.iter_errors(payload):
-        errors.setdefault(schemas.error_field(error), []).append(schemas.error_message(error))
+        for name, message in schemas.refusals(error):
+            errors.setdefault(name, []).append(message)
     return errors
 
 

@@ -64,6 +64,11 @@ def json_content(schema):
     return {"application/json": {"schema": schema}}
 
 
+def response_content(schema):
+    """JSON, or the file a schemas.binary() schema stands for."""
+    return {schema.get("contentMediaType", "application/json"): {"schema": schema}}
+
+
 def operation(route, declaration):
     error_texts = {
         status: text.format(max_body_megabytes=declaration.max_body_bytes // (1024 * 1024))
@@ -78,7 +83,7 @@ def operation(route, declaration):
         else:
             responses[str(status)] = {
                 "description": SUCCESS_TEXTS.get(status, "OK"),
-                "content": json_content(schema),
+                "content": response_content(schema),
             }
     for status in COMMON_ERRORS:
         responses.setdefault(
@@ -93,8 +98,8 @@ def operation(route, declaration):
         "Retry-After": {"description": "Seconds until the key may call again", "schema": {"type": "integer"}}
     }
     parameters = path_parameters(route) + [
-        {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
-        for name, (schema, text) in declaration.query.items()
+        {"name": name, "in": "query", "required": bool(required), "schema": schema, "description": text}
+        for name, (schema, text, *required) in declaration.query.items()
     ]
     scope_text = f"Scope: `{declaration.scope}` (or `{ADMIN_SCOPE}`)."
     result = {

@@ -51,6 +51,12 @@ def obj(properties=None, optional=None, **extra):
     return schema
 
 
+def binary(media_type):
+    """A response that is a file of `media_type`, not JSON (the OpenAPI document gives it
+    that content type)."""
+    return {"type": "string", "contentMediaType": media_type}
+
+
 def page(item):
     """A cursor-paged list: `next` is the cursor of the following page, null on the last."""
     return obj({"results": array(item), "next": nullable(STRING)})
@@ -123,6 +129,15 @@ def number_schema(field, schema):
 # Errors of a request against its schema ----------------------------------------------------
 
 
+def refusals(error):
+    """(field, message) of each thing wrong in one error: a property the schema does not
+    take is refused under its own name."""
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+        path = [str(part) for part in error.instance_path]
+        return [(".".join([*path, name]), "Unknown field.") for name in error.kind.as_dict()["unexpected"]]
+    return [(error_field(error), error_message(error))]
+
+
 def error_field(error):
     """`items.0.price` for the price of the first item; the missing property's name for one
     left out; `body` for the object itself."""
@@ -153,4 +168,14 @@ def error_message(error):
         return "Enter " + " or ".join(TYPE_NAMES.get(name, name) for name in types) + "."
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
         return "Choose one of: " + ", ".join(str(option) for option in kind.as_dict()["options"]) + "."
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.Pattern):
+        return "Enter a valid value."
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.MinItems):
+        return f"Send at least {items(kind.as_dict()['limit'])}."
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.MaxItems):
+        return f"Send at most {items(kind.as_dict()['limit'])} at a time."
     return error.message
+
+
+def items(count):
+    return f"{count:,} item" + ("" if count == 1 else "s")
