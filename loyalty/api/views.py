@@ -4,7 +4,7 @@ history, a customer's loyalty status and their points."""
 from django.core.exceptions import ValidationError
 
 from customers.api.auth import ApiError
-from customers.api.endpoints import endpoint, route
+from customers.api.endpoints import CURSOR, endpoint, page_cursor, route
 from customers.api.schemas import (
     DATE,
     DATETIME,
@@ -129,7 +129,7 @@ def recalculate(call):
     "GET",
     "loyalty",
     summary="The history of tier configuration changes, newest first",
-    query={"cursor": (STRING, "The `next` of the previous page")},
+    query=CURSOR,
     responses={
         200: page(
             obj(
@@ -146,10 +146,7 @@ def recalculate(call):
     },
 )
 def audits(call):
-    cursor = call.request.GET.get("cursor")
-    if cursor is not None and not cursor.isdigit():
-        raise ApiError(400, {"cursor": ["Pass the “next” value of the previous page."]})
-    rows, next_cursor = queries.audits(call.business, before=int(cursor) if cursor else None)
+    rows, next_cursor = queries.audits(call.business, before=page_cursor(call.request))
     results = [
         {
             "changed_at": queries.iso(audit.changed_at),
