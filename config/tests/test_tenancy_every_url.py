@@ -299,6 +299,13 @@ def app_cases(alpha):
         "api:orders": [
             ("post", "/api/v1/orders", {"external_id": "A-1", "phone": "+14155550101", "amount": "1"}),
         ],
+        "api:orders_batch": [
+            (
+                "post",
+                "/api/v1/orders/batch",
+                {"orders": [{"external_id": "A-1", "phone": "+14155550101", "amount": "1"}]},
+            ),
+        ],
         "api:merge": [
             ("post", "/api/v1/customers/merge", {"survivor_id": 1, "merged_ids": [2], "reason": "x"}),
         ],

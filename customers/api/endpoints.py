@@ -16,6 +16,7 @@ Several endpoints on one path are joined with `route(get_view, put_view, ...)`; 
 document (customers/api/openapi.py) reads the declarations from the URL resolver.
 """
 
+import re
 from dataclasses import dataclass, field
 from functools import wraps
 
@@ -39,6 +40,7 @@ from customers.choices import ADMIN_SCOPE, API_SCOPES
 
 # A query parameter the view refuses to do without.
 REQUIRED = True
+INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
 # URL ids past a bigint are no object of ours: a 404, not a database error.
 MAX_ID = 2**63 - 1
 
@@ -135,10 +137,7 @@ def endpoint(
                 if limited:
                     return limited
                 if query_validator is not None:
-                    check_schema(
-                        query_validator,
-                        {name: request.GET[name] for name in declaration.query if name in request.GET},
-                    )
+                    check_schema(query_validator, query_values(request, declaration.query))
                 if validator is not None:
                     call.payload = read_json_object(request, max_body_bytes)
                     if body is not None:
@@ -213,6 +212,20 @@ def page_cursor(request):
     """The `cursor` (checked against CURSOR before the view) as an id, or None on the first page."""
     cursor = request.GET.get("cursor")
     return None if cursor is None else int(cursor)
+
+
+def query_values(request, declared):
+    """The declared query parameters given, as their schemas type them: a parameter declared
+    an integer is one when it is written as one (else it stays text, and the schema refuses it)."""
+    values = {}
+    for name, (schema, *_) in declared.items():
+        if name not in request.GET:
+            continue
+        value = request.GET[name]
+        if schema.get("type") == "integer" and INTEGER_TEXT.fullmatch(value):
+            value = int(value)
+        values[name] = value
+    return values
 
 
 def check_schema(validator, payload):

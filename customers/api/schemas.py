@@ -7,7 +7,7 @@ from django import forms
 
 from customers.api import forms as api_forms
 
-ID = {"type": "integer", "minimum": 1}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 STRING = {"type": "string"}
 MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "Money, two decimals"}
 DATETIME = {"type": "string", "format": "date-time"}
