@@ -382,7 +382,8 @@ class Dropoff(TenantModel):
     lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SHIPPING)
     is_default = models.BooleanField(default=False)
-    address_key = models.CharField(max_length=400, editable=False, help_text="Normalized address, for reuse")
+    # Room for every address field at its longest, with the five separators.
+    address_key = models.CharField(max_length=640, editable=False, help_text="Normalized address, for reuse")
     created_at = models.DateTimeField(default=now)
 
     class Meta:

@@ -195,3 +195,16 @@ def test_the_document_and_its_browsable_docs_are_served_without_a_key_or_a_cdn(c
     page = docs.content.decode()
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page
     assert "https://" not in page and "http://" not in page
+
+
+@pytest.mark.django_db
+def test_an_address_with_every_field_at_its_longest_is_recorded(client, business):
+    longest = {"street": "9" * 200, "street2": "8" * 200, "city": "c" * 100, "state": "s" * 100}
+    address = {**longest, "postal_code": "1" * 20, "country": "US"}
+    admin = key_with(business, "admin")
+
+    response = call(client, "POST", "/api/v1/orders", admin, {**ORDER, "address": address})
+
+    assert response.status_code == 201
+    order = Order.objects.select_related("dropoff").get(pk=response.json()["order_id"])
+    assert order.dropoff.street2 == "8" * 200
