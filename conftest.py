@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django_q.conf import Conf
 
@@ -34,9 +35,23 @@ def tasks_run_synchronously(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limit_counters():
+    """Each test starts with every API key's calls of the minute at zero."""
+    caches["ratelimit"].clear()
+
+
+@pytest.fixture(autouse=True)
 def media_in_a_temporary_folder(settings, tmp_path):
     """Uploads and export files of a test never land in the real MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def replicas_only_where_asked(request, settings):
+    """With DATABASE_REPLICA_URLS set, only the tests marked `replica` read from one: the
+    others may use no database alias but the primary."""
+    if request.node.get_closest_marker("replica") is None:
+        settings.DATABASE_REPLICAS = []
 
 
 @pytest.fixture

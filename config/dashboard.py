@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 
 from config import charts
 from customers import dashboard, dashboard_sections, normalize
+from customers.api.schemas import DATE, INTEGER, MONEY, STRING, array, obj
 from loyalty import queries as loyalty_queries
 
 # (metric, label, kind, hint) of the KPI cards, in their order.
@@ -282,6 +283,18 @@ def export_rows(business, period):
     for day, revenue, orders in dashboard.daily_figures(business, period):
         rows += [(f"revenue:{day.isoformat()}", str(revenue)), (f"orders:{day.isoformat()}", str(orders))]
     return rows
+
+
+EXPORT_JSON_SCHEMA = obj(
+    {
+        "start": DATE,
+        "end": DATE,
+        "time_zone": STRING,
+        "currency": STRING,
+        "metrics": obj({metric: {"type": ["integer", "string"]} for metric in dashboard.METRICS}),
+        "days": array(obj({"day": DATE, "revenue": MONEY, "orders": INTEGER})),
+    }
+)
 
 
 def export_json(business, period):

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the sessions: in degraded mode even they are read from a replica.
+    "customers.replicas.ReplicaMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,6 +89,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env.int("SQLITE_TIMEOUT", default=20),
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# A database that is down fails the request at once, so that degraded mode can take over.
+CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
+# Read replicas (customers/replicas.py): streaming replicas of the primary, named replica_1,
+# replica_2... Only the reads that opt in go there. The test suite reads their aliases from
+# the primary's test database, as a replica has no database of its own to create.
+DATABASE_REPLICAS = []
+for number, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    replica = env.db_url_config(url)
+    replica.update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        CONN_HEALTH_CHECKS=True,
+        OPTIONS={"connect_timeout": CONNECT_TIMEOUT, **replica.get("OPTIONS", {})},
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES[f"replica_{number}"] = replica
+    DATABASE_REPLICAS.append(f"replica_{number}")
+DATABASE_ROUTERS = ["customers.replicas.ReplicaRouter"]
+# A replica further behind than this serves no reads (unless the primary is down).
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30)
+# How long a process trusts its last look at the primary and the replicas.
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=5)
+# After a browser's write, its next requests read from the primary for this long, so the
+# page it is sent to shows what it just changed however far the replicas lag.
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=15)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -185,7 +213,8 @@ IMPORT_SYNC_MAX_ROWS = env.int("IMPORT_SYNC_MAX_ROWS", default=1000)
 EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=10_000)
 EXPORT_FILE_DAYS = env.int("EXPORT_FILE_DAYS", default=7)
 IMPORT_FILE_DAYS = env.int("IMPORT_FILE_DAYS", default=7)
-# A running job reports after every chunk; one silent this long lost its worker.
+# A running job reports after every chunk; one silent this long lost its worker (the sweeper
+# fails it), and one queued this long without a worker taking it has its task queued again.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
 # A soft-deleted customer may be restored for this many days; then the nightly retention
 # task anonymizes them (privacy.services.retention).
@@ -206,8 +235,22 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 # Events and their delivery log are kept this many days.
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 
+# The API's rate limit counts calls per key in the "ratelimit" cache. Several web nodes
+# must share it: set CACHE_REDIS_URL (the counters are a few bytes per key and minute).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("CACHE_REDIS_URL")}
+        if env.str("CACHE_REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+
 # Background tasks (django-q2). The ORM broker needs nothing beyond the database;
-# set Q_BROKER=redis to use REDIS_URL instead.
+# set Q_BROKER=redis to use REDIS_URL instead, for several qcluster machines on one queue.
+# Redis does not acknowledge deliveries: the tasks a killed cluster had taken are lost, and
+# the job sweeper queues them again after JOB_STALE_SECONDS (customers.jobs).
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=1800)
 Q_CLUSTER = {
     "name": "backoffice",

@@ -2,11 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import views
+from customers.api import customers as customer_api
+from customers.api.endpoints import route
 from customers.views import webhooks
 from customers.views.settings import business_settings
+from privacy.api import views as privacy_api
 
 admin.site.site_header = admin.site.site_title = "Customer Back Office"
 admin.site.index_title = "Administration"
+
+handler404 = views.not_found
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -36,6 +41,13 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("loyalty/", include("loyalty.urls")),
     path("privacy/", include("privacy.urls")),
+    # One path, three apps: the profile and its contact data (customers), and DELETE, an
+    # anonymization request (privacy).
+    path(
+        "api/v1/customers/<int:pk>",
+        route(customer_api.customer, customer_api.update_customer, privacy_api.delete_customer),
+        name="api_customer",
+    ),
     path("api/v1/", include("customers.api.urls")),
     path("api/v1/", include("loyalty.api.urls")),
     path("api/v1/", include("privacy.api.urls")),

@@ -4,22 +4,26 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 from django_q.brokers import get_broker
 
 from config import dashboard as page
 from customers import dashboard as customer_dashboard
-from customers import tenancy
-from customers.api.auth import ApiError, authenticate, json_response
+from customers import replicas, tenancy
+from customers.api.auth import ApiError
+from customers.api.endpoints import endpoint, json_404
+from customers.api.schemas import DAY_PARAMETER
 from customers.models import Business
+from customers.replicas import reads_from_replica
 
 
+@reads_from_replica
 def dashboard(request):
     """`/`: the owner's dashboard of a date range (`?start=&end=`, local dates, inclusive)."""
     if not request.user.has_perm("customers.view_dashboard"):
@@ -36,6 +40,7 @@ def dashboard(request):
     return render(request, "dashboard.html", context, status=400 if errors else 200)
 
 
+@reads_from_replica
 def dashboard_csv(request):
     """`GET /dashboard.csv?start=YYYY-MM-DD&end=YYYY-MM-DD`: the figures as `metric,value` rows."""
     if not request.user.has_perm("customers.view_dashboard"):
@@ -58,21 +63,34 @@ def dashboard_csv(request):
     return response
 
 
-@login_not_required
-@require_GET
-def dashboard_api(request):
-    """`GET /api/v1/dashboard?start=&end=`: the CSV's figures as JSON, for the key's business."""
+@reads_from_replica
+@endpoint(
+    "GET",
+    "admin",
+    summary="The dashboard's figures",
+    description="The figures of /dashboard.csv for a date range (inclusive, in the business's "
+    "timezone; default the last 30 days).",
+    query={
+        "start": (DAY_PARAMETER, "First day, YYYY-MM-DD"),
+        "end": (DAY_PARAMETER, "Last day, YYYY-MM-DD"),
+    },
+    responses={200: page.EXPORT_JSON_SCHEMA, 400: None},
+)
+def dashboard_api(call):
     try:
-        api_key = authenticate(request)
-        try:
-            period = customer_dashboard.parse_period(
-                api_key.business, request.GET.get("start"), request.GET.get("end")
-            )
-        except ValidationError as error:
-            raise ApiError(400, error.message_dict) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(200, page.export_json(api_key.business, period))
+        period = customer_dashboard.parse_period(
+            call.business, call.request.GET.get("start"), call.request.GET.get("end")
+        )
+    except ValidationError as error:
+        raise ApiError(400, error.message_dict) from None
+    return 200, page.export_json(call.business, period)
+
+
+def not_found(request, exception):
+    """Paths under /api/ answer the API's JSON 404; pages the 404 page."""
+    if request.path.startswith("/api/"):
+        return json_404(request)
+    return defaults.page_not_found(request, exception)
 
 
 @require_POST
@@ -103,24 +121,24 @@ def favicon(request):
 @login_not_required
 @never_cache
 def healthz(request):
-    checks = {"database": _database_ok(), "task_queue": _task_queue_ok()}
-    healthy = all(checks.values())
-    return JsonResponse(
-        {
-            "status": "ok" if healthy else "unavailable",
-            **{k: "ok" if v else "down" for k, v in checks.items()},
-        },
-        status=200 if healthy else 503,
-    )
-
-
-def _database_ok():
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
+    """Each part's state: the primary database ("ok", "read_only" or "down"), each replica
+    with its lag, the task queue. "degraded" (still 200, so load balancers keep the node
+    serving the read-only pages) while replicas stand in for the primary (the ORM broker's
+    queue is then down with it); otherwise 503 when the primary or the queue is down."""
+    health = replicas.check_health()
+    task_queue = "ok" if _task_queue_ok() else "down"
+    healthy = health.primary == "ok" and task_queue == "ok"
+    body = {
+        "status": "ok" if healthy else "degraded" if health.degraded else "unavailable",
+        "database": health.primary,
+        "task_queue": task_queue,
+    }
+    if health.replica_lags:
+        body["replicas"] = {
+            alias: {"status": "down"} if lag is None else {"status": "ok", "lag_seconds": round(lag, 3)}
+            for alias, lag in health.replica_lags.items()
+        }
+    return JsonResponse(body, status=200 if healthy or health.degraded else 503)
 
 
 def _task_queue_ok():

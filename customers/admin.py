@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from customers import services
 from customers.admin_mixins import BusinessImportExportMixin
+from customers.choices import API_SCOPES
 from customers.forms import BlacklistForm, IsoDateField
 from customers.merge_registry import MAX_MERGED_AT_ONCE
 from customers.models import (
@@ -383,19 +384,39 @@ class TagAdmin(TenantAdminMixin, admin.ModelAdmin):
         return TagForm
 
 
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, f"{scope}: {text}") for scope, text in API_SCOPES.items()],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="“admin” covers every other scope.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes"]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    form = ApiKeyForm
+    list_display = ["name", "prefix", "scope_list", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "scopes", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke_selected"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, api_key):
+        return ", ".join(api_key.scopes)
 
     def save_model(self, request, obj, form, change):
         if change:
             services.rename_api_key(api_key=obj, name=obj.name, actor=request.user)
+            services.change_api_key_scopes(
+                api_key=obj, scopes=form.cleaned_data["scopes"], actor=request.user
+            )
             return
         api_key, secret = services.create_api_key(
-            business=request.business, name=obj.name, actor=request.user
+            business=request.business, name=obj.name, scopes=form.cleaned_data["scopes"], actor=request.user
         )
         obj.pk = api_key.pk
         self.message_user(request, f"New API key (shown once, copy it now): {secret}", messages.WARNING)

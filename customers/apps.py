@@ -10,7 +10,9 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self):
-        from customers import bulk_actions, jobs, receivers, schedules, services
+        from django_q.signals import post_execute_in_worker, pre_execute
+
+        from customers import bulk_actions, jobs, receivers, replicas, schedules, services
         from customers.forms import BulkTagForm, BulkUntagForm
         from customers.models import BulkActionJob, ExportJob, ImportJob
         from customers.roles import sync_role_groups
@@ -43,8 +45,13 @@ class CustomersConfig(AppConfig):
             "customers.tasks.reconcile_dashboard_summaries_everywhere",
             minutes=15,
         )
-        # The name of the first release, kept so that upgraded databases do not get a second sweeper.
-        schedules.register("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", minutes=5)
+        # The name of the first release, kept so that upgraded databases do not get a second
+        # sweeper. A job that lost its worker is failed or queued again within
+        # JOB_STALE_SECONDS and a minute.
+        schedules.register("Fail stale import and export jobs", "customers.tasks.fail_stale_jobs", minutes=1)
+
+        pre_execute.connect(replicas.task_started, dispatch_uid="customers.replicas.started")
+        post_execute_in_worker.connect(replicas.task_finished, dispatch_uid="customers.replicas.finished")
 
         customers_imported.connect(
             receivers.events_after_customer_import, dispatch_uid="customers.webhooks.customers_imported"

@@ -23,3 +23,16 @@ COUNTRIES = [
 ]
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+# What an API key may do: each endpoint needs one of these; "admin" covers them all.
+API_SCOPES = {
+    "customers:read": "Read customers, their orders, payments and jobs",
+    "customers:write": "Create and change customers and their addresses, merge customers",
+    "orders:write": "Record orders, payments and refunds",
+    "segments": "Manage segments and their members",
+    "loyalty": "Read and configure loyalty tiers and points",
+    "privacy": "Preferences, consents, data exports and anonymization requests",
+    "admin": "Everything above, plus webhooks and the dashboard figures",
+}
+ADMIN_SCOPE = "admin"
+MAX_API_REQUESTS_PER_MINUTE = 1_000_000

@@ -145,6 +145,12 @@ class BusinessSettingsForm(forms.Form):
         choices=[(name, name) for name in choices.TIME_ZONES],
         help_text="Dates and times on every page are shown in it.",
     )
+    api_requests_per_minute = forms.IntegerField(
+        label="API calls per minute, per key",
+        min_value=1,
+        max_value=choices.MAX_API_REQUESTS_PER_MINUTE,
+        help_text="A key that calls more often gets 429 Too Many Requests until the minute is over.",
+    )
 
 
 class ImportForm(forms.Form):

@@ -1,7 +1,9 @@
 """The one way any app runs long work (imports, exports, recalculations, anonymization): a
 `Job` row with its status, progress, heartbeat, attempts, failure in words, retry and
 cancel, failed by a sweeper on a schedule when its worker dies, shown by one progress
-component, and followed by partners at `GET /api/v1/jobs/{id}`.
+component, and followed by partners at `GET /api/v1/jobs/{id}`. The same sweeper queues
+again the task of a job that waited a lease in the queue, which a broker without
+acknowledgements (Redis) may have lost with a killed worker.
 
 How an app runs its work as a job:
 
@@ -13,9 +15,11 @@ How an app runs its work as a job:
    `start(job)` queues the work (`transaction.on_commit(lambda: async_task(path, job.pk))`);
    Retry calls it again.
 3. Its task takes the job's id: `if not jobs.claim_job(job_id): return` (a task delivered
-   twice runs once), then works chunk by chunk, calling `jobs.report_progress(job, rows)`
-   after each chunk, outside any long transaction. That call raises `jobs.JobCancelled` once
-   the user cancelled: catch it and end with `jobs.finish_cancelled(job)`. End with
+   twice runs once), loads the job (its `attempts` now names this run), then works chunk by
+   chunk, calling `jobs.report_progress(job, rows)` after each chunk, outside any long
+   transaction. That call raises `jobs.JobCancelled` once the user cancelled, or the sweeper
+   failed the job for a heartbeat late past JOB_STALE_SECONDS: catch it and end with
+   `jobs.finish_cancelled(job)` (which saves nothing in the second case). End with
    `jobs.finish_job(job)`, or `jobs.finish_job(job, failure="what went wrong, in words")`.
 4. Its page includes `components/job_progress.html` with the job and the URLs of its JSON
    status (a view answering `JsonResponse(jobs.progress_json(job))`), retry and cancel (views
@@ -23,17 +27,20 @@ How an app runs its work as a job:
    business's audit entry).
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.db.models.sql import UpdateQuery
 from django.db.models.sql.constants import ROW_COUNT
 from django.utils import timezone
 
-from customers.models import Job
+from customers.models import Job, lost_before
+
+logger = logging.getLogger(__name__)
 
 STALE_JOB_MESSAGE = (
     "The worker running this job stopped (it was restarted or killed). Retry it: what it had "
@@ -77,7 +84,8 @@ def with_kinds(queryset):
 
 
 class JobCancelled(Exception):
-    """The user cancelled the job; the worker stops at the chunk it has reached."""
+    """The user cancelled the job, or the sweeper failed it because its heartbeat came too
+    late (its retry may run elsewhere): the worker stops at the chunk it has reached."""
 
 
 def claim_job(job_id):
@@ -93,12 +101,15 @@ def claim_job(job_id):
 
 def report_progress(job, rows_done, *, connection=None):
     """Record the rows done and the heartbeat in a statement of its own; raise JobCancelled
-    when the user asked to cancel. Call it between chunks, outside any long transaction: a
+    when the user asked to cancel or the job is no longer this worker's (see
+    `save_if_claimed`). Call it between chunks, outside any long transaction: a
     write inside one shows only when it commits and locks the job's row until then (on
     SQLite, the whole database). Work that must hold one transaction (an all-or-nothing
     import on PostgreSQL) passes a `connection` of its own, in autocommit."""
     job.rows_done = rows_done
-    pending = Job.objects.filter(pk=job.pk, cancel_requested_at=None)
+    pending = Job.objects.filter(
+        pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts, cancel_requested_at=None
+    )
     values = {"rows_done": rows_done, "heartbeat_at": timezone.now()}
     if connection is None:
         updated = pending.update(**values)
@@ -114,7 +125,22 @@ def finish_job(job, failure=""):
     job.status = job.Status.FAILED if failure else job.Status.DONE
     job.failure = failure
     job.finished_at = timezone.now()
-    job.save()
+    return save_if_claimed(job)
+
+
+def save_if_claimed(job):
+    """Save the outcome of the run that claimed the job, unless the job is no longer its
+    own: the sweeper failed it (a heartbeat late past the lease) and a retry may be running
+    it elsewhere; that run's outcome is the one that counts."""
+    with transaction.atomic():
+        # The row locked, so that the sweeper cannot fail it between this look and the save.
+        claimed = Job.objects.select_for_update().filter(
+            pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts
+        )
+        if claimed.exists():
+            job.save()
+        else:
+            logger.warning("Job %s was taken from this worker: its outcome is not saved", job.pk)
     return job
 
 
@@ -125,20 +151,38 @@ def finish_cancelled(job, outcome=""):
     job.status = job.Status.CANCELLED
     job.failure = " ".join(filter(None, [f"Cancelled after {job.rows_done:,}{total} rows.", outcome]))
     job.finished_at = timezone.now()
-    job.save()
-    return job
+    return save_if_claimed(job)
 
 
 def fail_stale_jobs():
-    """Fail the jobs of every business whose worker died (no heartbeat) or that no worker
-    picked up. Runs on its schedule only (customers.tasks.ensure_job_sweeper): a page reads a
-    job that lost its worker as such without sweeping."""
-    now = timezone.now()
-    running_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    queued_before = running_before - timedelta(seconds=settings.Q_CLUSTER["retry"])
-    return Job.objects.stale(running_before=running_before, queued_before=queued_before).update(
-        status=Job.Status.FAILED, failure=STALE_JOB_MESSAGE, finished_at=now
+    """Fail the running jobs of every business whose worker died (no heartbeat for
+    JOB_STALE_SECONDS). Runs on its schedule only (customers.tasks.fail_stale_jobs): a page
+    reads a job that lost its worker as such without sweeping."""
+    return Job.objects.stale(before=lost_before()).update(
+        status=Job.Status.FAILED, failure=STALE_JOB_MESSAGE, finished_at=timezone.now()
     )
+
+
+def requeue_waiting_jobs():
+    """Queue again the task of every job still waiting JOB_STALE_SECONDS after it was queued,
+    once in that time. A broker that does not acknowledge (Redis) loses the tasks a killed
+    cluster had taken and not started; a task that was only waiting in line runs as a no-op
+    when its second delivery comes (claim_job). Runs on the sweeper's schedule."""
+    now = timezone.now()
+    requeued = 0
+    for job in with_kinds(Job.objects.filter(status=Job.Status.QUEUED, heartbeat_at__lt=lost_before())):
+        with transaction.atomic():
+            # A worker's claim, a cancel or another cluster's sweeper may have come first.
+            mine = Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED, heartbeat_at=job.heartbeat_at)
+            if not mine.update(heartbeat_at=now):
+                continue
+            kind = kind_of(job)
+            kind.start(getattr(job, kind.model._meta.model_name))
+        logger.warning(
+            "Job %s was still queued after %s s: its task is queued again", job.pk, settings.JOB_STALE_SECONDS
+        )
+        requeued += 1
+    return requeued
 
 
 def failure_text(job):

@@ -30,6 +30,9 @@ class Business(models.Model):
     )
     currency = models.CharField(max_length=3, default="USD")
     timezone = models.CharField(max_length=64, default="UTC")
+    api_requests_per_minute = models.PositiveIntegerField(
+        default=1000, help_text="How many API calls each of the business's keys may make a minute."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = BusinessQuerySet.as_manager()
@@ -291,6 +294,12 @@ class Customer(TenantModel):
                 name="customer_live_orders_idx",
             ),
             models.Index(fields=["business", "last_name", "first_name", "id"], name="customer_name_idx"),
+            # The API's list: the live customers by id, the cursor's order.
+            models.Index(
+                fields=["business", "id"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_id_idx",
+            ),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),
             # The owners' list of deleted customers, a few among many live ones.
@@ -373,7 +382,8 @@ class Dropoff(TenantModel):
     lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SHIPPING)
     is_default = models.BooleanField(default=False)
-    address_key = models.CharField(max_length=400, editable=False, help_text="Normalized address, for reuse")
+    # Room for every address field at its longest, with the five separators.
+    address_key = models.CharField(max_length=640, editable=False, help_text="Normalized address, for reuse")
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -400,6 +410,8 @@ class Dropoff(TenantModel):
 
 
 ADDRESS_LIMIT_EXCEEDED = f"ADDRESS_LIMIT_EXCEEDED: Too many addresses (max {Dropoff.MAX_PER_CUSTOMER})."
+# An order's payment whose transaction id another order of the business has: format(transaction_id).
+TRANSACTION_ID_TAKEN = "Transaction id “{}” is recorded already, for another order."
 
 
 class Order(TenantModel):
@@ -672,6 +684,9 @@ class Activity(TenantModel):
         PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
         REFUNDED = "refunded", "Refund"
         PHONE_VERIFIED = "phone_verified", "Phone verified"
+        ADDRESS_ADDED = "address_added", "Address added"
+        ADDRESS_CHANGED = "address_changed", "Address changed"
+        ADDRESS_REMOVED = "address_removed", "Address removed"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -696,6 +711,7 @@ class ApiKey(TenantModel):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, unique=True, editable=False)
     hashed_secret = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, help_text="What the key may do: names from choices.API_SCOPES.")
     created_at = models.DateTimeField(default=now)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -865,13 +881,9 @@ class MergeRecord(TenantModel):
 
 
 class JobQuerySet(TenantQuerySet):
-    def stale(self, *, running_before, queued_before):
-        """Running jobs whose worker has not reported since `running_before`, and jobs
-        queued before `queued_before` that no worker has picked up."""
-        return self.filter(
-            models.Q(status=Job.Status.RUNNING, heartbeat_at__lt=running_before)
-            | models.Q(status=Job.Status.QUEUED, heartbeat_at__lt=queued_before)
-        )
+    def stale(self, *, before):
+        """Running jobs whose worker has not reported since `before`."""
+        return self.filter(status=Job.Status.RUNNING, heartbeat_at__lt=before)
 
 
 def lost_before():

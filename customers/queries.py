@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import phonenumbers
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Case, Exists, OuterRef, Prefetch, Q, Sum, When
 from django.utils import timezone
 
@@ -164,9 +164,13 @@ def count_rows(queryset, per_page, page=None):
 
 
 def count_within_timeout(queryset):
-    """queryset.count(), or None when PostgreSQL takes longer than EXACT_COUNT_TIMEOUT."""
+    """queryset.count(), or None when PostgreSQL takes longer than EXACT_COUNT_TIMEOUT. On
+    the database the queryset reads from (a replica under use_replica()), chosen before the
+    transaction keeps reads on the primary."""
+    db = queryset.db
+    queryset = queryset.using(db)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=db), connections[db].cursor() as cursor:
             cursor.execute(
                 "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
                 [EXACT_COUNT_TIMEOUT],
@@ -183,7 +187,7 @@ def count_within_timeout(queryset):
 def planned_rows(queryset):
     """How many rows PostgreSQL's planner expects `queryset` to return."""
     sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan

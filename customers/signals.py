@@ -19,6 +19,12 @@ order_status_changed = Signal()
 # opt_ins={customer id: {name: bool}} of the OPT_IN_FIELDS cells of its rows (a later row
 # wins), so that listeners can do their work set-based.
 orders_imported = Signal()
+# The order API's batch (POST /api/v1/orders/batch) sends this instead of order_recorded for
+# each order: once per batch, inside its transaction, with the business, order_ids,
+# customer_ids, created_customer_ids and actor of orders_imported, and checkouts=[{"customer_id",
+# "external_id", "source", "opt_ins"}] of the orders that carried opt-in fields, in the batch's
+# order: consents given at checkout, as order_recorded's opt_ins.
+orders_recorded = Signal()
 # A customer import sends this once per chunk, inside its transaction, with the same
 # business, created_customer_ids, actor and opt_ins as orders_imported, and
 # updated_fields={customer id: [names of the contact fields the chunk changed]}.

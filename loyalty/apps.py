@@ -9,6 +9,7 @@ from customers.signals import (
     order_recorded,
     order_status_changed,
     orders_imported,
+    orders_recorded,
 )
 
 
@@ -32,12 +33,14 @@ class LoyaltyConfig(AppConfig):
             receivers.points_after_status_change, dispatch_uid="loyalty.points.order_status"
         )
         orders_imported.connect(receivers.earn_after_import, dispatch_uid="loyalty.points.orders_imported")
+        orders_recorded.connect(receivers.earn_after_import, dispatch_uid="loyalty.points.orders_recorded")
         demo_seeded.connect(receivers.seed_demo_points, dispatch_uid="loyalty.points.seed_demo")
         order_recorded.connect(receivers.upgrade_after_order, dispatch_uid="loyalty.order_recorded")
         order_status_changed.connect(
             receivers.reevaluate_after_status_change, dispatch_uid="loyalty.order_status"
         )
         orders_imported.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_imported")
+        orders_recorded.connect(receivers.upgrade_after_import, dispatch_uid="loyalty.orders_recorded")
         demo_seeded.connect(receivers.seed_demo_loyalty, dispatch_uid="loyalty.seed_demo")
         # A merged customer's tier history moves to the survivor (and back on undo); its tier
         # state (grace, override) is its own, one row per customer, and stays with it. Its

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from customers.filters import list_filter
 from customers.models import Business, Customer
+from customers.replicas import reads_from_replica
 from customers.tenancy import scoped
 from customers.views.jobs import JobEndpoints
 from customers.views.permissions import require_perm
@@ -182,6 +183,7 @@ def selected_customers(request):
 
 
 @permission_required("customers.use_loyalty", raise_exception=True)
+@reads_from_replica
 def clv(request):
     """The lifetime value model of the business: its latest fit and the predicted value per tier."""
     business = scoped(request, Business).get()

@@ -10,6 +10,7 @@ from customers.signals import (
     merge_undone,
     order_recorded,
     orders_imported,
+    orders_recorded,
     pii_accessed,
 )
 
@@ -20,13 +21,16 @@ class PrivacyConfig(AppConfig):
     def ready(self):
         # Imported here: these use the models, which are not loaded when this module is.
         from customers import jobs, merge_registry, profile_panels, schedules, webhook_events
+        from customers.api import profile_sections
         from privacy import preference_views, queries, receivers, segment_fields, services, views
+        from privacy.api.responses import PREFERENCES
         from privacy.models import AnonymizationJob, DataExportJob
         from privacy.queries import export_sections
         from segments.rules import register_field
 
         order_recorded.connect(receivers.record_checkout_consents, dispatch_uid="privacy.order_recorded")
         orders_imported.connect(receivers.record_imported_consents, dispatch_uid="privacy.orders_imported")
+        orders_recorded.connect(receivers.record_batch_consents, dispatch_uid="privacy.orders_recorded")
         customers_imported.connect(
             receivers.record_imported_consents, dispatch_uid="privacy.customers_imported"
         )
@@ -71,6 +75,7 @@ class PrivacyConfig(AppConfig):
             queries.privacy_requests_of,
             covers=["privacy.DataExport.customer", "privacy.AnonymizationRequest.customer"],
         )
+        profile_sections.register("preferences", schema=PREFERENCES, load=queries.preferences_by_customer)
         profile_panels.register("privacy/preferences_panel.html", preference_views.profile_panel, order=20)
         profile_panels.register("privacy/profile_panel.html", views.profile_panel, order=30)
         schedules.register(

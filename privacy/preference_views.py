@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.queries import page_of
+from customers.replicas import reads_from_replica
 from customers.tenancy import scoped
 from customers.views.permissions import require_perm
 from privacy import queries, services
@@ -71,6 +72,7 @@ def start_of(day):
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min)) if day else None
 
 
+@reads_from_replica
 def consent_search(request):
     """Compliance's search of the business's consent history."""
     require_perm(request, "customers.use_privacy")

@@ -16,9 +16,15 @@ def record_checkout_consents(sender, order, customer, opt_ins=None, **kwargs):
             business=order.business,
             opt_ins={customer.pk: opt_ins},
             source=ConsentEvent.Source.CHECKOUT,
-            where=f"Checkout of order {order.external_id}" + (f" ({order.source})" if order.source else ""),
+            where=services.checkout_place(order.external_id, order.source),
             reference=f"order {order.external_id}",
         )
+
+
+def record_batch_consents(sender, business, created_customer_ids, checkouts, **kwargs):
+    """A batch of orders, as record_checkout_consents for each of them."""
+    services.opt_in_at_signup(business=business, customer_ids=list(created_customer_ids))
+    services.record_checkout_opt_ins(business=business, checkouts=checkouts)
 
 
 def record_imported_consents(sender, business, created_customer_ids=(), opt_ins=None, actor=None, **kwargs):

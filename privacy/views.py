@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from customers.models import Customer
 from customers.queries import page_of
+from customers.replicas import reads_from_replica
 from customers.signals import LIST_EXPORTED, send_pii_accessed
 from customers.tenancy import scoped
 from privacy import queries, services
@@ -89,6 +90,7 @@ def index(request):
 
 
 @run_privacy_actions
+@reads_from_replica
 def access_log(request):
     form = AccessLogFilter(request.GET or None)
     filters = {}

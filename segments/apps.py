@@ -10,6 +10,7 @@ from customers.signals import (
     order_recorded,
     order_status_changed,
     orders_imported,
+    orders_recorded,
     tags_changed,
 )
 
@@ -28,6 +29,7 @@ class SegmentsConfig(AppConfig):
             schedules,
             webhook_events,
         )
+        from customers.api import profile_sections, schemas
         from loyalty.signals import tiers_changed
         from segments import queries, receivers, services, views
         from segments.forms import StaticSegmentForm
@@ -36,6 +38,7 @@ class SegmentsConfig(AppConfig):
         order_recorded.connect(receivers.note_order, dispatch_uid="segments.order_recorded")
         order_status_changed.connect(receivers.note_order, dispatch_uid="segments.order_status")
         orders_imported.connect(receivers.note_imported_orders, dispatch_uid="segments.orders_imported")
+        orders_recorded.connect(receivers.note_imported_orders, dispatch_uid="segments.orders_recorded")
         tiers_changed.connect(receivers.note_customers, dispatch_uid="segments.tiers_changed")
         tags_changed.connect(receivers.note_customers, dispatch_uid="segments.tags_changed")
         customer_anonymized.connect(receivers.note_anonymized, dispatch_uid="segments.anonymized")
@@ -56,6 +59,13 @@ class SegmentsConfig(AppConfig):
             webhook_events.register(name, description, example=example)
         jobs.register("segment_recalculation", model=SegmentRecalculation, start=services.queue_recalculation)
         profile_panels.register("segments/profile_panel.html", views.profile_panel, order=20)
+        profile_sections.register(
+            "segments",
+            schema=schemas.array(
+                schemas.obj({"id": schemas.ID, "name": schemas.STRING, "since": schemas.DATETIME})
+            ),
+            load=queries.segments_by_customer,
+        )
         list_filters.register(
             "segment", label="Segment", choices=queries.segment_choices, apply=queries.filter_by_segment
         )

@@ -99,6 +99,22 @@ def segments_of_customer(customer):
     )
 
 
+def segments_by_customer(customers):
+    """{customer id: [{"id", "name", "since"}]} of the live segments each customer is in, by
+    name: one query (the API's profile section)."""
+    found = {customer.pk: [] for customer in customers}
+    rows = (
+        SegmentMembership.objects.filter(customer_id__in=found, segment__deleted_at__isnull=True)
+        .select_related("segment")
+        .order_by("segment__name", "segment_id")
+    )
+    for row in rows:
+        found[row.customer_id].append(
+            {"id": row.segment_id, "name": row.segment.name, "since": iso(row.since)}
+        )
+    return found
+
+
 def customers_by_ids(business, ids):
     """The business's customers of these ids, in that order (a preview's sample)."""
     found = Customer.objects.filter(business=business, pk__in=ids).in_bulk()

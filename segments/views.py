@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from customers import queries as customer_queries
+from customers.replicas import reads_from_replica
 from customers.tenancy import scoped
 from customers.views.jobs import JobEndpoints
 from customers.views.permissions import require_perm
@@ -33,6 +34,7 @@ def segment_for(request, pk):
 
 
 @use_segments
+@reads_from_replica
 def index(request):
     services.ensure_presets(business=request.business, actor=request.user)
     segments = list(queries.live_segments(request.business))
@@ -118,6 +120,7 @@ def preview_of(business, form, tree):
 
 @use_segments
 @require_POST
+@reads_from_replica
 def preview(request):
     """The form's live preview: the count and first members of the posted rules, as an HTML
     fragment (400 with the errors)."""
@@ -130,6 +133,7 @@ def preview(request):
 
 
 @use_segments
+@reads_from_replica
 def detail(request, pk):
     segment = segment_for(request, pk)
     members = customer_queries.customer_list(queries.member_customers(segment).live())

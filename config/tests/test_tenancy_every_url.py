@@ -20,6 +20,8 @@ FRAGMENT = MARKER[:-3]
 NOT_TENANT_DATA = {
     "healthz": "health check",
     "favicon": "static file",
+    "api:openapi": "the API's description, the same for everyone",
+    "api:docs": "the API's browsable docs, the same for everyone",
     "login": "login page",
     "logout": "logout",
     "password_change": "own password",
@@ -297,6 +299,13 @@ def app_cases(alpha):
         "api:orders": [
             ("post", "/api/v1/orders", {"external_id": "A-1", "phone": "+14155550101", "amount": "1"}),
         ],
+        "api:orders_batch": [
+            (
+                "post",
+                "/api/v1/orders/batch",
+                {"orders": [{"external_id": "A-1", "phone": "+14155550101", "amount": "1"}]},
+            ),
+        ],
         "api:merge": [
             ("post", "/api/v1/customers/merge", {"survivor_id": 1, "merged_ids": [2], "reason": "x"}),
         ],
@@ -309,7 +318,33 @@ def app_cases(alpha):
             ),
         ],
         "api:payment_refunds": [("post", f"/api/v1/payments/{payment.pk}/refunds", {"amount": "1.00"})],
+        **customer_api_cases(alpha),
         **webhook_cases(alpha),
+    }
+
+
+def customer_api_cases(alpha):
+    """A staff session is no API key: 401, and nothing of the first business changed."""
+    from customers.models import Customer, Dropoff
+
+    api = f"/api/v1/customers/{alpha['objects'][Customer].pk}"
+    address = {"street": "1 Leak St"}
+    return {
+        "api:customers": [
+            ("get", "/api/v1/customers?q=Zanzibar", None),
+            ("post", "/api/v1/customers", address),
+        ],
+        "api_customer": [
+            ("get", api, None),
+            ("put", api, {"first_name": "leak?"}),
+            ("delete", api, {"reason": "leak?"}),
+        ],
+        "api:customer_orders": [("get", f"{api}/orders", None)],
+        "api:addresses": [("get", f"{api}/addresses", None), ("post", f"{api}/addresses", address)],
+        "api:address": [
+            ("put", f"{api}/addresses/{alpha['objects'][Dropoff].pk}", address),
+            ("delete", f"{api}/addresses/{alpha['objects'][Dropoff].pk}", None),
+        ],
     }
 
 
@@ -365,7 +400,6 @@ def privacy_cases(alpha):
             ("post", f"/privacy/anonymizations/{anonymization}/reject/", {"reason": "leak?"})
         ],
         # A staff session is no API key: 401 and nothing changed.
-        "privacy_api:customer": [("delete", f"/api/v1/customers/{customer}", None)],
         "privacy_api:request_export": [("post", f"/api/v1/customers/{customer}/export", request)],
         "privacy_api:export": [("get", f"/api/v1/exports/{export}", None)],
         "privacy_api:download": [("get", f"/api/v1/exports/{export}/download", None)],

@@ -2,7 +2,9 @@
 
 `POST /api/v1/orders` with `Authorization: Bearer <key>` and a JSON object; see the
 contract under "Commands" in README.md. The view authenticates, reads at most MAX_BODY_BYTES, lets
-OrderForm check the payload and hands it to `services.record_order`.
+OrderForm check the payload and hands it to `services.record_order`. `POST /api/v1/orders/batch`
+(batch.py) checks each of up to 1,000 such orders with the same form and schema and hands the
+valid ones to `services.record_orders`, which records them set-based.
 
 Every field is checked against what its column holds (customers/normalize.py), so bad
 input is a 400 and never a 500: `placed_at` lies between 1970-01-01 and a day from now,

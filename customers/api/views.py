@@ -1,30 +1,27 @@
 """The API's endpoints: orders, their payments and refunds, merge and jobs."""
 
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from customers import jobs, queries, services
-from customers.api.auth import ApiError, authenticate, json_response, messages_by_field, read_json_object
+from customers.api import responses
+from customers.api.auth import ApiError
+from customers.api.endpoints import endpoint
 from customers.api.forms import MergeForm, OrderForm, PaymentForm, RefundForm
 from customers.models import Customer, Job, Order, Payment
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def orders(request):
-    try:
-        api_key = authenticate(request)
-        form = OrderForm(read_json_object(request))
-        if not form.is_valid():
-            raise ApiError(400, messages_by_field(form.errors))
-        recorded = record_order(api_key.business, form.order())
-    except ApiError as error:
-        return error.response()
-
-    return json_response(
+@endpoint(
+    "POST",
+    "orders:write",
+    summary="Record an order",
+    description="Identity by phone: an unknown phone creates the customer. Idempotent by external_id: "
+    "the same external_id again answers 200 with the first answer's ids.",
+    body=OrderForm,
+    responses={201: responses.ORDER_RECORDED, 200: responses.ORDER_RECORDED, 400: None},
+)
+def orders(call):
+    recorded = record_order(call.business, call.form.order())
+    return (
         201 if recorded.created else 200,
         {
             "order_id": recorded.order.pk,
@@ -92,20 +89,19 @@ def found(queryset, pk, name):
     return obj
 
 
-@login_not_required
-@require_GET
-def order(request, pk):
-    """`GET /api/v1/orders/{id}` -> 200 the order with its items, payments and their refunds,
-    and its paid, refunded and outstanding amounts."""
-    try:
-        api_key = authenticate(request)
-        order = queries.order_with_payments(Order.objects.filter(business=api_key.business), pk)
-        if order is None:
-            raise ApiError(404, {"order": [f"No order {pk} in this business."]})
-    except ApiError as error:
-        return error.response()
+@endpoint(
+    "GET",
+    "customers:read",
+    summary="An order with its items, payments and refunds",
+    responses={200: responses.ORDER, 404: None},
+)
+def order(call, pk):
+    """The order with its paid, refunded and outstanding amounts."""
+    order = queries.order_with_payments(Order.objects.filter(business=call.business), pk)
+    if order is None:
+        raise ApiError(404, {"order": [f"No order {pk} in this business."]})
     payments = order.listed_payments
-    return json_response(
+    return (
         200,
         {
             **order_money_json(order, queries.money_of(order, payments)),
@@ -148,23 +144,20 @@ def order(request, pk):
     )
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def order_payments(request, pk):
-    """`POST /api/v1/orders/{id}/payments` one payment -> 201 {"payment_id", ...the payment};
-    200 with the same body for its transaction id again; 400 for a transaction id of another order."""
-    try:
-        api_key = authenticate(request)
-        order = found(Order.objects.filter(business=api_key.business).select_related("customer"), pk, "order")
-        form = PaymentForm(read_json_object(request))
-        if not form.is_valid():
-            raise ApiError(400, messages_by_field(form.errors))
-        added = call_service(services.add_payment, order=order, actor=None, **form.cleaned_data)
-    except ApiError as error:
-        return error.response()
+@endpoint(
+    "POST",
+    "orders:write",
+    summary="Add a payment to an order",
+    description="201 with the payment; 200 with the same body for its transaction id again; "
+    "400 for a transaction id of another order.",
+    body=PaymentForm,
+    responses={201: responses.PAYMENT_ADDED, 200: responses.PAYMENT_ADDED, 400: None, 404: None},
+)
+def order_payments(call, pk):
+    order = found(Order.objects.filter(business=call.business).select_related("customer"), pk, "order")
+    added = call_service(services.add_payment, order=order, actor=None, **call.data)
     payment = added.payment
-    return json_response(
+    return (
         201 if added.created else 200,
         {
             "payment_id": payment.pk,
@@ -175,25 +168,19 @@ def order_payments(request, pk):
     )
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def payment_refunds(request, pk):
-    """`POST /api/v1/payments/{id}/refunds` {"amount", "reason"} -> 201 {"refund_id",
-    "payment": {...}, "order": {...}}; 400 past what the payment has left to refund."""
-    try:
-        api_key = authenticate(request)
-        payment = found(Payment.objects.filter(business=api_key.business), pk, "payment")
-        form = RefundForm(read_json_object(request))
-        if not form.is_valid():
-            raise ApiError(400, messages_by_field(form.errors))
-        result = call_service(
-            services.refund_payment, payment=payment, actor=None, source="api", **form.cleaned_data
-        )
-    except ApiError as error:
-        return error.response()
+@endpoint(
+    "POST",
+    "orders:write",
+    summary="Refund a payment, in part or in full",
+    description="400 past what the payment has left to refund.",
+    body=RefundForm,
+    responses={201: responses.REFUNDED, 400: None, 404: None},
+)
+def payment_refunds(call, pk):
+    payment = found(Payment.objects.filter(business=call.business), pk, "payment")
+    result = call_service(services.refund_payment, payment=payment, actor=None, source="api", **call.data)
     payment = result.payment
-    return json_response(
+    return (
         201,
         {
             "refund_id": result.refund.pk,
@@ -208,24 +195,18 @@ def payment_refunds(request, pk):
     )
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def merge(request):
-    """`POST /api/v1/customers/merge` {"survivor_id", "merged_ids", "reason"[, "field_choices"]}
-    -> 200 {"merge_id", "survivor_id", "merged_ids"}; 404 for ids not of this business, 409
-    when the customers cannot be merged as they are now, 400 for bad input."""
-    try:
-        api_key = authenticate(request)
-        form = MergeForm(read_json_object(request))
-        if not form.is_valid():
-            raise ApiError(400, messages_by_field(form.errors))
-        record = merge_customers(api_key.business, form.cleaned_data)
-    except ApiError as error:
-        return error.response()
-    return json_response(
-        200, {"merge_id": record.pk, "survivor_id": record.survivor_id, "merged_ids": record.merged_ids}
-    )
+@endpoint(
+    "POST",
+    "customers:write",
+    summary="Merge customers into a survivor",
+    description="404 for ids not of this business, 409 when the customers cannot be merged as they "
+    "are now (one already merged, say).",
+    body=MergeForm,
+    responses={200: responses.MERGED, 400: None, 404: None, 409: None},
+)
+def merge(call):
+    record = merge_customers(call.business, call.data)
+    return 200, {"merge_id": record.pk, "survivor_id": record.survivor_id, "merged_ids": record.merged_ids}
 
 
 def merge_customers(business, data):
@@ -249,17 +230,15 @@ def merge_customers(business, data):
         raise ApiError(409 if conflict else 400, {NON_FIELD_ERRORS: error.messages}) from None
 
 
-@login_not_required
-@require_GET
-def job(request, pk):
-    """`GET /api/v1/jobs/{id}` -> 200 {"id", "kind", "status", "rows_done", "total_rows",
-    "failure"} for any job of the key's business, whatever its kind (see customers.jobs);
-    404 for another business's."""
-    try:
-        api_key = authenticate(request)
-        found = jobs.with_kinds(Job.objects.filter(business=api_key.business, pk=pk)).first()
-        if found is None:
-            raise ApiError(404, {"job": [f"No job {pk} in this business."]})
-    except ApiError as error:
-        return error.response()
-    return json_response(200, jobs.api_json(found))
+@endpoint(
+    "GET",
+    "customers:read",
+    summary="A background job's progress",
+    description="Any job of the business, whatever its kind (imports, exports, recalculations).",
+    responses={200: responses.JOB, 404: None},
+)
+def job(call, pk):
+    found = jobs.with_kinds(Job.objects.filter(business=call.business, pk=pk)).first()
+    if found is None:
+        raise ApiError(404, {"job": [f"No job {pk} in this business."]})
+    return 200, jobs.api_json(found)

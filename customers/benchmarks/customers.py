@@ -53,6 +53,15 @@ def figures(context):
     orders = ingestion_figure(api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
     yield orders
     yield payment_figure(orders, api_client, business, sample, secret, runs=10 * context.repeat, rng=rng)
+    if context.wants("api.orders_batch"):
+        # A partner's batch brings orders of many customers, not of a few.
+        many = list(customers.order_by("?")[:1000])
+        sizes = [
+            ("api.orders_batch_100", 100, max(2, context.repeat // 5)),
+            ("api.orders_batch", 1000, max(1, context.repeat // 15)),
+        ]
+        for name, size, runs in sizes:
+            yield batch_figure(name, api_client, business, many, secret, rng, size, runs)
     services.revoke_api_key(api_key=api_key, actor=None)
 
 
@@ -169,10 +178,49 @@ def ingestion_figure(client, business, sample, secret, runs, rng, with_payment=F
     The raw baseline does the core of it in one transaction: find or insert the customer,
     insert the order and its items, bump the customer's stats. `with_payment`: each order
     carries one card payment of its amount."""
+    next_order = order_source(business, sample, rng, with_payment)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    def ours(run):
+        body = json.dumps(next_order())
+        response = client.post("/api/v1/orders", body, "application/json", secure=True, **headers)
+        if response.status_code != 201:
+            detail = response.content[:300].decode(errors="replace")
+            raise AssertionError(f"POST /api/v1/orders answered {response.status_code}: {detail}")
+
+    def raw(run):
+        raw_record_order(business, next_order())
+
+    return Figure("api.orders", ours, raw, runs=runs, count_queries=True, unit="orders")
+
+
+def batch_figure(name, client, business, sample, secret, rng, size, runs):
+    """POST /api/v1/orders/batch with `size` orders of api.orders' kind (half to known
+    phones, half to new ones), against api.orders' raw baseline for each of them."""
+    next_order = order_source(business, sample, rng)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+    def ours(run):
+        body = json.dumps({"orders": [next_order() for _ in range(size)]})
+        response = client.post("/api/v1/orders/batch", body, "application/json", secure=True, **headers)
+        results = response.json()["results"] if response.status_code == 200 else []
+        if {result["status"] for result in results} != {201}:
+            detail = response.content[:300].decode(errors="replace")
+            raise AssertionError(f"POST /api/v1/orders/batch answered {response.status_code}: {detail}")
+
+    def raw(run):
+        for _ in range(size):
+            raw_record_order(business, next_order())
+
+    return Figure(name, ours, raw, runs=runs, warmup=1, count_queries=True, unit="orders", per_run=size)
+
+
+def order_source(business, sample, rng, with_payment=False):
+    """A function that makes the next order of a bench: odd ones to the sample's phones, even
+    ones to new phones."""
     token = secrets.token_hex(4)
     fresh = random.Random(token)
     counter = itertools.count()
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
     address = {"street": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
     def next_order():
@@ -209,17 +257,7 @@ def ingestion_figure(client, business, sample, secret, runs, rng, with_payment=F
             ]
         return order
 
-    def ours(run):
-        body = json.dumps(next_order())
-        response = client.post("/api/v1/orders", body, "application/json", secure=True, **headers)
-        if response.status_code != 201:
-            detail = response.content[:300].decode(errors="replace")
-            raise AssertionError(f"POST /api/v1/orders answered {response.status_code}: {detail}")
-
-    def raw(run):
-        raw_record_order(business, next_order())
-
-    return Figure("api.orders", ours, raw, runs=runs, count_queries=True, unit="orders")
+    return next_order
 
 
 def payment_figure(orders, client, business, sample, secret, runs, rng):

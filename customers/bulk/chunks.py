@@ -101,6 +101,9 @@ class Target:
 
 
 class ChunkBase:
+    # The field an address's errors are reported on: the street cell of an import's row.
+    ADDRESS_FIELD = "street"
+
     def __init__(self, business, actor, dry_run, change_order):
         self.business = business
         self.actor = actor
@@ -159,12 +162,12 @@ class ChunkBase:
         if key in target.dropoff_ids:
             return None
         if target.dropoff_count >= Dropoff.MAX_PER_CUSTOMER:
-            row.error("street", ADDRESS_LIMIT_EXCEEDED)
+            row.error(self.ADDRESS_FIELD, ADDRESS_LIMIT_EXCEEDED)
             return None
         return {
-            **{name: value for name, value in address.items() if value},
+            **{name: value for name, value in address.items() if value not in (None, "")},
             "address_key": key,
-            "country": address.get("country", ""),
+            "country": (address.get("country") or "").upper(),
         }
 
     def add_dropoff(self, target, dropoff):
@@ -475,8 +478,7 @@ class OrderChunk(ChunkBase):
         if values["status"] == Order.Status.BLOCKED:
             order.row.error("status", "Orders are blocked by the blacklist, not by a file.")
         dropoff = self.plan_dropoff(order.row, target, order.address) if order.address else None
-        if order.payment:
-            self.check_payment(order, order_id=None, amount=values["amount"])
+        self.check_new_payments(order)
         if order.row.errors:
             return Outcome.ERROR
         if dropoff:
@@ -527,6 +529,10 @@ class OrderChunk(ChunkBase):
             return Outcome.UNCHANGED
         changes.append((existing["id"], status, address, payment))
         return Outcome.UPDATED
+
+    def check_new_payments(self, order):
+        if order.payment:
+            self.check_payment(order, order_id=None, amount=order.values["amount"])
 
     def check_payment(self, order, *, order_id, amount):
         """Whether the row's payment is still to record: its transaction id of this order
@@ -653,8 +659,7 @@ class OrderChunk(ChunkBase):
             if order_id is None:
                 continue  # recorded a moment ago by the API: nothing of this row is written twice
             written[target.customer_id] = target
-            if order.payment:
-                payments.append(self.payment_row(order.payment, order_id, values, target.customer_id))
+            payments += self.new_payment_rows(order, order_id, values, target.customer_id)
             # As at checkout: the opt-ins that came with an order, recorded once with it.
             target.opt_ins.update(order.opt_ins)
             items += [{"business_id": self.business.pk, "order_id": order_id, **item} for item in order.items]
@@ -674,6 +679,16 @@ class OrderChunk(ChunkBase):
         self.write_payments(payments, activities=False)
         recompute_stats(set(written))
         bulk_insert(Activity, activities)
+        self.recorded(new_orders, orders, inserted, written)
+
+    def new_payment_rows(self, order, order_id, values, customer_id):
+        """The payment rows of a new order (`values`: its row); the row's payment is of its amount."""
+        return [self.payment_row(order.payment, order_id, values, customer_id)] if order.payment else []
+
+    def recorded(self, new_orders, orders, inserted, written):
+        """Tell listeners about the chunk's new orders: `orders` are their rows, in the order of
+        `new_orders`; `inserted` {external id: order id} those written (not recorded a moment
+        ago by the API); `written` {customer id: target} their customers."""
         if inserted:
             orders_imported.send(
                 sender=Order,

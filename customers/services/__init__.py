@@ -10,8 +10,14 @@ from customers.models import ADDRESS_LIMIT_EXCEEDED, CONTACT_FIELDS
 from customers.normalize import address_key, normalize_phone
 from customers.queries import find_customer_by_phone
 from customers.services.activity import log_activity
-from customers.services.addresses import add_dropoff
-from customers.services.api_keys import authenticate_api_key, create_api_key, rename_api_key, revoke_api_key
+from customers.services.addresses import add_address, change_address, remove_address
+from customers.services.api_keys import (
+    authenticate_api_key,
+    change_api_key_scopes,
+    create_api_key,
+    rename_api_key,
+    revoke_api_key,
+)
 from customers.services.blacklist import (
     blacklist_customer,
     blacklist_many,
@@ -44,7 +50,7 @@ from customers.services.imports import (
 )
 from customers.services.jobs import UNEXPECTED_JOB_ERROR, cancel_job, fail_stale_jobs, retry_job
 from customers.services.merge import CONFLICT, merge_customers, undo_merge
-from customers.services.orders import change_order_address, change_order_status, record_order
+from customers.services.orders import change_order_address, change_order_status, record_order, record_orders
 from customers.services.payments import (
     add_payment,
     mark_phone_verified,
@@ -100,7 +106,9 @@ __all__ = [
     "MERGE_FIELDS",
     "MERGE_HANDLING",
     "UNEXPECTED_JOB_ERROR",
-    "add_dropoff",
+    "add_address",
+    "change_address",
+    "remove_address",
     "add_payment",
     "add_note",
     "address_key",
@@ -112,6 +120,7 @@ __all__ = [
     "change_order_status",
     "check_import_file",
     "confirm_import",
+    "change_api_key_scopes",
     "create_api_key",
     "delete_customer",
     "detect_duplicates",
@@ -129,6 +138,7 @@ __all__ = [
     "rebuild_dashboard_summaries",
     "reconcile_dashboard_summaries",
     "record_order",
+    "record_orders",
     "refund_payment",
     "rename_api_key",
     "request_duplicate_scan",

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from customers.choices import ADMIN_SCOPE, API_SCOPES
 from customers.models import ApiKey
 from customers.services.audit import log_audit
 
@@ -14,16 +15,55 @@ def hash_secret(secret):
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def checked_scopes(scopes):
+    unknown = sorted(set(scopes) - set(API_SCOPES))
+    if unknown:
+        raise ValidationError({"scopes": f"Unknown scopes: {', '.join(unknown)}."})
+    if not scopes:
+        raise ValidationError({"scopes": "Give the key at least one scope."})
+    return sorted(set(scopes))
+
+
 @transaction.atomic
-def create_api_key(*, business, name, actor):
-    """A new key for the business. The secret is returned once and only its hash is kept."""
+def create_api_key(*, business, name, actor, scopes=(ADMIN_SCOPE,)):
+    """A new key for the business, with every scope unless told otherwise. The secret is
+    returned once and only its hash is kept."""
+    scopes = checked_scopes(scopes)
     prefix = secrets.token_hex(4)
     secret = f"{prefix}.{secrets.token_urlsafe(32)}"
     api_key = ApiKey.objects.create(
-        business=business, name=name, prefix=prefix, hashed_secret=hash_secret(secret)
+        business=business, name=name, prefix=prefix, hashed_secret=hash_secret(secret), scopes=scopes
     )
-    log_audit(business=business, actor=actor, action="api_key.created", target=api_key, api_key_id=api_key.pk)
+    log_audit(
+        business=business,
+        actor=actor,
+        action="api_key.created",
+        target=api_key,
+        api_key_id=api_key.pk,
+        scopes=scopes,
+    )
     return api_key, secret
+
+
+@transaction.atomic
+def change_api_key_scopes(*, api_key, scopes, actor):
+    scopes = checked_scopes(scopes)
+    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    old_scopes = api_key.scopes
+    if scopes == old_scopes:
+        return api_key
+    api_key.scopes = scopes
+    api_key.save(update_fields=["scopes"])
+    log_audit(
+        business=api_key.business,
+        actor=actor,
+        action="api_key.scopes_changed",
+        target=api_key,
+        api_key_id=api_key.pk,
+        old=old_scopes,
+        new=scopes,
+    )
+    return api_key
 
 
 @transaction.atomic

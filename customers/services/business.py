@@ -10,15 +10,18 @@ from customers.services.audit import log_audit
 
 
 @transaction.atomic
-def update_business_settings(*, business, actor, name, default_country, currency, timezone):
-    """Change what the owner may set of their business. Returns the changes as
-    {field: [old, new]}. The default country reads phones typed from now on; stored phones
-    and orders keep theirs."""
+def update_business_settings(
+    *, business, actor, name, default_country, currency, timezone, api_requests_per_minute=None
+):
+    """Change what the owner may set of their business (the API rate stays as it is unless
+    given). Returns the changes as {field: [old, new]}. The default country reads phones typed
+    from now on; stored phones and orders keep theirs."""
     values = {
         "name": " ".join(name.split()),
         "default_country": default_country.strip().upper(),
         "currency": currency.strip().upper(),
         "timezone": timezone.strip(),
+        "api_requests_per_minute": api_requests_per_minute or business.api_requests_per_minute,
     }
     errors = {}
     if not values["name"]:
@@ -29,6 +32,10 @@ def update_business_settings(*, business, actor, name, default_country, currency
         errors["currency"] = "A currency is three letters (ISO 4217), e.g. USD."
     if values["timezone"] not in choices.TIME_ZONE_NAMES:
         errors["timezone"] = "Choose a time zone from the list."
+    if not 1 <= values["api_requests_per_minute"] <= choices.MAX_API_REQUESTS_PER_MINUTE:
+        errors["api_requests_per_minute"] = (
+            f"Allow from 1 to {choices.MAX_API_REQUESTS_PER_MINUTE:,} API calls a minute."
+        )
     if errors:
         raise ValidationError(errors)
     business = Business.objects.select_for_update().get(pk=business.pk)

@@ -11,6 +11,7 @@ from django_q.tasks import async_task
 from customers.bulk import exports
 from customers.jobs import JobCancelled, claim_job, finish_cancelled, finish_job, report_progress
 from customers.models import ExportJob
+from customers.replicas import caught_up_replica
 from customers.services.jobs import UNEXPECTED_JOB_ERROR
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def run_export_job(job_id):
         params.setlist(name, values)
     with timezone.override(job.business.timezone):
         try:
-            queryset = exports.queryset_for(job.business, job.kind, params)
+            queryset = exports.queryset_for(job.business, job.kind, params).using(caught_up_replica())
             job.total_rows = queryset.count()
             ExportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
             rows = exports.export_rows(job.kind, queryset)

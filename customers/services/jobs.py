@@ -14,11 +14,13 @@ UNEXPECTED_JOB_ERROR = "An unexpected error stopped the job. Retry it; if it fai
 
 
 def fail_stale_jobs():
-    """Fail the jobs whose worker died (no heartbeat), and delete the files that hold
-    personal data once their retention is over: exports after EXPORT_FILE_DAYS, uploads
-    (with their rejected rows and the rows previewed) IMPORT_FILE_DAYS after they were
-    checked or imported. Runs on its schedule only."""
+    """Fail the jobs whose worker died (no heartbeat), queue again the tasks of jobs that
+    waited too long in the queue (a lost task), and delete the files that hold personal
+    data once their retention is over: exports after EXPORT_FILE_DAYS, uploads (with their
+    rejected rows and the rows previewed) IMPORT_FILE_DAYS after they were checked or
+    imported. Runs on its schedule only."""
     jobs.fail_stale_jobs()
+    jobs.requeue_waiting_jobs()
     now = timezone.now()
     expired = ExportJob.objects.filter(finished_at__lt=now - timedelta(days=settings.EXPORT_FILE_DAYS))
     for job in expired.exclude(file=""):

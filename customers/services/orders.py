@@ -6,8 +6,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers import summaries
+from customers.bulk.batches import OrderBatch
 from customers.bulk.writers import recompute_stats
-from customers.models import Activity, Customer, Order, OrderItem, Payment
+from customers.models import TRANSACTION_ID_TAKEN, Activity, Customer, Order, OrderItem, Payment
 from customers.services.activity import log_activity, unsaved_activity
 from customers.services.addresses import dropoff_for
 from customers.services.identity import find_or_insert_customer, lock, update_search_text
@@ -130,6 +131,31 @@ def _record_new_order(
     return RecordedOrder(order, created=True, payments=payments)
 
 
+@transaction.atomic
+def record_orders(*, business, orders, actor=None):
+    """Record a batch of orders (each as record_order's keyword arguments) set-based, through
+    the import engine, with record_order's rules, writes, signals' effects and events: one
+    BatchOutcome per order, in order (201 recorded now, 200 recorded before or earlier in the
+    batch, 400 refused as record_order refuses it; a refused order leaves nothing of itself
+    and takes nothing from the others)."""
+    outcomes = OrderBatch(business, actor).process(orders)
+    events = []
+    for outcome in outcomes:
+        if outcome.status != 201:
+            continue
+        order = outcome.order
+        if order.created_customer:
+            events.append(
+                Event("customers.customer.created", {"customer_ids": [order.customer_id]}, order.customer_id)
+            )
+        elif outcome.filled:
+            events.append(customer_updated(order.customer_id, outcome.filled))
+        events.append(Event("orders.order.recorded", {"orders": [order_json(order)]}, order.customer_id))
+    if events:
+        emit_events(business_id=business.pk, events=events)
+    return outcomes
+
+
 def unsaved_payment(
     order, *, transaction_id, amount, method, currency="", status="", provider="", processed_at=None
 ):
@@ -151,7 +177,7 @@ def taken_transaction_ids(business, transaction_ids):
     """The errors for transaction ids already recorded, once an insert failed on them."""
     taken = Payment.objects.filter(business=business, transaction_id__in=transaction_ids)
     return [
-        f"Transaction id “{transaction_id}” is recorded already, for another order."
+        TRANSACTION_ID_TAKEN.format(transaction_id)
         for transaction_id in taken.values_list("transaction_id", flat=True)
     ]
 

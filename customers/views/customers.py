@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from customers import bulk_actions, forms, profile_panels, queries, services
 from customers.filters import list_filter
 from customers.models import Customer, Payment, Tag
+from customers.replicas import reads_from_replica
 from customers.signals import LIST_VIEWED, PROFILE_VIEWED, send_pii_accessed
 from customers.tenancy import scoped
 from customers.views.permissions import require_perm
@@ -40,6 +41,7 @@ def to_profile(customer):
     return redirect("customers:detail", pk=customer.pk)
 
 
+@reads_from_replica
 def customer_list(request):
     customers = scoped(request, Customer)
     require_perm(request, "customers.view_customer")

@@ -1,15 +1,14 @@
 """The preferences endpoints of the API: a customer's communication preferences and their
 consent history."""
 
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
 
-from customers.api.auth import ApiError, authenticate, json_response, read_json_object
+from customers.api.auth import ApiError
+from customers.api.endpoints import CURSOR, endpoint, page_cursor, route
+from customers.api.schemas import BOOLEAN, DATETIME, ID, STRING, enum, nullable, obj, page
 from customers.models import Customer
 from privacy import queries, services
-from privacy.models import ConsentEvent
+from privacy.models import CONSENT_FIELDS, Channel, CommunicationPreference, ConsentEvent, Purpose
 
 CONSENTS_PAGE = 100
 # What an API key may give as the source of a change: not a staff member's act, nor what
@@ -20,6 +19,47 @@ API_SOURCES = [
     ConsentEvent.Source.CUSTOMER_REQUEST,
     ConsentEvent.Source.IMPORT,
 ]
+HH_MM = {"type": "string", "description": "HH:MM", "pattern": r"^\d{2}:\d{2}$"}
+PREFERENCE_FIELDS = {
+    **dict.fromkeys(CONSENT_FIELDS, BOOLEAN),
+    "frequency": enum(CommunicationPreference.Frequency.values),
+    "preferred_channel": enum(CommunicationPreference.PreferredChannel.values),
+}
+PREFERENCES = obj(
+    {
+        **PREFERENCE_FIELDS,
+        "timezone": {**STRING, "description": "The customer's own, else the business's"},
+        "quiet_hours_start": nullable(HH_MM),
+        "quiet_hours_end": nullable(HH_MM),
+    }
+)
+# The service checks the values (a time zone it knows, "HH:MM" times) and names what is wrong.
+PREFERENCES_INPUT = obj(
+    optional={
+        **PREFERENCE_FIELDS,
+        "timezone": nullable({**STRING, "description": "An IANA name; null or empty for the customer's own"}),
+        "quiet_hours_start": nullable({**STRING, "description": "HH:MM, with an end; null for none"}),
+        "quiet_hours_end": nullable({**STRING, "description": "HH:MM, with a start; null for none"}),
+        "source": enum(API_SOURCES, description="Where the change comes from; api unless said"),
+        "evidence": nullable(
+            {**STRING, "description": "What the customer agreed to: needed to grant a consent"}
+        ),
+    },
+    additionalProperties=False,
+)
+CONSENT = obj(
+    {
+        "id": ID,
+        "purpose": enum(Purpose.values),
+        "channel": enum(Channel.values),
+        "action": enum(ConsentEvent.Action.values),
+        "source": enum(ConsentEvent.Source.values),
+        "actor": nullable({**STRING, "description": "The staff member's username; null for the API"}),
+        "evidence": STRING,
+        "reference": STRING,
+        "at": DATETIME,
+    }
+)
 
 
 def customer_of(business, pk):
@@ -33,56 +73,57 @@ def messages_of(error):
     return {field: list(messages) for field, messages in error.message_dict.items()}
 
 
-@csrf_exempt
-@login_not_required
-@require_http_methods(["GET", "PUT"])
-def customer_preferences(request, pk):
-    """`GET customers/{id}/preferences` -> the whole record (seed 004's names, quiet hours
-    "HH:MM" or null; the defaults when nothing was recorded); `PUT` any subset of it with
-    "source" (api unless said) and "evidence" (required to grant a consent) -> 200 with the
-    whole record."""
-    try:
-        customer = customer_of(authenticate(request).business, pk)
-        if request.method == "GET":
-            return json_response(200, queries.preferences_json(queries.preferences_of(customer)))
-        payload = read_json_object(request)
-        source = payload.pop("source", ConsentEvent.Source.API)
-        evidence = payload.pop("evidence", "")
-        if source not in API_SOURCES:
-            raise ApiError(400, {"source": [f"Enter one of: {', '.join(API_SOURCES)}."]})
-        if not isinstance(evidence, str | None):
-            raise ApiError(400, {"evidence": ["Enter a string."]})
-        try:
-            record = services.update_preferences(
-                customer=customer, changes=payload, source=source, evidence=evidence, actor=None
-            )
-        except ValidationError as error:
-            raise ApiError(400, messages_of(error)) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(200, queries.preferences_json(record))
+@endpoint(
+    "GET",
+    "privacy",
+    summary="A customer's communication preferences",
+    description="The defaults when nothing was recorded.",
+    responses={200: PREFERENCES, 404: None},
+)
+def get_preferences(call, pk):
+    customer = customer_of(call.business, pk)
+    return 200, queries.preferences_json(queries.preferences_of(customer))
 
 
-@login_not_required
-@require_GET
-def customer_consents(request, pk):
-    """`GET customers/{id}/consents[?cursor=...]` -> {"results": [{"id", "purpose", "channel",
-    "action", "source", "actor", "evidence", "reference", "at"}], "next": cursor-or-null},
-    newest first."""
+@endpoint(
+    "PUT",
+    "privacy",
+    summary="Change some of a customer's communication preferences",
+    description="Any subset of the record, with the `source` of the change and, to grant a consent, "
+    "its `evidence`; answers the whole record.",
+    body_schema=PREFERENCES_INPUT,
+    responses={200: PREFERENCES, 400: None, 404: None},
+)
+def put_preferences(call, pk):
+    customer = customer_of(call.business, pk)
+    changes = dict(call.payload)
+    source = changes.pop("source", ConsentEvent.Source.API)
+    evidence = changes.pop("evidence", "")
     try:
-        customer = customer_of(authenticate(request).business, pk)
-        cursor = request.GET.get("cursor")
-        if cursor is not None and not cursor.isdigit():
-            raise ApiError(400, {"cursor": ["Pass the “next” value of the previous page."]})
-        events, next_cursor = queries.consent_history(
-            customer, before=int(cursor) if cursor else None, limit=CONSENTS_PAGE
+        record = services.update_preferences(
+            customer=customer, changes=changes, source=source, evidence=evidence, actor=None
         )
-    except ApiError as error:
-        return error.response()
-    return json_response(
-        200,
-        {
-            "results": [queries.consent_json(event) for event in events],
-            "next": str(next_cursor) if next_cursor else None,
-        },
+    except ValidationError as error:
+        raise ApiError(400, messages_of(error)) from None
+    return 200, queries.preferences_json(record)
+
+
+customer_preferences = route(get_preferences, put_preferences)
+
+
+@endpoint(
+    "GET",
+    "privacy",
+    summary="A customer's consent history, newest first",
+    query=CURSOR,
+    responses={200: page(CONSENT), 400: None, 404: None},
+)
+def customer_consents(call, pk):
+    customer = customer_of(call.business, pk)
+    events, next_cursor = queries.consent_history(
+        customer, before=page_cursor(call.request), limit=CONSENTS_PAGE
     )
+    return 200, {
+        "results": [queries.consent_json(event) for event in events],
+        "next": str(next_cursor) if next_cursor else None,
+    }

@@ -6,7 +6,6 @@ app_name = "privacy_api"
 urlpatterns = [
     path("customers/<int:pk>/preferences", preferences.customer_preferences, name="preferences"),
     path("customers/<int:pk>/consents", preferences.customer_consents, name="consents"),
-    path("customers/<int:pk>", views.customer, name="customer"),
     path("customers/<int:pk>/export", views.request_export, name="request_export"),
     path("exports/<int:pk>", views.export, name="export"),
     path("exports/<int:pk>/download", views.download, name="download"),

@@ -2,18 +2,21 @@
 with the business's key need no approval; an anonymization is approved by a person on
 /privacy/, never through the API."""
 
-from django.contrib.auth.decorators import login_not_required
+from django import forms
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers.api.auth import ApiError, authenticate, json_response, read_json_object
+from customers.api import schemas
+from customers.api.auth import ApiError
+from customers.api.endpoints import endpoint
+from customers.api.forms import TextField
+from customers.api.schemas import DATETIME, ID, STRING, binary, enum, nullable, obj
 from customers.models import Customer
 from privacy import services
-from privacy.models import DataExport
+from privacy.models import AnonymizationRequest, DataExport, Regulation
 
 NOT_FOUND = {"id": ["No such customer."]}
+EXPORT_STATUS = enum(DataExport.Status.values)
 
 
 def customer_of(api_key, pk):
@@ -48,54 +51,75 @@ def export_json(export):
     }
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def request_export(request, pk):
-    """`POST customers/{id}/export` {"type", "reason", "regulation"?} -> 202 {"id", "status", "due_at"}."""
-    try:
-        api_key = authenticate(request)
-        customer = customer_of(api_key, pk)
-        payload = read_json_object(request)
-        try:
-            export = services.request_data_export(
-                customer=customer,
-                type=text_field(payload, "type"),
-                reason=text_field(payload, "reason"),
-                regulation=text_field(payload, "regulation") or "GDPR",
-                actor=None,
+@endpoint(
+    "POST",
+    "privacy",
+    summary="Export a customer's data (GDPR/CCPA access request)",
+    description="Starts at once (the key's requests need no approval); follow it at GET exports/{id}.",
+    body_schema=obj(
+        {"type": enum(DataExport.Type.values), "reason": STRING},
+        optional={
+            "regulation": nullable(
+                enum([*Regulation.values, ""], description="The law of the request; GDPR unless said")
             )
-        except ValidationError as error:
-            raise ApiError(400, error.message_dict) from None
-    except ApiError as error:
-        return error.response()
+        },
+    ),
+    responses={202: obj({"id": ID, "status": EXPORT_STATUS, "due_at": DATETIME}), 400: None, 404: None},
+)
+def request_export(call, pk):
+    customer = customer_of(call.api_key, pk)
+    payload = call.payload
+    try:
+        export = services.request_data_export(
+            customer=customer,
+            type=payload["type"],
+            reason=payload["reason"],
+            regulation=payload.get("regulation") or Regulation.GDPR,
+            actor=None,
+        )
+    except ValidationError as error:
+        raise ApiError(400, error.message_dict) from None
     export.refresh_from_db(fields=["status"])
-    return json_response(202, {"id": export.pk, "status": export.status, "due_at": export.due_at.isoformat()})
+    return 202, {"id": export.pk, "status": export.status, "due_at": export.due_at.isoformat()}
 
 
-@login_not_required
-@require_GET
-def export(request, pk):
-    """`GET exports/{id}` -> {"id", "type", "status", "due_at", "completed_at", "expires_at"}."""
+@endpoint(
+    "GET",
+    "privacy",
+    summary="A data export's progress",
+    responses={
+        200: obj(
+            {
+                "id": ID,
+                "type": enum(DataExport.Type.values),
+                "status": EXPORT_STATUS,
+                "due_at": DATETIME,
+                "completed_at": nullable(DATETIME),
+                "expires_at": nullable(DATETIME),
+            }
+        ),
+        404: None,
+    },
+)
+def export(call, pk):
+    return 200, export_json(export_of(call.api_key, pk))
+
+
+@endpoint(
+    "GET",
+    "privacy",
+    summary="Download a completed data export (a ZIP)",
+    description="Each download is in the access log as the key's; 409 while the export has no file.",
+    responses={200: binary("application/zip"), 404: None, 409: None},
+)
+def download(call, pk):
+    export = export_of(call.api_key, pk)
     try:
-        return json_response(200, export_json(export_of(authenticate(request), pk)))
-    except ApiError as error:
-        return error.response()
-
-
-@login_not_required
-@require_GET
-def download(request, pk):
-    """`GET exports/{id}/download` -> the ZIP, logged in the access log as the key's."""
-    try:
-        api_key = authenticate(request)
-        export = export_of(api_key, pk)
-        try:
-            services.record_download(export=export, api_key=api_key, address=request.META.get("REMOTE_ADDR"))
-        except ValidationError as error:
-            raise ApiError(409, {"status": error.messages}) from None
-    except ApiError as error:
-        return error.response()
+        services.record_download(
+            export=export, api_key=call.api_key, address=call.request.META.get("REMOTE_ADDR")
+        )
+    except ValidationError as error:
+        raise ApiError(409, {"status": error.messages}) from None
     response = FileResponse(
         export.file.open("rb"), as_attachment=True, filename=f"data-export-{export.pk}.zip"
     )
@@ -104,25 +128,35 @@ def download(request, pk):
     return response
 
 
-@csrf_exempt
-@login_not_required
-@require_http_methods(["DELETE"])
-def customer(request, pk):
-    """`DELETE customers/{id}` {"reason"} -> 202 {"request_id", "status": "requested"}: an
-    anonymization request that a compliance officer approves on /privacy/."""
+class AnonymizationForm(forms.Form):
+    reason = TextField(max_length=2000, help_text="Why, e.g. the person's request by email of 2026-11-02")
+
+
+@endpoint(
+    "DELETE",
+    "privacy",
+    summary="Ask for a customer's anonymization",
+    description="202 with the request, which a compliance officer approves on /privacy/ (the same "
+    "open request again for a customer who has one); 409 for a customer anonymized already.",
+    body=AnonymizationForm,
+    responses={
+        202: schemas.obj(
+            {"request_id": schemas.ID, "status": schemas.enum(AnonymizationRequest.Status.values)}
+        ),
+        400: None,
+        404: None,
+        409: None,
+    },
+)
+def delete_customer(call, pk):
+    customer = customer_of(call.api_key, pk)
     try:
-        api_key = authenticate(request)
-        customer = customer_of(api_key, pk)
-        payload = read_json_object(request)
-        try:
-            anonymization = services.request_anonymization(
-                customer=customer, reason=text_field(payload, "reason"), actor=None
-            )
-        except ValidationError as error:
-            raise ApiError(400 if hasattr(error, "error_dict") else 409, messages_of(error)) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(202, {"request_id": anonymization.pk, "status": anonymization.status})
+        anonymization = services.request_anonymization(
+            customer=customer, reason=call.data["reason"], actor=None
+        )
+    except ValidationError as error:
+        raise ApiError(400 if hasattr(error, "error_dict") else 409, messages_of(error)) from None
+    return 202, {"request_id": anonymization.pk, "status": anonymization.status}
 
 
 def messages_of(error):

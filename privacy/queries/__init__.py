@@ -21,6 +21,7 @@ from privacy.queries.preferences import (  # noqa: F401
     consents_page,
     default_preferences,
     effective_timezone,
+    preferences_by_customer,
     preferences_export,
     preferences_json,
     preferences_of,

@@ -38,6 +38,19 @@ def preferences_of(customer):
     return record or default_preferences(customer)
 
 
+def preferences_by_customer(customers):
+    """{customer id: preferences_json} of these customers (the defaults for those without a
+    record): one query (the API's profile section). The customers come with their business."""
+    records = CommunicationPreference.objects.filter(customer_id__in=[customer.pk for customer in customers])
+    by_customer = {record.customer_id: record for record in records}
+    found = {}
+    for customer in customers:
+        record = by_customer.get(customer.pk) or default_preferences(customer)
+        record.customer = customer
+        found[customer.pk] = preferences_json(record)
+    return found
+
+
 def privacy_settings_of(business):
     """The business's privacy settings, or the defaults (nobody opted in at sign-up), unsaved."""
     return PrivacySettings.objects.filter(business=business).first() or PrivacySettings(business=business)

@@ -3,6 +3,7 @@ exist: every change of a consent field writes its ConsentEvent, and every change
 timeline entry, in the same transaction as the change."""
 
 import datetime as dt
+from collections import Counter, defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -179,7 +180,7 @@ def set_consents_in_bulk(*, business, consents, source, evidence, reference, act
     """Set consent fields of many customers, {customer id: {field: bool}}, set-based: one
     query reads their records, one inserts the missing ones, one updates the others, one
     inserts the events and one the timeline entries. Only changes are written. `evidence`
-    is a text, or {customer id: text}. For callers inside their own transaction (checkout,
+    and `reference` are texts, or {customer id: text}. For callers inside their own transaction (checkout,
     imports, merges, sign-up), whose customers are theirs to change."""
     if not consents:
         return
@@ -206,7 +207,7 @@ def set_consents_in_bulk(*, business, consents, source, evidence, reference, act
         context = {
             "source": source,
             "evidence": evidence[customer_id] if isinstance(evidence, dict) else evidence,
-            "reference": reference,
+            "reference": reference[customer_id] if isinstance(reference, dict) else reference,
             "actor": actor,
             "at": at,
         }
@@ -231,9 +232,10 @@ def consents_from_opt_ins(opt_ins):
 def record_opt_ins(*, business, opt_ins, source, where, reference="", actor=None):
     """Record the opt-in fields of an order or an import, {customer id: {"email_opt_in": True,
     ...}}, as consent events of `source` (checkout or import). The evidence is what was sent,
-    and where: the storefront's checkout or the import file shows its own wording."""
+    and where (a text, or {customer id: text}): the storefront's checkout or the import file
+    shows its own wording."""
     evidence = {
-        customer_id: f"{where}: "
+        customer_id: f"{where[customer_id] if isinstance(where, dict) else where}: "
         + ", ".join(f"{name}={'true' if value else 'false'}" for name, value in given.items())
         for customer_id, given in opt_ins.items()
     }
@@ -245,6 +247,35 @@ def record_opt_ins(*, business, opt_ins, source, where, reference="", actor=None
         reference=reference,
         actor=actor,
     )
+
+
+def record_checkout_opt_ins(*, business, checkouts):
+    """The opt-in fields of orders, [{"customer_id", "external_id", "source", "opt_ins"}], as
+    consents given at each order's checkout, in their order: each customer's first order in
+    one set-based write, their second ones in the next, and so on."""
+    rounds = defaultdict(dict)
+    seen = Counter()
+    for checkout in checkouts:
+        rounds[seen[checkout["customer_id"]]][checkout["customer_id"]] = checkout
+        seen[checkout["customer_id"]] += 1
+    for _, by_customer in sorted(rounds.items()):
+        record_opt_ins(
+            business=business,
+            opt_ins={customer_id: checkout["opt_ins"] for customer_id, checkout in by_customer.items()},
+            source=Source.CHECKOUT,
+            where={
+                customer_id: checkout_place(checkout["external_id"], checkout["source"])
+                for customer_id, checkout in by_customer.items()
+            },
+            reference={
+                customer_id: f"order {checkout['external_id']}"
+                for customer_id, checkout in by_customer.items()
+            },
+        )
+
+
+def checkout_place(external_id, source):
+    return f"Checkout of order {external_id}" + (f" ({source})" if source else "")
 
 
 def opt_in_at_signup(*, business, customer_ids):

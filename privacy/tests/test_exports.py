@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from customers import services as customer_services
 from customers.models import Customer, Membership
+from customers.tests.api.declared import assert_declared
 from privacy import services
 from privacy.models import AccessLog, DataExport
 from privacy.queries import export_sections
@@ -231,15 +232,19 @@ def test_the_api_requests_follows_and_downloads_an_export(
             "post", f"/api/v1/customers/{zeb.pk}/export", api_key, {"type": "GDPR_FULL", "reason": "Asked"}
         )
     assert response.status_code == 202
+    assert_declared(response)
     body = response.json()
     assert set(body) == {"id", "status", "due_at"}
 
-    status = api("get", f"/api/v1/exports/{body['id']}", api_key).json()
+    status = api("get", f"/api/v1/exports/{body['id']}", api_key)
+    assert_declared(status)
+    status = status.json()
     assert set(status) == {"id", "type", "status", "due_at", "completed_at", "expires_at"}
     assert status["status"] == "COMPLETED" and status["expires_at"]
 
     download = api("get", f"/api/v1/exports/{body['id']}/download", api_key)
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    assert_declared(download)
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     assert json.loads(archive.read("data.json"))["profile"]["phone"] == PHONE
     entry = AccessLog.objects.get(what=AccessLog.What.DATA_EXPORT_DOWNLOADED)
@@ -261,4 +266,6 @@ def test_the_api_refuses_bad_input_and_other_businesses(api, api_key, zeb, other
     export = services.request_data_export(customer=zeb, type="GDPR_FULL", reason="x", actor=None)
     assert api("get", f"/api/v1/exports/{export.pk}", other_key).status_code == 404
     assert api("get", f"/api/v1/exports/{export.pk}/download", other_key).status_code == 404
-    assert api("get", f"/api/v1/exports/{export.pk}/download", api_key).status_code == 409
+    not_yet = api("get", f"/api/v1/exports/{export.pk}/download", api_key)
+    assert not_yet.status_code == 409
+    assert_declared(not_yet)

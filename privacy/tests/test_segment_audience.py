@@ -5,6 +5,7 @@ import pytest
 
 from customers import services as customer_services
 from customers.models import Customer
+from customers.tests.api.declared import assert_declared
 from privacy.models import AccessLog
 from privacy.tests.factories import customer, grant
 from segments import services as segment_services
@@ -64,8 +65,10 @@ def test_the_api_pages_the_audience_and_logs_it_as_the_keys(api, api_key, panel,
     segment = panel["segment"]
     url = f"/api/v1/segments/{segment.pk}/audience?channel=sms&purpose=marketing"
 
-    body = api("get", url, api_key).json()
+    response = api("get", url, api_key)
 
+    assert_declared(response)
+    body = response.json()
     assert [row["id"] for row in body["results"]] == [panel["ann"].pk]
     assert body["results"][0]["contact"] == "+14155550101" and body["next"] is None
     entry = AccessLog.objects.get(what="list_exported")

@@ -1,18 +1,78 @@
 """The segment endpoints of the API (issue 11's contracts): segments, their members, the
-preview, a recalculation, and a customer's segments. Errors as every endpoint's: 400
-{"errors": {field: [messages]}}, 401, 404 for another business's ids."""
+preview, a recalculation, and a customer's segments."""
 
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.http import HttpResponse
 
-from customers.api.auth import ApiError, authenticate, json_response, read_json_object
+from customers.api.auth import ApiError
+from customers.api.endpoints import CURSOR, endpoint, page_cursor, route
+from customers.api.forms import MAX_ID
+from customers.api.schemas import (
+    BOOLEAN,
+    DATETIME,
+    ID,
+    INTEGER,
+    STRING,
+    array,
+    enum,
+    nullable,
+    obj,
+    page,
+)
 from customers.models import Customer
+from customers.replicas import reads_from_replica
 from segments import queries, rules, services
 from segments.models import Segment
 
 MAX_IDS = 1000
+
+SEGMENT_FIELDS = {
+    "id": ID,
+    "name": STRING,
+    "description": STRING,
+    "kind": enum(Segment.Kind.values),
+    "rules": {"type": "object", "description": "The rule tree; {} for a static segment"},
+    "active": BOOLEAN,
+    "member_count": INTEGER,
+    "last_recalculated_at": nullable(DATETIME),
+}
+SEGMENT_WITH_JOB = obj(
+    {
+        **SEGMENT_FIELDS,
+        "job_id": nullable({**ID, "description": "The recalculation computing the members; GET jobs/{id}"}),
+    }
+)
+# The service reads the rule tree (an object, or its JSON text) and names what is wrong in
+# it; a static segment's rules are not read at all.
+RULES_INPUT = {"description": "The rule tree (an object, or its JSON text) of a dynamic segment"}
+CUSTOMER_IDS = obj(
+    {
+        "customer_ids": array(
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID}, minItems=1, maxItems=MAX_IDS
+        )
+    }
+)
+MEMBERS_CHANGED = obj(
+    {
+        "changed": INTEGER,
+        "skipped": {
+            "type": "object",
+            "additionalProperties": INTEGER,
+            "description": "How many ids were skipped, by reason",
+        },
+        "member_count": INTEGER,
+    }
+)
+MEMBER = obj(
+    {
+        "id": ID,
+        "phone": STRING,
+        "first_name": STRING,
+        "last_name": STRING,
+        "email": STRING,
+        "since": DATETIME,
+    }
+)
 
 
 def found(business, pk):
@@ -31,117 +91,131 @@ def with_job(segment, job):
     return {**queries.segment_json(segment), "job_id": job.pk if job else None}
 
 
-@csrf_exempt
-@login_not_required
-@require_http_methods(["GET", "POST"])
-def segments(request):
-    """`GET segments` -> {"results": [segment], "next": null}; `POST segments` {"name",
-    "description", "kind", "rules"} -> 201 with the segment and the "job_id" computing its
-    members (null for a static one)."""
+@endpoint(
+    "GET",
+    "segments",
+    summary="The business's segments",
+    description="The presets included; one page (`next` is null).",
+    responses={200: page(obj(SEGMENT_FIELDS))},
+)
+def list_segments(call):
+    services.ensure_presets(business=call.business)
+    results = [queries.segment_json(segment) for segment in queries.live_segments(call.business)]
+    return 200, {"results": results, "next": None}
+
+
+@endpoint(
+    "POST",
+    "segments",
+    summary="Create a segment",
+    description="A dynamic segment's members are computed by the job of `job_id` (null for a static one).",
+    body_schema=obj(
+        {"name": STRING},
+        optional={
+            "description": nullable(STRING),
+            "kind": enum(Segment.Kind.values, description="dynamic unless said"),
+            "rules": RULES_INPUT,
+        },
+    ),
+    responses={201: SEGMENT_WITH_JOB, 400: None},
+)
+def create_segment(call):
+    payload = call.payload
     try:
-        business = authenticate(request).business
-        if request.method == "GET":
-            services.ensure_presets(business=business)
-            results = [queries.segment_json(segment) for segment in queries.live_segments(business)]
-            return json_response(200, {"results": results, "next": None})
-        payload = read_json_object(request)
-        try:
-            segment, job = services.create_segment(
-                business=business,
-                actor=None,
-                name=payload.get("name"),
-                description=payload.get("description", ""),
-                kind=payload.get("kind", Segment.Kind.DYNAMIC),
-                rules=payload.get("rules"),
-            )
-        except ValidationError as error:
-            raise refused(error) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(201, with_job(segment, job))
+        segment, job = services.create_segment(
+            business=call.business,
+            actor=None,
+            name=payload["name"],
+            description=payload.get("description", ""),
+            kind=payload.get("kind", Segment.Kind.DYNAMIC),
+            rules=payload.get("rules"),
+        )
+    except ValidationError as error:
+        raise refused(error) from None
+    return 201, with_job(segment, job)
 
 
-@csrf_exempt
-@login_not_required
-@require_http_methods(["GET", "PUT", "DELETE"])
-def segment(request, pk):
-    """`GET segments/{id}`; `PUT` {"name", "description", "rules", "active"} (each optional)
-    -> 200 with the segment and the "job_id" of the recalculation changed rules start;
-    `DELETE` -> 204 (a soft delete)."""
+segments = route(list_segments, create_segment)
+
+
+@endpoint("GET", "segments", summary="A segment", responses={200: obj(SEGMENT_FIELDS), 404: None})
+def get_segment(call, pk):
+    return 200, queries.segment_json(found(call.business, pk))
+
+
+@endpoint(
+    "PUT",
+    "segments",
+    summary="Change a segment",
+    description="Each field optional; changed rules of a dynamic segment start the recalculation of "
+    "`job_id` (else null). The kind stays.",
+    body_schema=obj(
+        optional={
+            "name": STRING,
+            "description": nullable(STRING),
+            "rules": {**RULES_INPUT, "description": "The new rule tree; null or left out keeps it"},
+            "active": nullable(BOOLEAN),
+        }
+    ),
+    responses={200: SEGMENT_WITH_JOB, 400: None, 404: None},
+)
+def put_segment(call, pk):
+    segment = found(call.business, pk)
+    payload = call.payload
     try:
-        business = authenticate(request).business
-        segment = found(business, pk)
-        if request.method == "GET":
-            return json_response(200, queries.segment_json(segment))
-        if request.method == "DELETE":
-            services.delete_segment(segment=segment, actor=None)
-            response = json_response(204, {})
-            response.content = b""
-            return response
-        payload = read_json_object(request)
-        try:
-            segment, job = services.update_segment(
-                segment=segment,
-                actor=None,
-                name=payload.get("name", segment.name),
-                description=payload.get("description", segment.description),
-                rules=payload.get("rules"),
-                active=payload.get("active"),
-            )
-        except ValidationError as error:
-            raise refused(error) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(200, with_job(segment, job))
+        segment, job = services.update_segment(
+            segment=segment,
+            actor=None,
+            name=payload.get("name", segment.name),
+            description=payload.get("description", segment.description),
+            rules=payload.get("rules"),
+            active=payload.get("active"),
+        )
+    except ValidationError as error:
+        raise refused(error) from None
+    return 200, with_job(segment, job)
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def recalculate(request, pk):
-    """`POST segments/{id}/recalculate` -> 202 {"job_id"}; follow it at `GET jobs/{id}`."""
-    try:
-        business = authenticate(request).business
-        segment = found(business, pk)
-        if segment.kind != Segment.Kind.DYNAMIC:
-            raise ApiError(400, {"segment": ["A static segment has no rules to recalculate."]})
-    except ApiError as error:
-        return error.response()
+@endpoint(
+    "DELETE",
+    "segments",
+    summary="Delete a segment",
+    description="A soft delete: the segment leaves every list and its name is free again.",
+    responses={204: None, 404: None},
+)
+def delete_segment(call, pk):
+    services.delete_segment(segment=found(call.business, pk), actor=None)
+    return HttpResponse(status=204)
+
+
+segment = route(get_segment, put_segment, delete_segment)
+
+
+@endpoint(
+    "POST",
+    "segments",
+    summary="Recalculate a dynamic segment's members",
+    description="Follow the job at GET jobs/{id}; 400 for a static segment.",
+    responses={202: obj({"job_id": ID}), 400: None, 404: None},
+)
+def recalculate(call, pk):
+    segment = found(call.business, pk)
+    if segment.kind != Segment.Kind.DYNAMIC:
+        raise ApiError(400, {"segment": ["A static segment has no rules to recalculate."]})
     job = services.request_recalculation(segment=segment, actor=None, reason="On demand (API)")
-    return json_response(202, {"job_id": job.pk})
+    return 202, {"job_id": job.pk}
 
 
-@csrf_exempt
-@login_not_required
-@require_http_methods(["GET", "POST", "DELETE"])
-def members(request, pk):
-    """`GET segments/{id}/members[?cursor=]` -> {"results": [{"id", "phone", "first_name",
-    "last_name", "email", "since"}], "next"}; `POST` / `DELETE` {"customer_ids": [...]} for
-    a static segment -> 200 {"changed", "skipped": {reason: count}, "member_count"}."""
-    try:
-        business = authenticate(request).business
-        segment = found(business, pk)
-        if request.method == "GET":
-            return member_page(request, segment)
-        ids = customer_ids(read_json_object(request))
-        change = services.add_ids if request.method == "POST" else services.remove_ids
-        try:
-            outcome = change(segment=segment, customer_ids=ids, actor=None)
-        except ValidationError as error:
-            raise refused(error) from None
-    except ApiError as error:
-        return error.response()
-    segment.refresh_from_db()
-    return json_response(
-        200, {"changed": outcome.changed, "skipped": outcome.skipped, "member_count": segment.member_count}
-    )
-
-
-def member_page(request, segment):
-    cursor = request.GET.get("cursor")
-    if cursor is not None and not (cursor.isdigit() and len(cursor) < 19):
-        raise ApiError(400, {"cursor": ["Pass the “next” value of the previous page."]})
-    rows, next_cursor = queries.members_page(segment, after=int(cursor) if cursor else None)
+@endpoint(
+    "GET",
+    "segments",
+    summary="A segment's members, by customer id",
+    query=CURSOR,
+    responses={200: page(MEMBER), 400: None, 404: None},
+)
+def list_members(call, pk):
+    segment = found(call.business, pk)
+    rows, next_cursor = queries.members_page(segment, after=page_cursor(call.request))
     results = [
         {
             "id": row.customer_id,
@@ -153,51 +227,77 @@ def member_page(request, segment):
         }
         for row in rows
     ]
-    return json_response(200, {"results": results, "next": str(next_cursor) if next_cursor else None})
+    return 200, {"results": results, "next": str(next_cursor) if next_cursor else None}
 
 
-def customer_ids(payload):
-    ids = payload.get("customer_ids")
-    valid = isinstance(ids, list) and all(type(pk) is int and 0 < pk < 2**63 for pk in ids)
-    if not valid or not ids:
-        raise ApiError(400, {"customer_ids": ["Send a list of customer ids (whole numbers)."]})
-    if len(ids) > MAX_IDS:
-        raise ApiError(400, {"customer_ids": [f"At most {MAX_IDS:,} ids at a time."]})
-    return ids
-
-
-@csrf_exempt
-@login_not_required
-@require_POST
-def preview(request):
-    """`POST segments/preview` {"rules"} -> 200 {"count", "sample": [at most 20 customer ids]}."""
+def change_members(call, pk, change):
+    segment = found(call.business, pk)
     try:
-        business = authenticate(request).business
-        payload = read_json_object(request)
-        try:
-            result = rules.preview(payload.get("rules"), business=business)
-        except rules.RuleError as error:
-            raise ApiError(400, {"rules": list(error.messages)}) from None
-        except rules.PreviewTooSlow as error:
-            raise ApiError(400, {"rules": [str(error)]}) from None
-    except ApiError as error:
-        return error.response()
-    return json_response(200, {"count": result["count"], "sample": result["sample"]})
+        outcome = change(segment=segment, customer_ids=call.payload["customer_ids"], actor=None)
+    except ValidationError as error:
+        raise refused(error) from None
+    segment.refresh_from_db()
+    return 200, {"changed": outcome.changed, "skipped": outcome.skipped, "member_count": segment.member_count}
 
 
-@login_not_required
-@require_GET
-def customer_segments(request, pk):
-    """`GET customers/{id}/segments` -> {"results": [{"id", "name", "since"}]}."""
+@endpoint(
+    "POST",
+    "segments",
+    summary="Add customers to a static segment",
+    description="Ids of no live customer of this business are skipped as such; 400 for a dynamic segment.",
+    body_schema=CUSTOMER_IDS,
+    responses={200: MEMBERS_CHANGED, 400: None, 404: None},
+)
+def add_members(call, pk):
+    return change_members(call, pk, services.add_ids)
+
+
+@endpoint(
+    "DELETE",
+    "segments",
+    summary="Remove customers from a static segment",
+    description="400 for a dynamic segment.",
+    body_schema=CUSTOMER_IDS,
+    responses={200: MEMBERS_CHANGED, 400: None, 404: None},
+)
+def remove_members(call, pk):
+    return change_members(call, pk, services.remove_ids)
+
+
+members = route(list_members, add_members, remove_members)
+
+
+@reads_from_replica
+@endpoint(
+    "POST",
+    "segments",
+    summary="Preview a rule tree: how many customers it matches, and the newest of them",
+    description="Nothing is saved; 400 for bad rules or a preview past its time budget.",
+    body_schema=obj({"rules": RULES_INPUT}),
+    responses={200: obj({"count": INTEGER, "sample": array(ID, maxItems=20)}), 400: None},
+)
+def preview(call):
     try:
-        business = authenticate(request).business
-        customer = Customer.objects.filter(business=business, pk=pk).live().first()
-        if customer is None:
-            raise ApiError(404, {"customer": [f"No customer {pk} in this business."]})
-    except ApiError as error:
-        return error.response()
+        result = rules.preview(call.payload["rules"], business=call.business)
+    except rules.RuleError as error:
+        raise ApiError(400, {"rules": list(error.messages)}) from None
+    except rules.PreviewTooSlow as error:
+        raise ApiError(400, {"rules": [str(error)]}) from None
+    return 200, {"count": result["count"], "sample": result["sample"]}
+
+
+@endpoint(
+    "GET",
+    "segments",
+    summary="The segments a customer is in, and since when",
+    responses={200: obj({"results": array(obj({"id": ID, "name": STRING, "since": DATETIME}))}), 404: None},
+)
+def customer_segments(call, pk):
+    customer = Customer.objects.filter(business=call.business, pk=pk).live().first()
+    if customer is None:
+        raise ApiError(404, {"customer": [f"No customer {pk} in this business."]})
     results = [
         {"id": row.segment_id, "name": row.segment.name, "since": queries.iso(row.since)}
         for row in queries.segments_of_customer(customer)
     ]
-    return json_response(200, {"results": results})
+    return 200, {"results": results}

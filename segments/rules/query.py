@@ -3,7 +3,7 @@
 import time
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, router, transaction
 from django.utils import timezone
 
 from customers.models import Customer
@@ -58,8 +58,9 @@ def members(rules, *, business, at=None):
 def preview(rules, *, business, at=None, sample=20):
     """{"count", "sample": [ids of the newest `sample` members]}. On PostgreSQL both queries
     together get SEGMENT_PREVIEW_TIMEOUT_MS: the count its statement timeout, the sample what
-    is left of it; past it, PreviewTooSlow."""
-    queryset = members(rules, business=business, at=at)
+    is left of it; past it, PreviewTooSlow. On a replica when the caller reads from one."""
+    db = router.db_for_read(Customer)
+    queryset = members(rules, business=business, at=at).using(db)
     budget_ms = settings.SEGMENT_PREVIEW_TIMEOUT_MS
     started = time.monotonic()
 
@@ -67,11 +68,11 @@ def preview(rules, *, business, at=None, sample=20):
         return max(1, budget_ms - round((time.monotonic() - started) * 1000))
 
     try:
-        with transaction.atomic():
-            limit_statements(budget_ms)
+        with transaction.atomic(using=db):
+            limit_statements(budget_ms, using=db)
             count = queryset.count()
             ids = newest_members(queryset, sample, left_ms)
-            limit_statements(None)
+            limit_statements(None, using=db)
     except OperationalError as error:
         if is_statement_timeout(error):
             raise PreviewTooSlow(TOO_SLOW.format(seconds=budget_ms / 1000)) from error
@@ -85,18 +86,18 @@ def newest_members(queryset, sample, left_ms):
     match (e.g. "no order for 180 days"); so on PostgreSQL the walk gets a part of the time
     left, and past it the members are found first and the newest of them taken."""
     newest = queryset.order_by("-created_at", "-id").values_list("pk", flat=True)[:sample]
-    if connection.vendor != "postgresql":
+    if connections[queryset.db].vendor != "postgresql":
         return list(newest)
     try:
-        with transaction.atomic():
-            limit_statements(max(1, min(left_ms(), SAMPLE_WALK_MS)))
+        with transaction.atomic(using=queryset.db):
+            limit_statements(max(1, min(left_ms(), SAMPLE_WALK_MS)), using=queryset.db)
             return list(newest)
     except OperationalError as error:
         if not is_statement_timeout(error):
             raise
-    limit_statements(left_ms())
+    limit_statements(left_ms(), using=queryset.db)
     sql, params = queryset.order_by().values("pk", "created_at").query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[queryset.db].cursor() as cursor:
         # OFFSET 0 keeps the members a subquery of their own, evaluated before the sort.
         cursor.execute(
             f"SELECT m.pk FROM ({sql} OFFSET 0) m ORDER BY m.created_at DESC, m.pk DESC LIMIT %s",
@@ -109,12 +110,12 @@ def is_statement_timeout(error):
     return getattr(error.__cause__, "sqlstate", None) == "57014"  # query_canceled
 
 
-def limit_statements(milliseconds):
+def limit_statements(milliseconds, using=DEFAULT_DB_ALIAS):
     """PostgreSQL's statement timeout for the rest of this transaction (None: the default
     again, as a savepoint's enclosing transaction goes on after the preview)."""
-    if connection.vendor != "postgresql":
+    if connections[using].vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         if milliseconds is None:
             cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
         else:

@@ -23,6 +23,8 @@ CUSTOMERS_FIGURES = [
     "profile.top_customer",
     "api.orders",
     "api.orders_with_payment",
+    "api.orders_batch_100",
+    "api.orders_batch",
     "dashboard.page_30d",
     "dashboard.page_12m",
     "api.orders_summary_upkeep",
@@ -88,6 +90,7 @@ def test_bench_seeds_its_business_and_prints_a_line_per_figure(settings):
         assert "ratio" in lines[name] and "ERROR" not in lines[name]
     assert "queries" in lines["profile.top_customer"]
     assert "orders/s" in lines["api.orders"]
+    assert "orders/s" in lines["api.orders_batch"] and "(raw " in lines["api.orders_batch"]
     assert "figures equal the SQL" in lines["dashboard.page_30d"]
     assert "figures equal the SQL" in lines["dashboard.page_12m"]
 
@@ -121,4 +124,6 @@ def test_only_runs_the_figures_named_by_prefix():
         "api.orders_with_payment",
         "api.orders_summary_upkeep",
         "api.orders_with_webhook",
+        "api.orders_batch_100",
+        "api.orders_batch",
     }

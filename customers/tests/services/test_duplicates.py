@@ -21,7 +21,7 @@ def person(business, phone, first_name, last_name, *, email="", street=None, cit
     )
     if street:
         address = {"street": street, "city": city, "postal_code": "12345", "country": "US"}
-        services.add_dropoff(customer=customer, address=address, actor=None)
+        services.add_address(customer=customer, address=address, actor=None)
     return customer
 
 

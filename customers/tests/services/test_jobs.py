@@ -228,6 +228,84 @@ def test_the_sweeper_runs_on_its_schedule_and_fails_stale_jobs_of_every_business
     assert fresh.status == "running"
 
 
+def test_the_sweeper_queues_again_once_a_job_no_worker_took_and_it_runs_once(
+    people, business, owner, settings, django_capture_on_commit_callbacks
+):
+    lost = export_job(business, owner, heartbeat_at=long_ago(settings))  # its task went with a killed worker
+    waiting = export_job(business, owner)  # its task is in the queue
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        tasks.fail_stale_jobs()
+        tasks.fail_stale_jobs()  # the next sweep, or another cluster's: the task is queued once
+    services.run_export_job(lost.pk)  # the first delivery, if it was only late
+
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert len(queued) == 1
+    assert (lost.status, lost.attempts, lost.rows_done) == ("done", 1, 5)
+    assert (waiting.status, waiting.attempts) == ("queued", 0)
+
+
+def test_the_sweeper_leaves_a_job_claimed_or_cancelled_since_it_looked_alone(
+    people, business, owner, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    claimed = export_job(business, owner, heartbeat_at=long_ago(settings))
+    cancelled = export_job(business, owner, heartbeat_at=long_ago(settings))
+    look = jobs.with_kinds
+
+    def look_then_workers_and_users_act(queryset):
+        found = list(look(queryset))
+        jobs.claim_job(claimed.pk)
+        services.cancel_job(job=cancelled, actor=owner)
+        return found
+
+    monkeypatch.setattr(jobs, "with_kinds", look_then_workers_and_users_act)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        assert jobs.requeue_waiting_jobs() == 0
+
+    assert queued == []
+    assert list(Job.objects.order_by("pk").values_list("status", "attempts")) == [
+        ("running", 1),
+        ("cancelled", 0),
+    ]
+
+
+def test_a_worker_whose_heartbeat_came_too_late_stops_and_leaves_the_job_to_its_retry(
+    people, business, owner, settings, monkeypatch
+):
+    monkeypatch.setattr(exports, "EXPORT_CHUNK", 2)
+    job = export_job(business, owner)
+    report = jobs.report_progress
+
+    def stall_past_the_lease_then_report(job, rows_done, **kwargs):
+        # The worker stalled (a long pause, a slow database): the sweeper failed the job
+        # and the user retried it before this heartbeat.
+        Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago(settings))
+        tasks.fail_stale_jobs()
+        Job.objects.filter(pk=job.pk).update(status="running", attempts=job.attempts + 1)  # the retry's claim
+        report(job, rows_done, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.exports, "report_progress", stall_past_the_lease_then_report)
+        services.run_export_job(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.rows_done, job.file.name) == ("running", 2, 0, "")
+
+
+def test_a_worker_whose_job_was_failed_by_the_sweeper_saves_no_outcome(people, business, owner, settings):
+    job = export_job(business, owner)
+    jobs.claim_job(job.pk)
+    job.refresh_from_db()
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago(settings))
+    tasks.fail_stale_jobs()
+
+    jobs.finish_job(job)
+
+    job.refresh_from_db()
+    assert (job.status, job.failure) == ("failed", jobs.STALE_JOB_MESSAGE)
+
+
 def test_the_jobs_api_answers_any_kind_of_job_of_the_business_in_one_shape(
     business, owner, api_key, client, django_assert_num_queries
 ):

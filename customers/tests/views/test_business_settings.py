@@ -10,6 +10,7 @@ SETTINGS = {
     "name": "Acme Fine Foods",
     "default_country": "GB",
     "currency": "gbp",
+    "api_requests_per_minute": 600,
     "timezone": "Europe/London",
 }
 
@@ -29,6 +30,7 @@ def test_an_owner_edits_the_business_settings(client_for, owner, business):
         "GBP",
         "Europe/London",
     )
+    assert business.api_requests_per_minute == 600
 
 
 def test_the_new_time_zone_and_country_apply_to_the_next_pages(client_for, owner, business):

@@ -158,13 +158,13 @@ def test_filters_by_a_tag_of_the_business_only(support_client, business, other_b
 
 
 def test_filters_by_dropoff_city_and_country_in_any_case(support_client, business, ann, jose):
-    services.add_dropoff(
+    services.add_address(
         customer=ann, address={"street": "1 Main St", "city": "Springfield", "country": "US"}, actor=None
     )
-    services.add_dropoff(
+    services.add_address(
         customer=ann, address={"street": "2 Main St", "city": "Springfield", "country": "US"}, actor=None
     )
-    services.add_dropoff(
+    services.add_address(
         customer=jose, address={"street": "1 Rue", "city": "Paris", "country": "fr"}, actor=None
     )
     assert listed(support_client, city="springfield") == [ann.pk]

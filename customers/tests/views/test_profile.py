@@ -64,7 +64,7 @@ def timeline(response):
 def test_profile_shows_everything_about_the_customer(client_for, support, business, ann):
     services.tag_customer(customer=ann, name="VIP", color="#0ea5e9", actor=support)
     services.add_note(customer=ann, body="Prefers SMS.", actor=support)
-    services.add_dropoff(
+    services.add_address(
         customer=ann, address={"street": "9 Bill Rd", "city": "Springfield"}, kind="billing", actor=support
     )
     record(business, "A-2", placed_at=timezone.now() - dt.timedelta(days=1))

@@ -152,6 +152,21 @@ def test_the_timeline_renders_every_kind_of_activity(client_for, support, busine
             "Refunded 15.00 USD of order A-1 (payment ch_1) · “Cold”",
         ),
         (Activity.Kind.PHONE_VERIFIED, {"phone": "+14155550101"}, "Phone +14155550101 verified"),
+        (
+            Activity.Kind.ADDRESS_ADDED,
+            {"dropoff_id": 8, "address": "9 Oak Ave, US"},
+            "Address added: 9 Oak Ave, US",
+        ),
+        (
+            Activity.Kind.ADDRESS_CHANGED,
+            {"dropoff_id": 8, "old": "9 Oak Ave, US", "new": "5 New Rd, US"},
+            "Address changed: 9 Oak Ave, US → 5 New Rd, US",
+        ),
+        (
+            Activity.Kind.ADDRESS_REMOVED,
+            {"dropoff_id": 8, "address": "5 New Rd, US"},
+            "Address removed: 5 New Rd, US",
+        ),
     ]
     assert {kind for kind, _, _ in kinds} == set(Activity.Kind)
     for kind, data, _ in kinds:

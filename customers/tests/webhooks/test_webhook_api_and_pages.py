@@ -7,6 +7,7 @@ import pytest
 
 from customers import services, tasks
 from customers.models import AuditEntry, WebhookDelivery, WebhookEndpoint
+from customers.tests.api.declared import assert_declared
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +23,14 @@ def other_key(other_business):
 
 
 def call(client, method, path, key, payload=None):
-    return getattr(client, method)(
+    response = getattr(client, method)(
         f"/api/v1/{path}",
         data=json.dumps(payload) if payload is not None else None,
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {key}",
     )
+    assert_declared(response)
+    return response
 
 
 def test_the_api_creates_reads_changes_and_deletes_a_webhook(client, key, business):
@@ -75,6 +78,7 @@ def test_the_api_creates_reads_changes_and_deletes_a_webhook(client, key, busine
         ({"url": "https://x.example.com", "events": ["*"]}, "secret"),
         ({"url": "https://x.example.com", "events": ["*"], "secret": ""}, "secret"),
         ({"url": "https://x.example.com", "events": ["*"], "secret": "s", "active": "yes"}, "active"),
+        ({"url": "https://x.example.com", "events": ["*"], "secret": "s", "colour": "red"}, "colour"),
     ],
 )
 def test_bad_webhooks_are_400s_naming_the_field(client, key, payload, field):

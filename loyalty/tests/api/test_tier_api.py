@@ -126,6 +126,7 @@ def test_the_audits_page_with_a_cursor_and_refuse_a_bad_one(call, api_key, busin
     assert [a["reason"] for a in second["results"]] == ["10"] and second["next"] is None
     assert first["results"][0]["changed_by"] == owner.username
     assert call("get", "tiers/audits?cursor=x", key=api_key).status_code == 400
+    assert call("get", "tiers/audits?cursor=²", key=api_key).status_code == 400
 
 
 def test_another_business_sees_only_its_own_configuration_and_audits(call, api_key, other_business, owner):

@@ -1,4 +1,5 @@
-"""The segment endpoints, exactly as issue 11's contracts: shapes, errors, tenancy."""
+"""The segment endpoints, exactly as issue 11's contracts: shapes, errors, tenancy; every
+answer as the OpenAPI document declares it."""
 
 import json
 
@@ -6,6 +7,7 @@ import pytest
 
 from customers import services as customer_services
 from customers.models import Job
+from customers.tests.api.declared import assert_declared
 from segments.models import Segment
 from segments.tests.factories import SPENT_OVER_100_IN_90_DAYS, dynamic, member_ids, order, static
 
@@ -25,11 +27,14 @@ def call(client, api_key):
     def send(method, path, payload=None, key=api_key, raw=None):
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         if method == "get":
-            return client.get(f"/api/v1/{path}", headers=headers)
-        body = raw if raw is not None else (json.dumps(payload) if payload is not None else "")
-        return getattr(client, method)(
-            f"/api/v1/{path}", body, content_type="application/json", headers=headers
-        )
+            response = client.get(f"/api/v1/{path}", headers=headers)
+        else:
+            body = raw if raw is not None else (json.dumps(payload) if payload is not None else "")
+            response = getattr(client, method)(
+                f"/api/v1/{path}", body, content_type="application/json", headers=headers
+            )
+        assert_declared(response)
+        return response
 
     return send
 
@@ -176,7 +181,8 @@ def test_members_are_cursor_paged(call, business, settings, monkeypatch):
     assert ids == sorted(customer.pk for customer in customers)
     assert set(first["results"][0]) == {"id", "phone", "first_name", "last_name", "email", "since"}
     assert second["next"] is None
-    assert call("get", f"segments/{segment.pk}/members?cursor=abc").status_code == 400
+    for cursor in ["abc", "²", "9" * 19]:
+        assert call("get", f"segments/{segment.pk}/members?cursor={cursor}").status_code == 400
 
 
 def test_static_members_are_added_and_removed_by_ids(call, business):
@@ -190,7 +196,13 @@ def test_static_members_are_added_and_removed_by_ids(call, business):
     assert added.json() == {"changed": 2, "skipped": {"no such customer": 1}, "member_count": 2}
     assert removed.json() == {"changed": 1, "skipped": {}, "member_count": 1}
     assert member_ids(segment) == {ann.pk}
-    assert call("post", f"segments/{segment.pk}/members", {"customer_ids": ["1"]}).status_code == 400
+    for ids, errors in [
+        (["1"], {"customer_ids.0": ["Enter a whole number."]}),
+        ([], {"customer_ids": ["Send at least 1 item."]}),
+        (list(range(1, 1002)), {"customer_ids": ["Send at most 1,000 items at a time."]}),
+    ]:
+        refused = call("post", f"segments/{segment.pk}/members", {"customer_ids": ids})
+        assert (refused.status_code, refused.json()["errors"]) == (400, errors)
     assert (
         call("post", f"segments/{dynamic(business).pk}/members", {"customer_ids": [ann.pk]}).status_code
         == 400
