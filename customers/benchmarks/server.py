@@ -34,9 +34,9 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-from customers import demo, services
+from customers import choices, demo, services
 from customers.benchmarks.harness import NAME_WIDTH, LoadFigure, create_api_key
-from customers.models import Customer
+from customers.models import Business, Customer
 
 ENDPOINTS = ("orders", "batch", "customer")
 BATCH_SIZE = 100
@@ -64,6 +64,11 @@ def figures(context):
         return
     business = context.business
     api_key, secret = create_api_key(business, name="bench http")
+    # The load is far past a partner's rate limit, which would answer it 429.
+    rate_limit = business.api_requests_per_minute
+    Business.objects.filter(pk=business.pk).update(
+        api_requests_per_minute=choices.MAX_API_REQUESTS_PER_MINUTE
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
             data = load_data(business, secret, context.rng)
@@ -86,6 +91,7 @@ def figures(context):
                         load = Load(endpoint, data, data_files[endpoint], clients, context.duration)
                         yield LoadFigure(name, load_run(name, load, ours, raw, warmed))
     finally:
+        Business.objects.filter(pk=business.pk).update(api_requests_per_minute=rate_limit)
         services.revoke_api_key(api_key=api_key, actor=None)
 
 
