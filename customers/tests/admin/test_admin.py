@@ -81,7 +81,9 @@ def test_changing_an_order_status_in_the_admin_keeps_stats_exact(business, suppo
 
 def test_api_keys_are_shown_once_and_stored_hashed(business, owner, client_for):
     client = client_for(owner)
-    response = client.post("/admin/customers/apikey/add/", {"name": "POS"}, follow=True)
+    response = client.post(
+        "/admin/customers/apikey/add/", {"name": "POS", "scopes": ["orders:write"]}, follow=True
+    )
     api_key = ApiKey.objects.get(business=business)
     secret = next(str(m).split(": ")[-1] for m in response.context["messages"] if "shown once" in str(m))
     assert secret not in api_key.hashed_secret and services.authenticate_api_key(secret) == api_key

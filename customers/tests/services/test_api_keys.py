@@ -25,7 +25,7 @@ def test_creating_renaming_and_revoking_a_key_each_write_an_audit_entry_with_the
     api_key.refresh_from_db()
     assert api_key.name == "Shop POS" and api_key.revoked_at is not None
     assert audit(business) == [
-        ("api_key.created", owner.username, {"api_key_id": api_key.pk}),
+        ("api_key.created", owner.username, {"api_key_id": api_key.pk, "scopes": ["admin"]}),
         ("api_key.renamed", owner.username, {"api_key_id": api_key.pk, "old": "POS", "new": "Shop POS"}),
         ("api_key.revoked", owner.username, {"api_key_id": api_key.pk}),
     ]
@@ -61,12 +61,14 @@ def test_the_admin_renames_and_revokes_keys_through_the_services(business, owner
     api_key, _ = services.create_api_key(business=business, name="POS", actor=None)
     client = client_for(owner)
 
-    response = client.post(f"/admin/customers/apikey/{api_key.pk}/change/", {"name": "Till"})
+    response = client.post(
+        f"/admin/customers/apikey/{api_key.pk}/change/", {"name": "Till", "scopes": ["admin"]}
+    )
     assert response.status_code == 302
     client.post("/admin/customers/apikey/", {"action": "revoke_selected", ACTION_CHECKBOX_NAME: [api_key.pk]})
 
     assert audit(business) == [
-        ("api_key.created", None, {"api_key_id": api_key.pk}),
+        ("api_key.created", None, {"api_key_id": api_key.pk, "scopes": ["admin"]}),
         ("api_key.renamed", owner.username, {"api_key_id": api_key.pk, "old": "POS", "new": "Till"}),
         ("api_key.revoked", owner.username, {"api_key_id": api_key.pk}),
     ]
