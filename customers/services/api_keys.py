@@ -45,46 +45,35 @@ def create_api_key(*, business, name, actor, scopes=(ADMIN_SCOPE,)):
     return api_key, secret
 
 
-@transaction.atomic
 def change_api_key_scopes(*, api_key, scopes, actor):
-    scopes = checked_scopes(scopes)
-    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
-    old_scopes = api_key.scopes
-    if scopes == old_scopes:
-        return api_key
-    api_key.scopes = scopes
-    api_key.save(update_fields=["scopes"])
-    log_audit(
-        business=api_key.business,
-        actor=actor,
-        action="api_key.scopes_changed",
-        target=api_key,
-        api_key_id=api_key.pk,
-        old=old_scopes,
-        new=scopes,
-    )
-    return api_key
+    return change_field(api_key, "scopes", checked_scopes(scopes), "api_key.scopes_changed", actor)
 
 
-@transaction.atomic
 def rename_api_key(*, api_key, name, actor):
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": "An API key needs a name."})
+    return change_field(api_key, "name", name, "api_key.renamed", actor)
+
+
+@transaction.atomic
+def change_field(api_key, field, value, action, actor):
+    """Set one field of the key (locked), with an audit entry of the old and new value; nothing
+    when it is unchanged."""
     api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
-    old_name = api_key.name
-    if name == old_name:
+    old = getattr(api_key, field)
+    if value == old:
         return api_key
-    api_key.name = name
-    api_key.save(update_fields=["name"])
+    setattr(api_key, field, value)
+    api_key.save(update_fields=[field])
     log_audit(
         business=api_key.business,
         actor=actor,
-        action="api_key.renamed",
+        action=action,
         target=api_key,
         api_key_id=api_key.pk,
-        old=old_name,
-        new=name,
+        old=old,
+        new=value,
     )
     return api_key
 
