@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 
+from customers import normalize
 from customers.api import schemas
 from customers.api.auth import ApiError
 from customers.api.endpoints import endpoint
@@ -37,6 +38,10 @@ def text_field(payload, name):
     value = payload.get(name)
     if value is not None and not isinstance(value, str):
         raise ApiError(400, {name: ["Enter a string."]})
+    try:
+        normalize.validate_text(value or "")
+    except ValidationError as error:
+        raise ApiError(400, {name: error.messages}) from None
     return value or ""
 
 
@@ -73,8 +78,8 @@ def request_export(call, pk):
         export = services.request_data_export(
             customer=customer,
             type=payload["type"],
-            reason=payload["reason"],
-            regulation=payload.get("regulation") or Regulation.GDPR,
+            reason=text_field(payload, "reason"),
+            regulation=text_field(payload, "regulation") or Regulation.GDPR,
             actor=None,
         )
     except ValidationError as error:

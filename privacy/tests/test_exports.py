@@ -256,6 +256,9 @@ def test_the_api_refuses_bad_input_and_other_businesses(api, api_key, zeb, other
     assert bad.status_code == 400 and "reason" in bad.json()["errors"]
     bad = api("post", f"/api/v1/customers/{zeb.pk}/export", api_key, {"type": "EVERYTHING", "reason": "x"})
     assert bad.status_code == 400 and "type" in bad.json()["errors"]
+    nul = {"type": "GDPR_FULL", "reason": "a\x00b"}
+    bad = api("post", f"/api/v1/customers/{zeb.pk}/export", api_key, nul)
+    assert bad.status_code == 400 and "reason" in bad.json()["errors"]
     _, other_key = customer_services.create_api_key(business=other_business, name="Other", actor=None)
     assert (
         api(
