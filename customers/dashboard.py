@@ -1,8 +1,8 @@
 """The owner's dashboard figures of a date range, in the business's time zone, with the
 previous period of the same length: KPIs, series per day, week or month, cohort retention
 and top customers. Every figure comes from the summary tables (customers.summaries):
-sums from the daily ones, distinct customers from RepeatOrderSummary; the top customers
-from the orders of the biggest spenders only.
+sums from the daily ones, distinct customers from RepeatOrderSummary (its month rows for
+whole months); the top customers from the orders of the biggest spenders only.
 
 Definitions (the page states them too): orders are counted by `placed_at` in the business
 time zone; `orders` = completed orders; `revenue` = the sum of their amounts; `aov` =
@@ -28,6 +28,7 @@ from customers.models import (
     Customer,
     DailyOrderSummary,
     Order,
+    RepeatOrderMonthSummary,
     RepeatOrderSummary,
 )
 
@@ -174,8 +175,17 @@ class RepeatCounts:
 
 def repeat_counts(business, period, first_days=None):
     """The period's RepeatCounts in one pass over its repeat rows; with `first_days` (the
-    first day in the range of each of the period's buckets, in order) per bucket too."""
-    rows = RepeatOrderSummary.objects.filter(business=business, day__gte=period.start, day__lte=period.end)
+    first day in the range of each of the period's buckets, in order) per bucket too. The
+    whole months of the period are read from the month rows when its buckets are months
+    (or not asked for), the rest from the day rows."""
+    if first_days is None or period.bucket == "month":
+        first, after = whole_months(period)
+    else:
+        first = after = period.start
+    days = RepeatOrderSummary.objects.filter(
+        Q(day__lt=first) | Q(day__gte=after), business=business, day__gte=period.start, day__lte=period.end
+    )
+    months = RepeatOrderMonthSummary.objects.filter(business=business, month__gte=first, month__lt=after)
     sums = {
         "active": Sum("orders", filter=active_in(period.start)),
         "new_with_two_orders": Sum(
@@ -183,19 +193,34 @@ def repeat_counts(business, period, first_days=None):
         ),
     }
     if first_days is None:
-        totals = rows.aggregate(**sums)
-        return RepeatCounts(totals["active"] or 0, totals["new_with_two_orders"] or 0, {})
-    per_bucket = list(
-        rows.annotate(bucket_start=first_day_of_bucket(period.bucket, first_days))
+        totals = [rows.aggregate(**sums) for rows in (days, months)]
+        return RepeatCounts(
+            sum(row["active"] or 0 for row in totals),
+            sum(row["new_with_two_orders"] or 0 for row in totals),
+            {},
+        )
+    per_bucket = [
+        *days.annotate(bucket_start=first_day_of_bucket(period.bucket, first_days))
         .values("bucket_start")
         .annotate(in_bucket=Sum("orders", filter=active_in(F("bucket_start"))), **sums)
-        .order_by()
-    )
+        .order_by(),
+        *months.annotate(bucket_start=F("month"))
+        .values("bucket_start")
+        .annotate(in_bucket=Sum("orders", filter=active_in(F("month"))), **sums)
+        .order_by(),
+    ]
     return RepeatCounts(
         sum(row["active"] or 0 for row in per_bucket),
         sum(row["new_with_two_orders"] or 0 for row in per_bucket),
         {row["bucket_start"]: row["in_bucket"] or 0 for row in per_bucket},
     )
+
+
+def whole_months(period):
+    """(the first day of the period's first whole month, the first day after its last);
+    the first is not before the second when it holds no whole month."""
+    first = period.start if period.start.day == 1 else normalize.add_months(period.start, 1)
+    return first, normalize.first_of_month(period.end + timedelta(days=1))
 
 
 def first_day_of_bucket(bucket, first_days):

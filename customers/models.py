@@ -1133,6 +1133,29 @@ class RepeatOrderSummary(TenantModel):
         return f"{self.day} ({self.get_ordinal_display()} after {self.previous_day}): {self.orders}"
 
 
+class RepeatOrderMonthSummary(TenantModel):
+    """RepeatOrderSummary's rows summed per month (local, as its first day): the whole
+    months of a long range are read from these, a few rows per previous day instead of one
+    per day and previous day."""
+
+    month = models.DateField()
+    previous_day = models.DateField()
+    ordinal = models.PositiveSmallIntegerField(choices=RepeatOrderSummary.Ordinal.choices)
+    orders = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "repeat order month summaries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "month", "ordinal", "previous_day"],
+                name="repeat_order_month_one_per_cell",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} ({self.get_ordinal_display()} after {self.previous_day}): {self.orders}"
+
+
 # Webhooks ----------------------------------------------------------------------------------
 
 

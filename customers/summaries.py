@@ -1,6 +1,6 @@
-"""The dashboard's summary tables (DailyOrderSummary, CohortActivity, RepeatOrderSummary),
-kept exact in the transactions that change orders, and rebuilt from the orders by the
-reconciliation task.
+"""The dashboard's summary tables (DailyOrderSummary, CohortActivity, RepeatOrderSummary
+and its sums per month, RepeatOrderMonthSummary), kept exact in the transactions that
+change orders, and rebuilt from the orders by the reconciliation task.
 
 Every figure of the tables is a sum over customers: an order belongs to one customer, a
 customer is new on one day, counts once in a cohort cell per month it ordered in, its
@@ -23,11 +23,18 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, DateField, F, Q, Sum
-from django.db.models.functions import Trunc, TruncDate
+from django.db.models.functions import Trunc, TruncDate, TruncMonth
 from django.utils import timezone
 
 from customers import normalize
-from customers.models import CohortActivity, Customer, DailyOrderSummary, Order, RepeatOrderSummary
+from customers.models import (
+    CohortActivity,
+    Customer,
+    DailyOrderSummary,
+    Order,
+    RepeatOrderMonthSummary,
+    RepeatOrderSummary,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +291,16 @@ def add(business, days, cells, repeats):
             now,
             increment=True,
         )
-    one_per_table = len(statements) == bool(days) + bool(cells) + bool(repeats)
+        statements += upserts(
+            RepeatOrderMonthSummary,
+            REPEAT_MONTH_KEYS,
+            ["orders"],
+            [[*key, n] for key, n in sorted(by_month(repeats).items())],
+            business,
+            now,
+            increment=True,
+        )
+    one_per_table = len(statements) == bool(days) + bool(cells) + 2 * bool(repeats)
     if connection.vendor == "postgresql" and len(statements) > 1 and one_per_table:
         # Each table's upsert a data-modifying WITH of the last one.
         *first, (last, last_params) = statements
@@ -294,6 +310,15 @@ def add(business, days, cells, repeats):
 
 
 REPEAT_KEYS = ["day", "ordinal", "previous_day"]
+REPEAT_MONTH_KEYS = ["month", "ordinal", "previous_day"]
+
+
+def by_month(repeats):
+    """{(month, ordinal, previous_day): orders} of {(day, ordinal, previous_day): orders}."""
+    months = Counter()
+    for (day, ordinal, previous_day), n in repeats.items():
+        months[normalize.first_of_month(day), ordinal, previous_day] += n
+    return Counter({key: n for key, n in months.items() if n})
 
 
 def upsert(model, keys, columns, rows, business, now, *, increment, reconciled=False):
@@ -450,6 +475,53 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
         [[*key, source_repeats.get(key, 0)] for key in every_repeat],
         business,
         now,
+        increment=False,
+    )
+    return found + rebuild_repeat_months(business, first_day, last_day, report=report)
+
+
+def rebuild_repeat_months(business, first_day, last_day, *, report):
+    """Set the month rows of the months of first_day..last_day that differ from the sums of
+    their (just rebuilt) repeat rows; returns the differences found, as `rebuild` does."""
+    days = RepeatOrderSummary.objects.filter(business=business)
+    months = RepeatOrderMonthSummary.objects.filter(business=business)
+    if first_day is not None:
+        days = days.filter(day__gte=normalize.first_of_month(first_day))
+        months = months.filter(month__gte=normalize.first_of_month(first_day))
+    if last_day is not None:
+        next_month = normalize.add_months(normalize.first_of_month(last_day), 1)
+        days = days.filter(day__lt=next_month)
+        months = months.filter(month__lt=next_month)
+    source = {
+        (row["month"], row["ordinal"], row["previous_day"]): row["total"]
+        for row in days.annotate(month=TruncMonth("day"))
+        .values("month", "ordinal", "previous_day")
+        .annotate(total=Sum("orders"))
+        .order_by()
+    }
+    stored = {(m, o, p): n for m, o, p, n in months.values_list(*REPEAT_MONTH_KEYS, "orders")}
+    changed = [
+        key for key in sorted(source.keys() | stored.keys()) if stored.get(key, 0) != source.get(key, 0)
+    ]
+    found = [
+        ("repeat month", f"{m:%Y-%m}/{o}/{p}", "orders", stored.get((m, o, p), 0), source.get((m, o, p), 0))
+        for m, o, p in changed
+    ]
+    for _, key, _, was, summed in found if report else []:
+        logger.warning(
+            "Dashboard summary of business %s differed from its days: repeat month %s stored %s, days say %s",
+            business.slug,
+            key,
+            was,
+            summed,
+        )
+    upsert(
+        RepeatOrderMonthSummary,
+        REPEAT_MONTH_KEYS,
+        ["orders"],
+        [[*key, source.get(key, 0)] for key in changed],
+        business,
+        timezone.now(),
         increment=False,
     )
     return found

@@ -14,7 +14,14 @@ import pytest
 
 from customers import services, summaries
 from customers.bulk import tables
-from customers.models import CohortActivity, Customer, DailyOrderSummary, Order, RepeatOrderSummary
+from customers.models import (
+    CohortActivity,
+    Customer,
+    DailyOrderSummary,
+    Order,
+    RepeatOrderMonthSummary,
+    RepeatOrderSummary,
+)
 
 ZONE = "America/New_York"
 ADDRESS = {"street": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
@@ -111,8 +118,19 @@ def stored(business):
     return {day: row for day, row in days.items() if row}, cells, repeats
 
 
+def stored_months(business):
+    return {
+        (month, ordinal, previous_day): n
+        for month, ordinal, previous_day, n in RepeatOrderMonthSummary.objects.filter(
+            business=business
+        ).values_list(*summaries.REPEAT_MONTH_KEYS, "orders")
+        if n
+    }
+
+
 def assert_summaries_exact(business):
     assert stored(business) == reference(business)
+    assert stored_months(business) == summaries.by_month(reference(business)[2])
     assert summaries.rebuild(business) == []
 
 
@@ -263,6 +281,7 @@ def test_the_reconciliation_repairs_a_day_and_logs_the_difference(shop, caplog):
     DailyOrderSummary.objects.filter(business=shop, orders=1).update(orders=5)
     CohortActivity.objects.filter(business=shop).delete()
     RepeatOrderSummary.objects.filter(business=shop).update(orders=2)
+    RepeatOrderMonthSummary.objects.filter(business=shop).update(orders=7)
 
     found = summaries.rebuild(
         shop, first_day=datetime(2026, 6, 1).date(), last_day=datetime(2026, 6, 1).date()
@@ -272,6 +291,7 @@ def test_the_reconciliation_repairs_a_day_and_logs_the_difference(shop, caplog):
         ("daily", "2026-06-01", "orders", 5, 1),
         ("cohort", "2026-06/2026-06", "customers", 0, 1),
         ("repeat", "2026-06-01/1/2026-06-01", "orders", 2, 1),
+        ("repeat month", "2026-06/1/2026-06-01", "orders", 7, 1),
     ]
     assert "orders say 1" in caplog.text
     assert_summaries_exact(shop)
@@ -314,9 +334,9 @@ def test_a_new_order_costs_one_upkeep_statement_and_reads_no_order(shop):
         # A new customer: a new day's row and a new cohort cell.
         services.record_order(business=shop, external_id="B-1", phone="+14155550102", amount="4.00")
 
-    tables = ("dailyordersummary", "cohortactivity", "repeatordersummary")
+    tables = ("dailyordersummary", "cohortactivity", "repeatordersummary", "repeatordermonthsummary")
     upkeep = [q["sql"] for q in queries if any(table in q["sql"] for table in tables)]
-    assert len(upkeep) == (1 if connection.vendor == "postgresql" else 3)
+    assert len(upkeep) == (1 if connection.vendor == "postgresql" else 4)
     assert all(table in upkeep[0] for table in tables) or connection.vendor != "postgresql"
     assert all(sql.startswith(("INSERT", "WITH")) for sql in upkeep)
     assert_summaries_exact(shop)
