@@ -197,6 +197,7 @@ def loyalty_charts(business, figures, currency):
     ]
     value = loyalty_queries.lifetime_value_dashboard(business)
     if value is not None:
+        fitted_on = date_format(timezone.localtime(value["fit"].fitted_at), "j M Y")
         found += [
             {
                 "id": "clv-tiers",
@@ -216,7 +217,10 @@ def loyalty_charts(business, figures, currency):
                     (row["label"], row["customers"], f"{row['current']:,.2f}", f"{row['predicted']:,.2f}")
                     for row in value["tiers"]
                 ],
-                "note": f"Model fitted {date_format(timezone.localtime(value['fit'].fitted_at), 'j M Y')}.",
+                "note": (
+                    f"As of the model's fit on {fitted_on}, by the tiers customers had then; "
+                    "the model is fitted again every night."
+                ),
             },
             {
                 "id": "clv-distribution",

@@ -179,6 +179,12 @@ class LifetimeValueFit(TenantModel):
     gamma = models.FloatField(null=True, blank=True)
     gamma_gamma_customers = models.PositiveIntegerField(null=True, blank=True)
     gamma_gamma_log_likelihood = models.FloatField(null=True, blank=True)
+    figures = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Per tier as of the fit: customers valued, mean current and predicted value, total "
+        "predicted, customers per value band (loyalty.queries.value_figures)",
+    )
 
     class Meta:
         ordering = ["-fitted_at", "-id"]

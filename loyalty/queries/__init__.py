@@ -8,12 +8,14 @@ from loyalty.queries.clv import (  # noqa: F401
     clv_page,
     clv_status,
     day_number,
+    fit_figures,
     fit_json,
     latest_fit,
     lifetime_summary,
     lifetime_summary_sql,
     predicted_value_by_tier,
     value_bands,
+    value_figures,
 )
 from loyalty.queries.dashboard import lifetime_value_dashboard, tier_dashboard  # noqa: F401
 from loyalty.queries.points import (  # noqa: F401

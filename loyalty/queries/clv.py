@@ -4,6 +4,7 @@ customer's values and the CLV page."""
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import numpy as np
 from django.db import connection
@@ -12,13 +13,17 @@ from django.utils import timezone
 
 from customers.models import Customer, Order
 from loyalty.models import (
+    TIER_ORDER,
     CustomerLifetimeValue,
     LifetimeValueFit,
+    Tier,
 )
 
 EPOCH = date(1970, 1, 1)
 # The value bands of the CLV page's chart, in the business currency.
 VALUE_BANDS = [0, 10, 25, 50, 100, 250, 500]
+MONEY_FIGURES = ("current", "predicted", "total")
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -123,43 +128,65 @@ def value_bands():
     ]
 
 
-def predicted_value_by_tier(business):
-    """For each tier: customers valued, their mean and total predicted value of the next
-    365 days, and how many fall in each value band (with the bar's percent of the tier's
-    largest band): one aggregate."""
-    values = CustomerLifetimeValue.objects.filter(business=business)
-    bands = value_bands()
+def value_figures(values):
+    """Of the values in `values` (a CustomerLifetimeValue queryset) whose customer is live,
+    per tier, bronze first (a tier without any left out): customers valued, the means of
+    their current and predicted (next 365 days) value, the total predicted, and how many
+    fall in each value band. One aggregate over every value, so each fit runs it once and
+    keeps it, JSON-ready, as LifetimeValueFit.figures."""
     band_counts = {}
-    for number, (_, low, high) in enumerate(bands):
-        band = {"predicted_365d__gte": low}
+    for number, (_, low, high) in enumerate(value_bands()):
+        band = Q(predicted_365d__gte=low)
         if high is not None:
-            band["predicted_365d__lt"] = high
-        band_counts[f"band_{number}"] = Count("pk", filter=Q(**band))
+            band &= Q(predicted_365d__lt=high)
+        band_counts[f"band_{number}"] = Count("pk", filter=band)
     rows = {
         row["customer__tier"]: row
-        for row in values.values("customer__tier")
+        for row in values.filter(customer__deleted_at__isnull=True)
+        .values("customer__tier")
         .annotate(
-            customers=Count("pk"), mean=Avg("predicted_365d"), total=Sum("predicted_365d"), **band_counts
+            customers=Count("pk"),
+            current=Avg("current"),
+            predicted=Avg("predicted_365d"),
+            total=Sum("predicted_365d"),
+            **band_counts,
         )
         .order_by()
     }
+    return [
+        {
+            "tier": tier,
+            "customers": row["customers"],
+            **{name: str(Decimal(row[name]).quantize(CENT)) for name in MONEY_FIGURES},
+            "bands": [row[band] for band in band_counts],
+        }
+        for tier in TIER_ORDER
+        if (row := rows.get(tier))
+    ]
+
+
+def fit_figures(fit):
+    """The fit's value_figures, with the tier's label and money as Decimal."""
+    return [
+        {**row, "label": Tier(row["tier"]).label, **{name: Decimal(row[name]) for name in MONEY_FIGURES}}
+        for row in fit.figures
+    ]
+
+
+def predicted_value_by_tier(fit):
+    """For each tier as of the fit: customers valued, their mean and total predicted value
+    of the next 365 days, and how many fall in each value band (with the bar's percent of
+    the tier's largest band)."""
     tiers = []
-    for tier, label in Customer.Tier.choices:
-        row = rows.get(tier)
-        if row is None:
-            continue
-        counts = [row[f"band_{number}"] for number in range(len(bands))]
-        widest = max(counts) or 1
+    for row in fit_figures(fit):
+        widest = max(row["bands"]) or 1
         tiers.append(
             {
-                "tier": tier,
-                "label": label,
-                "customers": row["customers"],
-                "mean": row["mean"],
-                "total": row["total"],
+                **row,
+                "mean": row["predicted"],
                 "bands": [
-                    {"label": band[0], "count": count, "percent": round(100 * count / widest)}
-                    for band, count in zip(bands, counts, strict=True)
+                    {"label": label, "count": count, "percent": round(100 * count / widest)}
+                    for (label, _, _), count in zip(value_bands(), row["bands"], strict=True)
                 ],
             }
         )
@@ -170,7 +197,7 @@ def clv_page(business):
     fit = latest_fit(business)
     return {
         "fit": fit,
-        "tiers": predicted_value_by_tier(business) if fit else [],
+        "tiers": predicted_value_by_tier(fit) if fit else [],
         "bands": [label for label, _, _ in value_bands()],
         "recent_fits": LifetimeValueFit.objects.filter(business=business)[:10],
     }

@@ -1,11 +1,11 @@
 """The loyalty figures of the owner's dashboard: tier distribution, tier moves per month and
-lifetime value per tier, each one aggregate."""
+lifetime value per tier."""
 
-from django.db.models import Avg, Count, DateField, Q
+from django.db.models import Count, DateField
 from django.db.models.functions import Trunc
 
-from loyalty.models import TIER_ORDER, CustomerLifetimeValue, Tier, TierChange
-from loyalty.queries.clv import latest_fit, value_bands
+from loyalty.models import TIER_ORDER, Tier, TierChange
+from loyalty.queries.clv import fit_figures, latest_fit, value_bands
 from loyalty.queries.tiers import tier_distribution
 
 RANK = {tier: rank for rank, tier in enumerate(TIER_ORDER)}
@@ -39,41 +39,15 @@ def tier_dashboard(business, *, since, until, tzinfo):
 
 def lifetime_value_dashboard(business):
     """The latest fit's mean current and predicted (next 365 days) value per tier, and how
-    many customers fall in each band of predicted value; None before the first fit."""
+    many customers fall in each band of predicted value, as of the fit (which keeps these
+    figures: reading every customer's value would take the page most of a second at a
+    million customers); None before the first fit."""
     fit = latest_fit(business)
     if fit is None:
         return None
-    values = CustomerLifetimeValue.objects.filter(business=business, customer__deleted_at__isnull=True)
-    bands = value_bands()
-    band_counts = {}
-    for number, (_, low, high) in enumerate(bands):
-        band = (
-            Q(predicted_365d__gte=low)
-            if high is None
-            else Q(predicted_365d__gte=low, predicted_365d__lt=high)
-        )
-        band_counts[f"band_{number}"] = Count("pk", filter=band)
-    rows = {
-        row.pop("customer__tier"): row
-        for row in values.values("customer__tier")
-        .annotate(
-            customers=Count("pk"), current=Avg("current"), predicted=Avg("predicted_365d"), **band_counts
-        )
-        .order_by()
-    }
-    tiers = [
-        {
-            "tier": tier,
-            "label": Tier(tier).label,
-            "customers": rows[tier]["customers"],
-            "current": rows[tier]["current"],
-            "predicted": rows[tier]["predicted"],
-        }
-        for tier in TIER_ORDER
-        if tier in rows
-    ]
+    tiers = fit_figures(fit)
     distribution = [
-        {"label": label, "customers": sum(row[f"band_{number}"] for row in rows.values())}
-        for number, (label, _, _) in enumerate(bands)
+        {"label": label, "customers": sum(row["bands"][number] for row in tiers)}
+        for number, (label, _, _) in enumerate(value_bands())
     ]
     return {"fit": fit, "tiers": tiers, "distribution": distribution}

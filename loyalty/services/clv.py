@@ -43,6 +43,8 @@ def fit_lifetime_values(*, business, actor, as_of=None):
         fit.save()
         CustomerLifetimeValue.objects.filter(business=business).delete()
         write_values(fit, summary, scores)
+        fit.figures = queries.value_figures(CustomerLifetimeValue.objects.filter(business=business))
+        fit.save(update_fields=["figures"])
         log_audit(
             business=business,
             actor=actor,

@@ -55,9 +55,6 @@ def test_tier_moves_count_per_local_month_up_and_down(business, other_business):
 
 def test_lifetime_value_is_averaged_per_tier_and_banded_by_predicted_value(business):
     assert queries.lifetime_value_dashboard(business) is None
-    LifetimeValueFit.objects.create(
-        business=business, as_of=dt.date(2026, 11, 30), model_version="test", customers=3, repeat_customers=1
-    )
     for phone, tier, current, predicted in [
         ("+14155550101", "BRONZE", "10.00", "5.00"),
         ("+14155550102", "BRONZE", "30.00", "40.00"),
@@ -72,6 +69,17 @@ def test_lifetime_value_is_averaged_per_tier_and_banded_by_predicted_value(busin
             model_version="test",
             calculated_at=dt.datetime(2026, 11, 30, tzinfo=dt.UTC),
         )
+
+    LifetimeValueFit.objects.create(
+        business=business,
+        as_of=dt.date(2026, 11, 30),
+        model_version="test",
+        customers=3,
+        repeat_customers=1,
+        figures=queries.value_figures(CustomerLifetimeValue.objects.filter(business=business)),
+    )
+    # The figures are the fit's: a tier change after it does not move them.
+    Customer.objects.filter(business=business, phone="+14155550103").update(tier="BRONZE")
 
     figures = queries.lifetime_value_dashboard(business)
 
