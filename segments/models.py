@@ -83,16 +83,19 @@ class Segment(TenantModel):
 class SegmentMembership(models.Model):
     """A customer in a segment, since when."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="segment_memberships")
+    # No index of their own: the two below serve both (each one more to write per member).
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="segment_memberships", db_index=False
+    )
     since = models.DateTimeField(default=now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["segment", "customer"], name="segment_member_once"),
         ]
-        # The unique index serves a segment's members by customer id (the members page and
-        # the API's cursor); this one the customer's segments.
+        # The unique index serves a segment's members by customer id (the members page, the
+        # API's cursor and the recalculation's diff); this one the customer's segments.
         indexes = [models.Index(fields=["customer"], name="segmentmembership_customer_idx")]
 
     def __str__(self):
