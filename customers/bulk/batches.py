@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 
 from customers.bulk.chunks import OrderChunk, OrderRow, Target
 from customers.bulk.rows import Outcome, Row
-from customers.models import TRANSACTION_ID_TAKEN, Order, Payment
+from customers.models import TRANSACTION_ID_TAKEN, Customer, Order, Payment
 from customers.normalize import normalize_phone
 from customers.signals import orders_recorded
 
@@ -88,7 +88,16 @@ class OrderBatch(OrderChunk):
                 business=self.business, external_id__in=[order.external_id for order in valid]
             ).only("id", "external_id", "customer_id", "created_customer", "status")
         }
-        targets = self.targets_for([order.phone for order in valid])
+        phones = [order.phone for order in valid]
+        # Locked before their addresses are read, as record_order locks its customer: a batch
+        # sent meanwhile for one of them waits, then finds the addresses this one adds.
+        list(
+            Customer.objects.select_for_update()
+            .filter(business=self.business, phone__in=phones)
+            .order_by("pk")
+            .values_list("pk")
+        )
+        targets = self.targets_for(phones)
         # Transaction id -> its order (None: an order earlier in this batch).
         self.paid_orders = dict(
             Payment.objects.filter(

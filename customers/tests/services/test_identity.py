@@ -2,11 +2,12 @@
 accounts, and first orders arriving at the same moment."""
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conftest import requires_postgres
@@ -235,6 +236,39 @@ def test_two_first_orders_of_a_new_phone_at_the_same_moment_make_one_customer(bu
     assert Order.objects.filter(customer=customer).count() == 2
     assert (customer.order_count, customer.total_spent) == (2, Decimal("20.00"))
     assert Order.objects.filter(created_customer=True).count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_sent_while_another_adds_the_same_address_waits_for_it_and_reuses_it(business):
+    customer, _ = services.get_or_create_customer(business=business, phone="+1 415 555 0101")
+    address = {"street": "1 Main St", "city": "Springfield"}
+    first_wrote = threading.Event()
+
+    def batch(external_id):
+        return [
+            {"external_id": external_id, "phone": "+1 415 555 0101", "amount": "5.00", "address": address}
+        ]
+
+    def first():
+        with transaction.atomic():
+            services.record_orders(business=business, orders=batch("A-1"))
+            first_wrote.set()
+            # The second batch reads the customer's addresses now, before this one commits.
+            time.sleep(0.5)
+
+    def second():
+        first_wrote.wait()
+        assert [
+            outcome.status for outcome in services.record_orders(business=business, orders=batch("A-2"))
+        ] == [201]
+
+    run_at_once([first, second])
+
+    orders = Order.objects.filter(customer=customer)
+    assert sorted(orders.values_list("external_id", flat=True)) == ["A-1", "A-2"]
+    assert Dropoff.objects.filter(customer=customer).count() == 1
+    assert {order.dropoff_id for order in orders} == {Dropoff.objects.get(customer=customer).pk}
 
 
 @requires_postgres
