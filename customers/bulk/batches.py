@@ -12,6 +12,7 @@ only good orders and one bad order never fails the others."""
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from customers.bulk.chunks import OrderChunk, OrderRow, Target
 from customers.bulk.rows import Outcome, Row
@@ -78,25 +79,39 @@ class OrderBatch(OrderChunk):
             payments=order.get("payments") or [],
         )
 
-    def process(self, orders):
-        """Record the orders (OrderForm.order() each); one BatchOutcome per order, in order."""
-        parsed = [self.parse(number, order) for number, order in enumerate(orders)]
-        valid = [order for order in parsed if not order.row.errors]
-        recorded = {
-            order.external_id: order
-            for order in Order.objects.filter(
-                business=self.business, external_id__in=[order.external_id for order in valid]
-            ).only("id", "external_id", "customer_id", "created_customer", "status")
-        }
-        phones = [order.phone for order in valid]
-        # Locked before their addresses are read, as record_order locks its customer: a batch
-        # sent meanwhile for one of them waits, then finds the addresses this one adds.
+    def lock(self, phones):
+        """Wait for the batches and orders in flight for these phones, so that what is read
+        next (their customers, addresses, recorded orders) includes what they write: each
+        phone's advisory lock on PostgreSQL (a customer being created has no row to lock yet;
+        SQLite runs one writer at a time), and the known customers' rows, as record_order
+        locks its customer. Both in a fixed order, so that two batches cannot deadlock."""
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(phone_key) FROM (SELECT DISTINCT "
+                    "hashtextextended(phone, %s) AS phone_key FROM unnest(%s::text[]) AS phone "
+                    "ORDER BY phone_key) AS phone_keys",
+                    [self.business.pk, phones],
+                )
         list(
             Customer.objects.select_for_update()
             .filter(business=self.business, phone__in=phones)
             .order_by("pk")
             .values_list("pk")
         )
+
+    def process(self, orders):
+        """Record the orders (OrderForm.order() each); one BatchOutcome per order, in order."""
+        parsed = [self.parse(number, order) for number, order in enumerate(orders)]
+        valid = [order for order in parsed if not order.row.errors]
+        phones = sorted({order.phone for order in valid})
+        self.lock(phones)
+        recorded = {
+            order.external_id: order
+            for order in Order.objects.filter(
+                business=self.business, external_id__in=[order.external_id for order in valid]
+            ).only("id", "external_id", "customer_id", "created_customer", "status")
+        }
         targets = self.targets_for(phones)
         # Transaction id -> its order (None: an order earlier in this batch).
         self.paid_orders = dict(

@@ -273,6 +273,47 @@ def test_a_batch_sent_while_another_adds_the_same_address_waits_for_it_and_reuse
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
+def test_two_batches_of_a_new_phone_with_two_addresses_at_once_make_one_customer(business):
+    first_wrote = threading.Event()
+    answers = {}
+
+    def batch(external_id, street):
+        return [
+            {
+                "external_id": external_id,
+                "phone": "+1 415 555 0101",
+                "amount": "5.00",
+                "address": {"street": street},
+            }
+        ]
+
+    def first():
+        with transaction.atomic():
+            answers["first"] = services.record_orders(business=business, orders=batch("A-1", "1 Main St"))
+            first_wrote.set()
+            # The second batch starts now, before this one commits the new customer.
+            time.sleep(0.5)
+
+    def second():
+        first_wrote.wait()
+        answers["second"] = services.record_orders(business=business, orders=batch("A-2", "9 Elm St"))
+
+    run_at_once([first, second])
+
+    customer = Customer.objects.get(business=business)
+    assert [(o.status, o.order.created_customer) for o in answers["first"] + answers["second"]] == [
+        (201, True),
+        (201, False),
+    ]
+    assert Order.objects.filter(customer=customer).count() == 2
+    assert sorted(Dropoff.objects.filter(customer=customer).values_list("street", "is_default")) == [
+        ("1 Main St", True),
+        ("9 Elm St", False),
+    ]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_orders_of_one_customer_keep_the_stats_exact(business):
     customer, _ = services.get_or_create_customer(business=business, phone="+1 415 555 0101")
     address = {"street": "1 Main St", "city": "Springfield"}
