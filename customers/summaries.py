@@ -434,16 +434,6 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
         stored, source = stored_repeats.get(key, 0), source_repeats.get(key, 0)
         if stored != source:
             found.append(("repeat", f"{key[0]}/{key[1]}/{key[2]}", "orders", stored, source))
-    for table, key, column, stored, source in found if report else []:
-        logger.warning(
-            "Dashboard summary of business %s differed from the orders: %s %s %s stored %s, orders say %s",
-            business.slug,
-            table,
-            key,
-            column,
-            stored,
-            source,
-        )
 
     now = timezone.now()
     every_day = sorted(source_days.keys() | stored_days.keys())
@@ -477,10 +467,22 @@ def rebuild(business, *, first_day=None, last_day=None, report=True):
         now,
         increment=False,
     )
-    return found + rebuild_repeat_months(business, first_day, last_day, report=report)
+    found += rebuild_repeat_months(business, first_day, last_day)
+
+    for table, key, column, stored, source in found if report else []:
+        logger.warning(
+            "Dashboard summary of business %s differed from the orders: %s %s %s stored %s, orders say %s",
+            business.slug,
+            table,
+            key,
+            column,
+            stored,
+            source,
+        )
+    return found
 
 
-def rebuild_repeat_months(business, first_day, last_day, *, report):
+def rebuild_repeat_months(business, first_day, last_day):
     """Set the month rows of the months of first_day..last_day that differ from the sums of
     their (just rebuilt) repeat rows; returns the differences found, as `rebuild` does."""
     days = RepeatOrderSummary.objects.filter(business=business)
@@ -507,14 +509,6 @@ def rebuild_repeat_months(business, first_day, last_day, *, report):
         ("repeat month", f"{m:%Y-%m}/{o}/{p}", "orders", stored.get((m, o, p), 0), source.get((m, o, p), 0))
         for m, o, p in changed
     ]
-    for _, key, _, was, summed in found if report else []:
-        logger.warning(
-            "Dashboard summary of business %s differed from its days: repeat month %s stored %s, days say %s",
-            business.slug,
-            key,
-            was,
-            summed,
-        )
     upsert(
         RepeatOrderMonthSummary,
         REPEAT_MONTH_KEYS,
