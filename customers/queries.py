@@ -613,6 +613,22 @@ def find_customer_by_phone(business, phone, for_update=False):
     return None
 
 
+def lock_phones(business, phones):
+    """Wait for the transactions in flight that create customers with these phones, until
+    the caller's transaction ends: each phone's advisory lock on PostgreSQL (a customer
+    being created has no row to lock yet), taken in a fixed order so that two callers
+    cannot deadlock. SQLite runs one writer at a time, so there is nothing to wait for."""
+    if connection.vendor != "postgresql" or not phones:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(phone_key) FROM (SELECT DISTINCT "
+            "hashtextextended(phone, %s) AS phone_key FROM unnest(%s::text[]) AS phone "
+            "ORDER BY phone_key) AS phone_keys",
+            [business.pk, list(phones)],
+        )
+
+
 # Webhooks ------------------------------------------------------------------------------
 
 DELIVERIES_PER_PAGE = 50

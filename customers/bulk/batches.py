@@ -12,12 +12,12 @@ only good orders and one bad order never fails the others."""
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from customers.bulk.chunks import OrderChunk, OrderRow, Target
 from customers.bulk.rows import Outcome, Row
 from customers.models import TRANSACTION_ID_TAKEN, Customer, Order, Payment
 from customers.normalize import normalize_phone
+from customers.queries import lock_phones
 from customers.signals import orders_recorded
 
 
@@ -82,17 +82,9 @@ class OrderBatch(OrderChunk):
     def lock(self, phones):
         """Wait for the batches and orders in flight for these phones, so that what is read
         next (their customers, addresses, recorded orders) includes what they write: each
-        phone's advisory lock on PostgreSQL (a customer being created has no row to lock yet;
-        SQLite runs one writer at a time), and the known customers' rows, as record_order
-        locks its customer. Both in a fixed order, so that two batches cannot deadlock."""
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(phone_key) FROM (SELECT DISTINCT "
-                    "hashtextextended(phone, %s) AS phone_key FROM unnest(%s::text[]) AS phone "
-                    "ORDER BY phone_key) AS phone_keys",
-                    [self.business.pk, phones],
-                )
+        phone's advisory lock (lock_phones), and the known customers' rows, as record_order
+        locks its customer, in pk order so that two batches cannot deadlock."""
+        lock_phones(self.business, phones)
         list(
             Customer.objects.select_for_update()
             .filter(business=self.business, phone__in=phones)

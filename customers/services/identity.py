@@ -2,7 +2,7 @@ from django.db import IntegrityError, transaction
 
 from customers.models import Activity, Customer, CustomerAccount, searchable
 from customers.normalize import normalize_phone
-from customers.queries import find_customer_by_phone
+from customers.queries import find_customer_by_phone, lock_phones
 from customers.services.activity import log_activity
 from customers.services.webhooks import emit_event
 
@@ -37,6 +37,9 @@ def find_or_insert_customer(business, phone, for_update, contact):
     customer = find_customer_by_phone(business, e164, for_update)
     if customer is not None:
         return customer, False
+    # A batch inserting this phone now holds its lock: waiting for it makes the insert
+    # below find its customer (and the addresses it added) instead of racing it.
+    lock_phones(business, [e164])
     contact = {key: value for key, value in contact.items() if value not in (None, "")}
     try:
         with transaction.atomic():

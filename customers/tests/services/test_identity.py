@@ -314,6 +314,46 @@ def test_two_batches_of_a_new_phone_with_two_addresses_at_once_make_one_customer
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "single-order-first"])
+def test_a_single_order_and_a_batch_of_one_new_phone_at_once_make_one_customer(business, batch_first):
+    first_wrote = threading.Event()
+
+    def order(external_id, street):
+        address = {"street": street}
+        return {"external_id": external_id, "phone": "+1 415 555 0101", "amount": "5.00", "address": address}
+
+    def single_order(street):
+        services.record_order(business=business, **order("A-1", street))
+
+    def batch(street):
+        outcomes = services.record_orders(business=business, orders=[order("A-2", street)])
+        assert [outcome.status for outcome in outcomes] == [201]
+
+    first_job, second_job = (batch, single_order) if batch_first else (single_order, batch)
+
+    def first():
+        with transaction.atomic():
+            first_job("1 Main St")
+            first_wrote.set()
+            # The other one starts now, before this one commits the new customer.
+            time.sleep(0.5)
+
+    def second():
+        first_wrote.wait()
+        second_job("9 Elm St")
+
+    run_at_once([first, second])
+
+    customer = Customer.objects.get(business=business)
+    assert (customer.order_count, Order.objects.filter(created_customer=True).count()) == (2, 1)
+    assert sorted(Dropoff.objects.filter(customer=customer).values_list("street", "is_default")) == [
+        ("1 Main St", True),
+        ("9 Elm St", False),
+    ]
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_orders_of_one_customer_keep_the_stats_exact(business):
     customer, _ = services.get_or_create_customer(business=business, phone="+1 415 555 0101")
     address = {"street": "1 Main St", "city": "Springfield"}
