@@ -300,6 +300,13 @@ class Customer(TenantModel):
                 condition=models.Q(deleted_at__isnull=True),
                 name="customer_live_id_idx",
             ),
+            # The API's list of the customers changed since a time, which a partner syncing
+            # asks every few minutes: the few rows changed, not a walk through every customer.
+            models.Index(
+                fields=["business", "updated_at"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="customer_live_updated_idx",
+            ),
             models.Index(fields=["business", "phone"], name="customer_phone_idx"),
             models.Index(F("business"), tier_rank().desc(), F("id").desc(), name="customer_tier_idx"),
             # The owners' list of deleted customers, a few among many live ones.

@@ -5,7 +5,10 @@ import datetime as dt
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from conftest import requires_postgres
 from customers import services
 from customers.models import Activity, Customer, Dropoff
 
@@ -234,6 +237,24 @@ def test_updated_since_lists_the_customers_changed_from_then(api, key, business,
 
     assert ids_of(api("get", f"{URL}?updated_since=2026-06-01T00:00:00%2B00:00", key)) == [bob.pk]
     assert ids_of(api("get", f"{URL}?updated_since=2025-12-31T00:00:00Z", key)) == [ann.pk, bob.pk]
+
+
+@requires_postgres
+def test_customers_changed_since_a_time_are_found_by_their_index_not_by_walking_all(api, key, business):
+    Customer.objects.bulk_create(Customer(business=business, phone=f"+1212{n:07d}") for n in range(10_000))
+    Customer.objects.update(updated_at=noon(2025, 1))
+    changed = customer_named(business, "+14155550102", "Bob")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+    with CaptureQueriesContext(connection) as queries:
+        assert ids_of(api("get", f"{URL}?updated_since=2026-01-01T00:00:00Z", key)) == [changed.pk]
+    (listing,) = [
+        query["sql"] for query in queries if "customers_customer.updated_at" in query["sql"].replace('"', "")
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + listing)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "customer_live_updated_idx" in plan, plan
 
 
 @pytest.mark.parametrize(
