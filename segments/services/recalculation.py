@@ -51,14 +51,14 @@ def recalculate(segment, *, actor=None, at=None):
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
+                # work_mem: the diff of matching customers and members hashes one side: in
+                # memory, not in batches on disk, for segments of a million members.
                 cursor.execute(
-                    "SELECT set_config('statement_timeout', %s, true)",
-                    [str(max(1, int(settings.SEGMENT_RECALCULATION_TIMEOUT_SECONDS * 1000)))],
-                )
-                # The diff of matching customers and members hashes one side: in memory, not
-                # in batches on disk, for segments of a million members.
-                cursor.execute(
-                    "SELECT set_config('work_mem', %s, true)", [settings.SEGMENT_RECALCULATION_WORK_MEM]
+                    "SELECT set_config('statement_timeout', %s, true), set_config('work_mem', %s, true)",
+                    [
+                        str(max(1, int(settings.SEGMENT_RECALCULATION_TIMEOUT_SECONDS * 1000))),
+                        settings.SEGMENT_RECALCULATION_WORK_MEM,
+                    ],
                 )
         matching = segment_rules.members(segment.rules, business=segment.business, at=at)
         joined, left = membership.replace_members(
@@ -68,8 +68,7 @@ def recalculate(segment, *, actor=None, at=None):
         if connection.vendor == "postgresql":
             # The timeout is local to the outermost transaction: a caller's own one goes on without it.
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
-                cursor.execute("SET LOCAL work_mem TO DEFAULT")
+                cursor.execute("SET LOCAL statement_timeout TO DEFAULT; SET LOCAL work_mem TO DEFAULT")
     return joined, left
 
 
