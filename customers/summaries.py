@@ -9,8 +9,10 @@ and each of its completed orders follows its previous one (or none). So a
 change that touches a few customers (a status change, an import chunk, a merge or its undo)
 is kept exact by `tracked(business, customer_ids)`: their contributions are aggregated from
 the orders before and after the change, and the difference is added in one upsert per
-table. The order API takes a shorter path (`add_new_order`): the customer's stats, read
-under its lock, tell what a new order adds without reading any order.
+table. New orders take a shorter path (`add_new_order` for the order API,
+`tracked_new_orders` for a batch or an import chunk): unless one comes before its
+customer's last order, the customers' stats, read under their locks, tell what the orders
+add without reading any order.
 
 Days and months are the business's, by `placed_at`; "new" and the cohort come from the
 customer's first completed order (`Customer.first_order_at`, kept exact by the services)."""
@@ -18,7 +20,8 @@ customer's first completed order (`Customer.first_order_at`, kept exact by the s
 import logging
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -76,25 +79,73 @@ def is_backdated(customer, status, placed_at):
 def add_new_order(business, customer, order):
     """What a new order adds, from `customer` as read under its lock before the order was
     counted in its stats (the caller has checked `is_backdated` is false)."""
-    day = local_day(business, order.placed_at)
+    add_new_orders(
+        business, {customer.pk: customer}, [(customer.pk, order.status, order.placed_at, order.amount)]
+    )
+
+
+@dataclass
+class CountedStats:
+    """A customer's stats as they become when new orders are counted one after another."""
+
+    order_count: int
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+
+    def count(self, placed_at):
+        self.order_count += 1
+        self.first_order_at = min(self.first_order_at or placed_at, placed_at)
+        self.last_order_at = max(self.last_order_at or placed_at, placed_at)
+
+
+def counted_stats(customers):
+    return {
+        pk: CountedStats(customer.order_count, customer.first_order_at, customer.last_order_at)
+        for pk, customer in customers.items()
+    }
+
+
+def any_backdated(customers, orders):
+    """Whether any of the new `orders`, (customer id, status, placed_at) recorded one after
+    another, is_backdated when it comes."""
+    stats = counted_stats(customers)
+    for customer_id, status, placed_at in orders:
+        if is_backdated(stats[customer_id], status, placed_at):
+            return True
+        if status == COMPLETED:
+            stats[customer_id].count(placed_at)
+    return False
+
+
+def add_new_orders(business, customers, orders):
+    """What new orders, (customer id, status, placed_at, amount) in the order they were
+    recorded, add: counted one after another from `customers` {id: customer as read under
+    its lock before the first of them}, none of them backdated (`any_backdated`)."""
     days = defaultdict(Counter)
     cells, repeats = Counter(), Counter()
-    change = days[day]
-    if order.status == COMPLETED:
-        change["orders"], change["revenue"] = 1, order.amount
-        month = normalize.first_of_month(day)
-        last = local_day(business, customer.last_order_at) if customer.last_order_at else None
-        repeats[day, min(customer.order_count + 1, LATER), last or day] = 1
-        if customer.first_order_at is None:
-            change["new_customers"] = 1
-            cells[month, month] = 1
-        elif normalize.first_of_month(last) != month:
-            cells[normalize.first_of_month(local_day(business, customer.first_order_at)), month] = 1
-        extend_activity(days, last, day)
-    elif order.status == Order.Status.REFUNDED:
-        change["refunds"], change["refunded_amount"] = 1, order.amount
-    elif order.status == Order.Status.BLOCKED:
-        change["blocked_orders"] = 1
+    stats = counted_stats(customers)
+    for customer_id, status, placed_at, amount in orders:
+        customer = stats[customer_id]
+        day = local_day(business, placed_at)
+        change = days[day]
+        if status == COMPLETED:
+            change["orders"] += 1
+            change["revenue"] += amount
+            month = normalize.first_of_month(day)
+            last = local_day(business, customer.last_order_at) if customer.last_order_at else None
+            repeats[day, min(customer.order_count + 1, LATER), last or day] += 1
+            if customer.first_order_at is None:
+                change["new_customers"] += 1
+                cells[month, month] += 1
+            elif normalize.first_of_month(last) != month:
+                cells[normalize.first_of_month(local_day(business, customer.first_order_at)), month] += 1
+            extend_activity(days, last, day)
+            customer.count(placed_at)
+        elif status == Order.Status.REFUNDED:
+            change["refunds"] += 1
+            change["refunded_amount"] += amount
+        elif status == Order.Status.BLOCKED:
+            change["blocked_orders"] += 1
     add(business, {d: c for d, c in days.items() if c}, cells, repeats)
 
 
@@ -121,6 +172,28 @@ def tracked(business, customer_ids):
     before = contributions(business, ids)
     yield
     settle(business, ids, before)
+
+
+@contextmanager
+def tracked_new_orders(business, planned):
+    """tracked() for recording new orders, `planned` as (customer id, status, placed_at) in
+    the order they are recorded. When none is backdated, the block puts the orders it
+    wrote (some planned may be recorded already) in the list it is given, as (customer id,
+    status, placed_at, amount) in their order, and they are counted as by add_new_orders,
+    without reading the customers' orders; otherwise as by tracked()."""
+    ids = sorted({customer_id for customer_id, _, _ in planned})
+    customers = Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    customers = {
+        customer.pk: customer for customer in customers.only("order_count", "first_order_at", "last_order_at")
+    }
+    if any_backdated(customers, planned):
+        before = contributions(business, ids)
+        yield []
+        settle(business, ids, before)
+        return
+    written = []
+    yield written
+    add_new_orders(business, customers, written)
 
 
 def settle(business, customer_ids, before):

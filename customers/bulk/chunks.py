@@ -550,10 +550,11 @@ class OrderChunk(ChunkBase):
         # As record_order's fill_blank_contact: filling blanks leaves no timeline entry.
         self.save_targets(targets, activities, log_changes=False)
         self.save_dropoffs(targets)
-        # The chunk's customers' summaries before and after, added in one upsert per table;
-        # the changes of recorded orders below keep them exact as by hand.
-        with summaries.tracked(self.business, [target.customer_id for _, target in new_orders]):
-            self.write_new_orders(new_orders, activities)
+        # What the new orders add to the summaries, in one upsert per table; the changes of
+        # recorded orders below keep them exact as by hand.
+        planned = [(target.customer_id, *self.status_and_time(order, target)) for order, target in new_orders]
+        with summaries.tracked_new_orders(self.business, planned) as written_orders:
+            self.write_new_orders(new_orders, activities, written_orders)
         payments = [payment for _, _, _, payment in changes if payment]
         self.write_payments(
             [
@@ -618,14 +619,19 @@ class OrderChunk(ChunkBase):
             ],
         )
 
-    def write_new_orders(self, new_orders, activities):
+    def status_and_time(self, order, target):
+        """The status and placed_at a new order is written with."""
+        values = order.values
+        status = Order.Status.BLOCKED if target.blacklisted else values["status"] or Order.Status.COMPLETED
+        return status, values["placed_at"] or self.now
+
+    def write_new_orders(self, new_orders, activities, written_orders):
+        """Write the new orders; those written (not recorded a moment ago by the API) go in
+        `written_orders` as (customer id, status, placed_at, amount), in their order."""
         orders, creators = [], set()
         for order, target in new_orders:
             values = order.values
-            status = (
-                Order.Status.BLOCKED if target.blacklisted else values["status"] or Order.Status.COMPLETED
-            )
-            placed_at = values["placed_at"] or self.now
+            status, placed_at = self.status_and_time(order, target)
             dropoff_id = target.dropoff_ids[address_key(order.address)] if order.address else None
             orders.append(
                 {
@@ -659,6 +665,9 @@ class OrderChunk(ChunkBase):
             if order_id is None:
                 continue  # recorded a moment ago by the API: nothing of this row is written twice
             written[target.customer_id] = target
+            written_orders.append(
+                (target.customer_id, values["status"], values["placed_at"], values["amount"])
+            )
             payments += self.new_payment_rows(order, order_id, values, target.customer_id)
             # As at checkout: the opt-ins that came with an order, recorded once with it.
             target.opt_ins.update(order.opt_ins)

@@ -242,6 +242,44 @@ def test_an_import_of_new_and_earlier_orders_keeps_the_summaries_exact(shop, own
     assert days[datetime(2026, 5, 20).date()] == {"refunds": 1, "refunded_amount": Decimal("30.00")}
 
 
+def test_batches_of_orders_in_and_out_of_time_order_keep_the_summaries_exact(shop, support, monkeypatch):
+    rng = random.Random(11)
+    phones = [f"+1415555{n:04d}" for n in range(8)]
+    blocked, _ = services.get_or_create_customer(business=shop, phone=phones[0])
+    services.blacklist_customer(customer=blocked, reason="fraud", actor=support)
+    statuses = ["completed"] * 5 + ["refunded", "cancelled", "pending"]
+    read_orders = []
+    contributions = summaries.contributions
+    monkeypatch.setattr(
+        summaries, "contributions", lambda *args: read_orders.append(1) or contributions(*args)
+    )
+    moment, number, readers = at(2025, 12, 20, 12), 0, []
+    for _ in range(10):
+        orders = []
+        for _ in range(12):
+            number += 1
+            moment += timedelta(hours=rng.randrange(1, 60))
+            # Now and then an order from before its customer's last one: the orders are read.
+            backdated = rng.random() < 0.05
+            orders.append(
+                {
+                    "external_id": f"B-{number}",
+                    "phone": rng.choice(phones),
+                    "amount": Decimal(rng.randrange(100, 9000)) / 100,
+                    "placed_at": moment - timedelta(days=40) if backdated else moment,
+                    "status": rng.choice(statuses),
+                }
+            )
+        read_orders.clear()
+        assert {outcome.status for outcome in services.record_orders(business=shop, orders=orders)} == {201}
+        readers.append(bool(read_orders))
+        assert_summaries_exact(shop)
+
+    # Both ways were taken: counted from the customers' stats alone, and from their orders.
+    assert set(readers) == {True, False}, readers
+    assert stored(shop)[0] and Order.objects.filter(status="blocked").exists()
+
+
 def test_a_merge_and_its_undo_move_new_customers_and_cohorts(shop, support):
     for external_id, phone, moment in [
         ("A-1", "+14155550101", at(2026, 1, 10, 12)),
