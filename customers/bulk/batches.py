@@ -10,6 +10,7 @@ invalid phone, an 11th address, a transaction id of another order), so that the 
 only good orders and one bad order never fails the others."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
@@ -66,7 +67,8 @@ class OrderBatch(OrderChunk):
             phone=phone,
             contact={name: order.get(name) or "" for name in ["first_name", "last_name", "email"]},
             values={
-                "amount": order["amount"],
+                # As record_order takes it: a caller of the service may give a string.
+                "amount": Decimal(order["amount"]),
                 "currency": (order.get("currency") or "").upper(),
                 "placed_at": order.get("placed_at"),
                 "status": order.get("status") or Order.Status.COMPLETED,

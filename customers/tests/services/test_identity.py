@@ -258,7 +258,7 @@ def test_a_batch_sent_while_another_adds_the_same_address_waits_for_it_and_reuse
             time.sleep(0.5)
 
     def second():
-        first_wrote.wait()
+        first_wrote.wait(timeout=10)
         assert [
             outcome.status for outcome in services.record_orders(business=business, orders=batch("A-2"))
         ] == [201]
@@ -295,7 +295,7 @@ def test_two_batches_of_a_new_phone_with_two_addresses_at_once_make_one_customer
             time.sleep(0.5)
 
     def second():
-        first_wrote.wait()
+        first_wrote.wait(timeout=10)
         answers["second"] = services.record_orders(business=business, orders=batch("A-2", "9 Elm St"))
 
     run_at_once([first, second])
@@ -339,7 +339,7 @@ def test_a_single_order_and_a_batch_of_one_new_phone_at_once_make_one_customer(b
             time.sleep(0.5)
 
     def second():
-        first_wrote.wait()
+        first_wrote.wait(timeout=10)
         second_job("9 Elm St")
 
     run_at_once([first, second])
