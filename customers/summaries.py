@@ -187,9 +187,8 @@ def tracked_new_orders(business, planned):
         customer.pk: customer for customer in customers.only("order_count", "first_order_at", "last_order_at")
     }
     if any_backdated(customers, planned):
-        before = contributions(business, ids)
-        yield []
-        settle(business, ids, before)
+        with tracked(business, ids):
+            yield []
         return
     written = []
     yield written
